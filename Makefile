@@ -1,0 +1,97 @@
+# crgw: cross-region credit-report mutual-recognition gateway
+#   make            build build/crgw
+#   make test       install missing packages, build, run unit + integration tests
+#   make run        install, build, start a private redis + crgw with config/demo
+#   make asan       AddressSanitizer + UBSan build in build/asan (make asan-test runs the tests on it)
+#   make fuzz-smoke each libFuzzer target for FUZZ_SECONDS (default 30)
+
+PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1
+BUILD    ?= build
+OPT      ?= -O2 -g
+SAN      ?=
+WERROR   ?= -Werror
+CC       ?= cc
+
+# hiredis.pc adds -I/usr/include/hiredis, which would make "adapters/..." ambiguous (STYLE.md).
+PKG_CFLAGS := $(filter-out -I/usr/include/hiredis,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN     := -std=c11 -Wall -Wextra $(WERROR) -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+            -Wformat=2 -Wwrite-strings -Wvla -Wno-format-nonliteral
+DEFS     := -D_GNU_SOURCE -DCRGW_VERSION=\"$(VERSION)\"
+CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(DEFS) -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+LIB_SRCS := $(filter-out gateway/main.c,$(wildcard gateway/*.c adapters/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test unit integration run asan asan-test fuzz fuzz-smoke clean format check-banned analyze
+
+all: $(BUILD)/crgw
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libcrgw.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/crgw: $(BUILD)/obj/gateway/main.o $(BUILD)/libcrgw.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcrgw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags criterion) -o $@ $< $(BUILD)/libcrgw.a \
+	    $(LDLIBS_ALL) $(shell pkg-config --libs criterion)
+
+deps:
+	@ops/install-deps
+
+unit: $(TEST_BINS)
+	@tests/run-unit $(BUILD)
+
+integration: $(BUILD)/crgw
+	@CRGW=$(BUILD)/crgw tests/run-integration
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory check-banned
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@ops/run-local
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all $(patsubst build/%,build/asan/%,$(TEST_BINS))
+
+asan-test: asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 tests/run-unit build/asan
+	@CRGW=build/asan/crgw ASAN_OPTIONS=detect_leaks=1 tests/run-integration
+
+fuzz:
+	@ops/install-deps --fuzz
+	@tests/fuzz/build
+
+fuzz-smoke: fuzz
+	@tests/fuzz/run $${FUZZ_SECONDS:-30}
+
+analyze:
+	@$(MAKE) --no-print-directory BUILD=build/analyze OPT="-O1 -fanalyzer" all
+
+check-banned:
+	@! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|strncpy)[[:space:]]*\(' gateway/*.[ch] adapters/*.[ch] tests/unit/*.c || \
+	    { echo "banned function used (see STYLE.md rule 21)"; exit 1; }
+
+format:
+	clang-format -i gateway/*.[ch] adapters/*.[ch] tests/unit/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
