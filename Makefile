@@ -7,6 +7,7 @@
 
 PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1
 BUILD    ?= build
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 OPT      ?= -O2 -g
 SAN      ?=
 WERROR   ?= -Werror
@@ -21,7 +22,7 @@ DEFS     := -D_GNU_SOURCE -DCRGW_VERSION=\"$(VERSION)\"
 CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(DEFS) -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm
 
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
 
 LIB_SRCS := $(filter-out gateway/main.c,$(wildcard gateway/*.c adapters/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

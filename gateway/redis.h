@@ -1,0 +1,38 @@
+/*
+ * redis: an asynchronous Redis client (hiredis 0.14 on the libevent loop) with connect and
+ * command timeouts (libevent timers), automatic reconnect with exponential back-off, and
+ * PING-based health. Never blocks the loop.
+ *
+ * Cancellation is by detaching (STYLE.md rule 8): a callback always runs exactly once, with
+ * reply == NULL on error, timeout or disconnection; its owner checks whether it still cares.
+ */
+#ifndef CRGW_REDIS_H
+#define CRGW_REDIS_H
+
+#include <stddef.h>
+
+struct event_base;
+struct redisReply;
+typedef struct crgw_redis crgw_redis;
+
+typedef void (*crgw_redis_cb)(crgw_redis *rc, struct redisReply *reply, void *priv);
+
+#define CRGW_REDIS_ERR_DOWN (-1) /* not connected: the callback will not be called */
+
+/* addr: "HOST:PORT" or "unix:/path". timeout_ms bounds connect and every command. */
+crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms);
+void crgw_redis_free(crgw_redis *rc);
+/* 1 when connected and the last PING/command answered. */
+int crgw_redis_up(const crgw_redis *rc);
+const char *crgw_redis_addr(const crgw_redis *rc);
+
+/* Returns 0 (cb will be called exactly once) or CRGW_REDIS_ERR_DOWN. Commands are pipelined. */
+int crgw_redis_command(crgw_redis *rc, crgw_redis_cb cb, void *priv, const char *fmt, ...);
+int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int argc,
+                           const char **argv, const size_t *argvlen);
+
+/* Optional observer of every round trip (metrics): microseconds, ok. */
+void crgw_redis_set_observer(crgw_redis *rc, void (*obs)(void *ctx, unsigned long us, int ok),
+                             void *ctx);
+
+#endif
