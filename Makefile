@@ -18,7 +18,7 @@ PKG_CFLAGS := $(filter-out -I/usr/include/hiredis,$(shell pkg-config --cflags $(
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -std=c11 -Wall -Wextra $(WERROR) -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
             -Wformat=2 -Wwrite-strings -Wvla -Wno-format-nonliteral
-DEFS     := -D_GNU_SOURCE -DCRGW_VERSION=\"$(VERSION)\"
+DEFS     := -D_GNU_SOURCE
 CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(DEFS) -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm
 
@@ -40,6 +40,8 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libcrgw.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/gateway/main.o: DEFS += -DCRGW_VERSION=\"$(VERSION)\"
 
 $(BUILD)/crgw: $(BUILD)/obj/gateway/main.o $(BUILD)/libcrgw.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
