@@ -100,6 +100,7 @@ typedef struct {
     const char *file; /* file being read, for messages */
     char dir[PATH_MAX];
     size_t n_before;  /* errs->n when loading started */
+    int fed_loaded;   /* the federation file was parsed (its nodes are known) */
 } lctx;
 
 static void err_at(lctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -753,11 +754,16 @@ static void load_federation(lctx *c, crgw_ynode *v, void *target)
     cfg->federation_path = resolve_path(c, s);
     char err[512];
     crgw_ynode *root = NULL;
-    if (crgw_yaml_load(cfg->federation_path, CONFIG_FILE_LIMIT, &root, err, sizeof(err)) != 0) {
-        crgw_errs_add(c->errs, "%s:%d: cannot load federation file %s: %s", c->file, v->line,
-                      cfg->federation_path, err);
+    int rc = crgw_yaml_load(cfg->federation_path, CONFIG_FILE_LIMIT, &root, err, sizeof(err));
+    if (rc == CRGW_YAML_ERR_IO) {
+        err_at(c, v->line, "cannot read federation file %s: %s", cfg->federation_path, err + 8);
         return;
     }
+    if (rc != 0) {
+        crgw_errs_add(c->errs, "%s:%s", cfg->federation_path, err + 5); /* "line N: m" */
+        return;
+    }
+    c->fed_loaded = 1;
     lctx sub = *c;
     set_file(&sub, cfg->federation_path);
     if (root->type != CRGW_Y_MAP) {
@@ -883,7 +889,7 @@ static void validate(lctx *c, crgw_ynode *root)
     crgw_ynode *nv = crgw_yaml_get(root, "node");
     if (nv)
         node_line = nv->line;
-    if (cfg->node[0] && cfg->federation_path && crgw_config_self(cfg) == NULL)
+    if (cfg->node[0] && c->fed_loaded && crgw_config_self(cfg) == NULL)
         err_at(c, node_line, "node %s is not a node of the federation file %s", cfg->node,
                cfg->federation_path);
     crgw_ynode *h2c = crgw_yaml_get(root, "h2c");
@@ -905,7 +911,7 @@ static void validate(lctx *c, crgw_ynode *root)
                    cfg->clients[i].uri);
     }
     /* the federation file's own cross references, reported against that file */
-    if (cfg->federation_path == NULL)
+    if (!c->fed_loaded)
         return;
     lctx f = *c;
     set_file(&f, cfg->federation_path);
@@ -994,7 +1000,7 @@ int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs)
     char err[512];
     crgw_ynode *root = NULL;
     if (crgw_yaml_load(path, CONFIG_FILE_LIMIT, &root, err, sizeof(err)) != 0) {
-        crgw_errs_add(errs, "%s:%s", path, err + 4); /* "line N: msg" -> "N: msg" */
+        crgw_errs_add(errs, "%s:%s", path, err + 5); /* "line N: msg" -> "N: msg" */
         config_free(cfg);
         return CRGW_CONFIG_ERR_INVALID;
     }

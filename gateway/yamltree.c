@@ -1,5 +1,6 @@
 #include "gateway/yamltree.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,7 @@ int crgw_yaml_load(const char *path, size_t limit, crgw_ynode **root, char *err,
     size_t len = 0;
     int rc = crgw_read_file(path, limit, &buf, &len);
     if (rc != 0) {
-        snprintf(err, errlen, "line 1: %s", rc == -2 ? "file too large" : "cannot read file");
+        snprintf(err, errlen, "line 1: %s", rc == -2 ? "file too large" : strerror(errno));
         return CRGW_YAML_ERR_IO;
     }
     yctx c = {.err = err, .errlen = errlen};
