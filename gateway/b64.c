@@ -1,0 +1,141 @@
+#include "gateway/b64.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/util.h"
+
+static const char std_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int value_of(unsigned char c, int url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Decodes n symbols (values) into out; checks that unused trailing bits are zero. */
+static int decode_core(const char *in, size_t len, int url, int allow_ws, int padded,
+                       unsigned char **out, size_t *out_len)
+{
+    unsigned char *buf = xmalloc(len / 4 * 3 + 4);
+    size_t o = 0, nsym = 0, npad = 0;
+    unsigned acc = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (allow_ws && is_ws(c))
+            continue;
+        if (padded && c == '=') {
+            npad++;
+            continue;
+        }
+        if (npad > 0)
+            goto fail; /* data after padding */
+        int v = value_of(c, url);
+        if (v < 0)
+            goto fail;
+        acc = (acc << 6) | (unsigned)v;
+        nsym++;
+        if (nsym % 4 == 0) {
+            buf[o++] = (unsigned char)(acc >> 16);
+            buf[o++] = (unsigned char)(acc >> 8);
+            buf[o++] = (unsigned char)acc;
+            acc = 0;
+        }
+    }
+    size_t rem = nsym % 4;
+    if (rem == 1)
+        goto fail;
+    if (padded) {
+        if ((rem == 0 && npad != 0) || (rem != 0 && npad != 4 - rem))
+            goto fail;
+    }
+    if (rem == 2) {
+        if (acc & 0xf)
+            goto fail;
+        buf[o++] = (unsigned char)(acc >> 4);
+    } else if (rem == 3) {
+        if (acc & 0x3)
+            goto fail;
+        buf[o++] = (unsigned char)(acc >> 10);
+        buf[o++] = (unsigned char)(acc >> 2);
+    }
+    buf[o] = '\0';
+    *out = buf;
+    *out_len = o;
+    return 0;
+fail:
+    free(buf);
+    return CRGW_B64_ERR;
+}
+
+int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out,
+                    size_t *out_len)
+{
+    return decode_core(in, len, 0, allow_ws, 1, out, out_len);
+}
+
+int crgw_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+    return decode_core(in, len, 1, 0, 0, out, out_len);
+}
+
+static char *encode_core(const unsigned char *in, size_t len, const char *alpha, int pad,
+                         size_t *out_len)
+{
+    char *out = xmalloc((len + 2) / 3 * 4 + 1);
+    size_t o = 0, i = 0;
+    for (; i + 3 <= len; i += 3) {
+        unsigned v = ((unsigned)in[i] << 16) | ((unsigned)in[i + 1] << 8) | in[i + 2];
+        out[o++] = alpha[(v >> 18) & 63];
+        out[o++] = alpha[(v >> 12) & 63];
+        out[o++] = alpha[(v >> 6) & 63];
+        out[o++] = alpha[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)in[i] << 16;
+        out[o++] = alpha[(v >> 18) & 63];
+        out[o++] = alpha[(v >> 12) & 63];
+        if (pad) {
+            out[o++] = '=';
+            out[o++] = '=';
+        }
+    } else if (len - i == 2) {
+        unsigned v = ((unsigned)in[i] << 16) | ((unsigned)in[i + 1] << 8);
+        out[o++] = alpha[(v >> 18) & 63];
+        out[o++] = alpha[(v >> 12) & 63];
+        out[o++] = alpha[(v >> 6) & 63];
+        if (pad)
+            out[o++] = '=';
+    }
+    out[o] = '\0';
+    if (out_len != NULL)
+        *out_len = o;
+    return out;
+}
+
+char *crgw_b64_encode(const unsigned char *in, size_t len, size_t *out_len)
+{
+    return encode_core(in, len, std_alpha, 1, out_len);
+}
+
+char *crgw_b64url_encode(const unsigned char *in, size_t len, size_t *out_len)
+{
+    return encode_core(in, len, url_alpha, 0, out_len);
+}
