@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# check-config: every test node file passes; broken files exit 1 with file:line: messages.
+set -u
+cd "${CRGW_ROOT:-.}"
+CRGW=${CRGW:-build/crgw}
+fail=0
+for f in config/test/node-*.yaml config/demo/*.yaml; do
+    [ -f "$f" ] || continue
+    case "$f" in */federation.yaml) continue ;; esac
+    if ! out=$("$CRGW" check-config --config "$f" 2>&1); then
+        echo "FAIL: $f should pass: $out"; fail=1
+    fi
+done
+for f in tests/unit/data/config/*.yaml; do
+    case "$(basename "$f")" in ok.yaml|fed-*) continue ;; esac
+    out=$("$CRGW" check-config --config "$f" 2>&1); rc=$?
+    if [ $rc -ne 1 ]; then echo "FAIL: $f: exit $rc, want 1"; fail=1; continue; fi
+    if ! echo "$out" | grep -qE '^[^:]+\.yaml:[0-9]+: .+'; then
+        echo "FAIL: $f: no file:line: message in: $out"; fail=1
+    fi
+done
+"$CRGW" check-config --config tests/unit/data/config/ok.yaml >/dev/null || { echo "FAIL: ok.yaml"; fail=1; }
+"$CRGW" check-config >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: usage error must exit 2"; fail=1; }
+"$CRGW" --version | grep -q '^crgw ' || { echo "FAIL: --version"; fail=1; }
+"$CRGW" --help | grep -q 'check-config' || { echo "FAIL: --help"; fail=1; }
+[ $fail -eq 0 ] && echo "config_cli: ok"
+exit $fail
