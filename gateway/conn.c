@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -52,6 +53,7 @@ enum {
     F_ANSWERED = 1u << 3,     /* crgw_req_respond called */
     F_CLOSED = 1u << 4,       /* nghttp2 closed the stream */
     F_SUBMITTED = 1u << 5,    /* response submitted to nghttp2 */
+    F_RESET = 1u << 6,        /* RST_STREAM submitted by us */
 };
 
 typedef struct chunk {
@@ -72,6 +74,7 @@ typedef struct stream {
     const char *x_role, *x_client, *x_delay;
     long long content_length; /* -1 when absent */
     crgw_buf body;
+    size_t dropped;        /* body bytes discarded after an early answer */
     uint64_t deadline_us;  /* request must be complete by then */
     size_t route_index;    /* for metrics; crgw_routes_count() when unmatched */
     const char *route_name;
@@ -261,6 +264,23 @@ static ssize_t data_read(nghttp2_session *session, int32_t stream_id, uint8_t *b
     return (ssize_t)n;
 }
 
+/* The Date header, formatted once per second. */
+static const char *http_date(size_t *len)
+{
+    static time_t last;
+    static char buf[40];
+    static size_t blen;
+    time_t now = time(NULL);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        blen = strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last = now;
+    }
+    *len = blen;
+    return buf;
+}
+
 static const char *status_string(stream *s, int status)
 {
     switch (status) {
@@ -319,10 +339,14 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     size_t nh = 0;
     while (headers && headers[nh * 2])
         nh++;
-    nghttp2_nv *nv = arena_alloc(s, (3 + nh) * sizeof(*nv));
+    nghttp2_nv *nv = arena_alloc(s, (4 + nh) * sizeof(*nv));
     size_t n = 0;
     const char *st = status_string(s, status);
     nv[n++] = (nghttp2_nv)NV(":status", st, strlen(st));
+    size_t dlen;
+    const char *date = http_date(&dlen);
+    nv[n] = (nghttp2_nv)NV("date", date, dlen);
+    nv[n++].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME; /* the value changes every second */
     if (content_type && content_type[0])
         nv[n++] = (nghttp2_nv)NV("content-type", content_type, strlen(content_type));
     char *cl = arena_alloc(s, 24);
@@ -651,24 +675,20 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
             reject(s, 413, "body-too-large", "Request body too large",
                    "the request body exceeds the configured limit", NULL);
         }
+    } else if (s && (s->flags & F_ANSWERED)) {
+        /*
+         * Answered early (413, 404 with a body...): discard the rest of the upload, up to
+         * another max_body, then reset. Not at once: some clients (curl 7.88) drop a response
+         * followed by RST_STREAM(NO_ERROR) while they are still uploading.
+         */
+        s->dropped += len;
+        if (s->dropped > s->body.limit && !(s->flags & F_RESET)) {
+            s->flags |= F_RESET;
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+        }
     }
     /* processed (copied or dropped): give the window back */
     nghttp2_session_consume(session, stream_id, len);
-    return 0;
-}
-
-static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
-{
-    (void)user_data;
-    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        return 0;
-    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
-        return 0;
-    stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    /* answered before the request was complete (413, 404 with a body, ...): stop the upload */
-    if (s && !(s->flags & F_COMPLETE))
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                  NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -717,7 +737,6 @@ static void init_nghttp2(void)
     nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(callbacks, on_error);
     nghttp2_option_new(&options);
@@ -927,7 +946,16 @@ static void on_slow(evutil_socket_t fd, short what, void *arg)
     c->in_recv = 1; /* batch the answers, one flush below */
     for (stream *s = c->head; s;) {
         stream *n = s->next;
-        if (!(s->flags & (F_COMPLETE | F_ANSWERED))) {
+        if ((s->flags & (F_COMPLETE | F_ANSWERED | F_RESET)) == F_ANSWERED) {
+            /* answered early, upload still going on: stop it at the deadline */
+            if (s->deadline_us <= now) {
+                s->flags |= F_RESET;
+                nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id,
+                                          NGHTTP2_NO_ERROR);
+            } else if (!next || s->deadline_us < next) {
+                next = s->deadline_us;
+            }
+        } else if (!(s->flags & (F_COMPLETE | F_ANSWERED))) {
             if (s->deadline_us <= now) {
                 CRGW_LOG(CRGW_LOG_INFO, c->id, s->id, "request timeout");
                 reject(s, 408, "request-timeout", "Request timeout",
