@@ -6,6 +6,7 @@
 #include "gateway/config.h"
 #include "gateway/ops_routes.h"
 #include "gateway/util.h"
+#include "gateway/verify_route.h"
 
 /*
  * The route table. One line per route: method, pattern ({} = one segment), roles allowed
@@ -16,6 +17,7 @@ static const crgw_route routes[] = {
     {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
     {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
     {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
+    {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify, "reports_verify"},
     /* PLACEHOLDER (501) until the federation module provides the handler: */
     {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_peers_placeholder,
      "federation_peers"},
