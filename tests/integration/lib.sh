@@ -36,7 +36,7 @@ _lib_cleanup() {
         tail -n 60 "$T/crgw.log" 2>/dev/null
         echo "---- end ----"
     fi
-    rm -rf "$T"
+    [ -n "${KEEP_T:-}" ] || rm -rf "$T"
     [ "$FAILED" != 0 ] && exit 1
     exit "$rc"
 }
