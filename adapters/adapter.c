@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -398,6 +399,9 @@ int crgw_translate_to_canonical(const crgw_adapters *a, const char *dialect, con
 static json_t *carried_provenance(json_t *canon, const crgw_translate_opts *o)
 {
     json_t *p = json_object_get(canon, "provenance");
+    /* a translated input: carry the facts of the issued document it came from */
+    if (json_is_object(json_object_get(p, "origin")))
+        p = json_object_get(p, "origin");
     json_t *r = json_object();
     const char *keys[] = {"source_dialect", "source_issuer_node", "source_sha256"};
     for (size_t i = 0; i < CRGW_ARRAY_LEN(keys); i++) {
@@ -457,4 +461,33 @@ int crgw_translate_from_canonical(const crgw_adapters *a, const char *dialect, j
     }
     json_decref(prov);
     return rc;
+}
+
+static int is_dir(const char *p)
+{
+    DIR *d = opendir(p);
+    if (d == NULL)
+        return 0;
+    closedir(d);
+    return 1;
+}
+
+const char *crgw_adapters_default_dir(char *buf, size_t n)
+{
+    char exe[4096];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (l > 0) {
+        exe[l] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        const char *up[] = {"/../adapters", "/../../adapters"};
+        for (size_t i = 0; i < CRGW_ARRAY_LEN(up); i++) {
+            snprintf(buf, n, "%s%s", exe, up[i]);
+            if (is_dir(buf))
+                return buf;
+        }
+    }
+    snprintf(buf, n, "adapters");
+    return buf;
 }

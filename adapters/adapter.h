@@ -50,6 +50,11 @@ int crgw_adapters_add_file(crgw_adapters *a, const char *file, crgw_diags *errs)
 /** An empty set (to be filled with crgw_adapters_add_file). */
 crgw_adapters *crgw_adapters_new(void);
 void crgw_adapters_free(crgw_adapters *a);
+/**
+ * The default mapping directory: "<dir of the executable>/../adapters" (also ../../adapters, for
+ * build/<name>/crgw), else "./adapters". Writes into buf, returns buf.
+ */
+const char *crgw_adapters_default_dir(char *buf, size_t n);
 /** Number of dialects loaded and the name of the i-th (load order). */
 size_t crgw_adapters_count(const crgw_adapters *a);
 const char *crgw_adapters_name(const crgw_adapters *a, size_t i);
@@ -69,6 +74,8 @@ typedef struct {
     size_t n_uscc_legacy;
     size_t max_bytes; /* default 4 MiB when 0 */
     int max_depth;    /* default 64 when 0 */
+    int utf8_output;  /* canonical -> XML dialect: write UTF-8 (with a matching declaration)
+                         instead of the dialect's encoding, e.g. to embed it in JSON */
 } crgw_translate_opts;
 
 /**

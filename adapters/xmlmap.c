@@ -51,6 +51,28 @@ static void refuse_entity(void *ctx, const xmlChar *name, int type, const xmlCha
     xmlStopParser(c);
 }
 
+typedef struct {
+    int set;
+    int line;
+    char msg[200];
+} first_err;
+
+static void quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void keep_first(void *ctx, xmlErrorPtr e)
+{
+    first_err *fe = ctx;
+    if (fe->set || e == NULL || e->level < XML_ERR_ERROR)
+        return;
+    fe->set = 1;
+    fe->line = e->line;
+    snprintf(fe->msg, sizeof(fe->msg), "%s", e->message ? e->message : "error");
+}
+
 static int too_deep(xmlNodePtr root, int max)
 {
     if (max < 1)
@@ -101,19 +123,29 @@ int crgw_xml_parse_strict(const char *buf, size_t len, int max_depth, xmlDocPtr 
     ctxt->sax->internalSubset = refuse_subset;
     ctxt->sax->externalSubset = refuse_subset;
     ctxt->sax->entityDecl = refuse_entity;
+    first_err fe = {0};
+    xmlGenericErrorFunc old_gen = xmlGenericError;
+    void *old_gen_ctx = xmlGenericErrorContext;
+    xmlStructuredErrorFunc old_st = xmlStructuredError;
+    void *old_st_ctx = xmlStructuredErrorContext;
+    xmlSetGenericErrorFunc(NULL, quiet);
+    xmlSetStructuredErrorFunc(&fe, keep_first);
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, opts);
+    xmlSetGenericErrorFunc(old_gen_ctx, old_gen);
+    xmlSetStructuredErrorFunc(old_st_ctx, old_st);
     int rc = -1;
     if (g.dtd) {
         crgw_diags_add(errs, "$", "DOCTYPE and entity declarations are not accepted");
     } else if (doc == NULL || !ctxt->wellFormed) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char msg[256];
-        snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed XML");
+        snprintf(msg, sizeof(msg), "%s",
+                 fe.set ? fe.msg : e && e->message ? e->message : "not well-formed XML");
         size_t ml = strlen(msg);
         while (ml > 0 && (msg[ml - 1] == '\n' || msg[ml - 1] == ' '))
             msg[--ml] = '\0';
-        crgw_diags_add(errs, "$", "XML: %s (line %d)", msg, e ? e->line : 0);
+        crgw_diags_add(errs, "$", "XML: %s (line %d)", msg, fe.set ? fe.line : e ? e->line : 0);
     } else if (doc->intSubset != NULL || doc->extSubset != NULL) {
         crgw_diags_add(errs, "$", "DOCTYPE and entity declarations are not accepted");
     } else if (xmlDocGetRootElement(doc) == NULL) {
@@ -505,7 +537,7 @@ int xmlmap_write(const map_dialect *d, json_t *canon, const char *prov,
     if (rc == 0) {
         xmlChar *mem = NULL;
         int size = 0;
-        xmlDocDumpFormatMemoryEnc(x.doc, &mem, &size, d->encoding, 1);
+        xmlDocDumpFormatMemoryEnc(x.doc, &mem, &size, o->utf8_output ? "UTF-8" : d->encoding, 1);
         if (mem == NULL) {
             crgw_diags_add(errs, "$", "cannot encode the document in %s", d->encoding);
             rc = -1;
