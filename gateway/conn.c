@@ -221,6 +221,33 @@ static void stream_unlink(stream *s)
     n_open_streams--;
 }
 
+/*
+ * Streams closed before their handler answered (conn == NULL), so that the exit can free those
+ * a handler never answered (drain deadline).
+ */
+static stream *detached;
+
+static void detach(stream *s)
+{
+    s->conn = NULL;
+    s->prev = NULL;
+    s->next = detached;
+    if (detached)
+        detached->prev = s;
+    detached = s;
+}
+
+static void undetach(stream *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        detached = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
 /* Frees what the stream holds; returns it to its connection's pool when there is one. */
 static void stream_release(stream *s)
 {
@@ -331,6 +358,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         n_inflight--;
     crgw_conn *c = s->conn;
     if (!c || (s->flags & F_CLOSED)) {
+        if (!c)
+            undetach(s);
         stream_release(s);
         if (!c)
             crgw_server_check_drained(r->server);
@@ -706,7 +735,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     s->flags |= F_CLOSED;
     stream_unlink(s);
     if ((s->flags & F_DISPATCHED) && !(s->flags & F_ANSWERED)) {
-        s->conn = NULL; /* detached: the handler's answer frees it */
+        detach(s); /* the handler's answer frees it */
     } else {
         stream_release(s);
     }
@@ -1050,7 +1079,7 @@ static void conn_free(crgw_conn *c)
         s->flags |= F_CLOSED;
         stream_unlink(s);
         if ((s->flags & F_DISPATCHED) && !(s->flags & F_ANSWERED)) {
-            s->conn = NULL;
+            detach(s);
         } else {
             s->conn = NULL; /* not to the pool: it goes away with the connection */
             stream_release(s);
@@ -1106,4 +1135,11 @@ void crgw_conn_close_all(void)
 {
     while (conns)
         conn_free(conns);
+    /* requests no handler will answer any more (modules are stopped by now) */
+    while (detached) {
+        stream *s = detached;
+        undetach(s);
+        n_inflight--;
+        stream_release(s);
+    }
 }
