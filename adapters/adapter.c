@@ -265,6 +265,10 @@ static json_t *finish(const map_dialect *d, json_t *canon, json_t *origin,
         return NULL;
     }
     json_object_set_new(canon, "dialect", json_string(d->name));
+    if (!crgw_canon_get(canon, "covers.excludes") && crgw_canon_get(canon, "covers.domains"))
+        crgw_canon_set(canon, "covers.excludes", json_array());
+    if (!json_object_get(canon, "criminal_record"))
+        json_object_set_new(canon, "criminal_record", json_string("not_covered"));
     crgw_canon_consistency(canon, warn);
     char hex[65];
     crgw_hex(sha, 32, hex);

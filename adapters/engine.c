@@ -587,6 +587,9 @@ int engine_write(engine *e, void *root, json_t *canon)
         json_t *v = crgw_canon_get(canon, p);
         if (t[i].type == CT_CODES && json_array_size(v) == 0)
             continue;
+        if (strcmp(p, "criminal_record") == 0 && json_is_string(v) &&
+            strcmp(json_string_value(v), "not_covered") == 0)
+            continue;
         crgw_diags_add(e->warn, p, "%s cannot carry this field", d->name);
     }
     return e->errs->n > before ? -1 : 0;
