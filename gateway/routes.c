@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "gateway/config.h"
+#include "gateway/federation.h"
 #include "gateway/ops_routes.h"
+#include "gateway/repair.h"
 #include "gateway/util.h"
 #include "gateway/verify_route.h"
 
@@ -18,9 +20,22 @@ static const crgw_route routes[] = {
     {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
     {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
     {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify, "reports_verify"},
-    /* PLACEHOLDER (501) until the federation module provides the handler: */
-    {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_peers_placeholder,
+    {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_federation_peers,
      "federation_peers"},
+    {"POST", "/v1/federation/peers/{}/dead-letters/redrive", CRGW_ROLE_OPERATOR,
+     crgw_route_federation_redrive, "federation_redrive"},
+    {"POST", "/v1/repair/applications", CRGW_ROLE_REPAIR_DESK, crgw_route_repair_application_post,
+     "repair_application_post"},
+    {"GET", "/v1/repair/applications/{}", CRGW_ROLE_REPAIR_DESK | CRGW_ROLE_OPERATOR,
+     crgw_route_repair_application_get, "repair_application_get"},
+    {"POST", "/v1/repair/decisions", CRGW_ROLE_PLATFORM, crgw_route_repair_decision,
+     "repair_decision"},
+    {"GET", "/v1/subjects/{}/repairs", CRGW_ROLE_VERIFIER | CRGW_ROLE_REPAIR_DESK | CRGW_ROLE_PLATFORM,
+     crgw_route_subject_repairs, "subject_repairs"},
+    {"POST", "/federation/v1/repair/applications", CRGW_ROLE_PEER, crgw_route_fed_applications,
+     "federation_applications"},
+    {"POST", "/federation/v1/repair/events", CRGW_ROLE_PEER, crgw_route_fed_events,
+     "federation_events"},
 };
 
 size_t crgw_routes_count(void)

@@ -25,6 +25,7 @@
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/redis.h"
+#include "gateway/repair.h"
 #include "gateway/tls.h"
 #include "gateway/util.h"
 
@@ -34,6 +35,7 @@
  */
 static const crgw_module modules[] = {
     /* e.g. {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready}, */
+    {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,30 @@
+/*
+ * outbox: delivery of repair events and applications to peers from Redis Streams
+ * (crgw:outbox:<dest>, consumer group "crgw", one per destination stream).
+ *
+ * Per destination: entries are read with XREADGROUP (first this consumer's own pending entries,
+ * then new ones), signed and POSTed over the peer client with a window of WINDOW requests in
+ * flight; a 200/202 answer XACKs and XDELs the entry (so XLEN = entries waiting = the lag). A
+ * failure backs the destination off exponentially (retry_base_ms * 2^n, capped at retry_max_ms,
+ * with jitter: half fixed, half random); an entry still failing after dead_letter_after_s, or
+ * refused by the peer with a permanent 4xx, moves to crgw:dead:<dest>. Destinations are
+ * independent: a peer that is down only delays its own stream.
+ *
+ * Several processes of one node share each stream through the group. The consumer name is
+ * stable (<host>-<node>-w<worker>), so a restarted process first redelivers its own pending
+ * entries; every CLAIM_INTERVAL a process XAUTOCLAIMs entries idle longer than the claim idle
+ * time (default 30 s; environment CRGW_OUTBOX_CLAIM_IDLE_MS) from dead processes.
+ */
+#ifndef CRGW_OUTBOX_H
+#define CRGW_OUTBOX_H
+
+#include <stddef.h>
+
+struct crgw_server;
+
+int crgw_outbox_start(struct crgw_server *s);
+void crgw_outbox_stop(void);
+/* Something was appended to dest's stream by this process: read it now. */
+void crgw_outbox_kick(const char *dest);
+
+#endif
