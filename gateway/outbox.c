@@ -23,7 +23,7 @@
 #include "gateway/util.h"
 
 #define WINDOW 64
-#define POLL_MS 200
+#define POLL_MS 500
 #define CLAIM_INTERVAL_MS 5000
 #define DEFAULT_CLAIM_IDLE_MS 30000
 #define PEER_TIMEOUT_MS 5000

@@ -663,7 +663,7 @@ void crgw_route_repair_decision(crgw_req *r)
         json_decref(body);
         crgw_req_problem(r, 403, "not-origin", "Not the identifying node", NULL,
                          "record %s was identified by node %s: only that node decides "
-                         "(谁认定、谁修复); this node is %s",
+                         "(whoever identified the record repairs it); this node is %s",
                          rec.record_id, rec.origin, cfg->node);
         return;
     }
@@ -735,13 +735,13 @@ void crgw_route_repair_decision(crgw_req *r)
     if (reason)
         json_object_set_new(p, "reason", json_string(reason));
     op->payload = p;
-    json_decref(body);
-    if (app_id == NULL) {
+    json_decref(body); /* app_id and the other views die here: use op's copies */
+    if (op->app_id[0] == '\0') {
         decide_run(op);
         return;
     }
     char key[128];
-    crgw_rs_key(key, sizeof(key), "app", app_id);
+    crgw_rs_key(key, sizeof(key), "app", op->app_id);
     if (crgw_redis_command(crgw_server_redis(r->server), decide_app_cb, op,
                            "HGET %s applicant_node", key) != 0) {
         decide_op_free(op);
