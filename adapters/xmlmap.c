@@ -145,7 +145,11 @@ int crgw_xml_parse_strict(const char *buf, size_t len, int max_depth, xmlDocPtr 
         size_t ml = strlen(msg);
         while (ml > 0 && (msg[ml - 1] == '\n' || msg[ml - 1] == ' '))
             msg[--ml] = '\0';
-        crgw_diags_add(errs, "$", "XML: %s (line %d)", msg, fe.set ? fe.line : e ? e->line : 0);
+        int line = fe.set ? fe.line : e ? e->line : 0;
+        if (line > 0)
+            crgw_diags_add(errs, "$", "XML: %s (line %d)", msg, line);
+        else
+            crgw_diags_add(errs, "$", "XML: %s", msg);
     } else if (doc->intSubset != NULL || doc->extSubset != NULL) {
         crgw_diags_add(errs, "$", "DOCTYPE and entity declarations are not accepted");
     } else if (xmlDocGetRootElement(doc) == NULL) {
