@@ -607,3 +607,25 @@ out:
     free(srv.redis_addr);
     return rc;
 }
+
+crgw_server *crgw_server_new_embedded(struct event_base *base, crgw_config *cfg,
+                                      const char *redis_addr)
+{
+    crgw_server *s = xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->cfg = crgw_config_ref(cfg);
+    s->tls_fd = s->h2c_fd = -1;
+    s->opt_redis = redis_addr;
+    s->started_us = crgw_now_us();
+    start_redis(s);
+    return s;
+}
+
+void crgw_server_free_embedded(crgw_server *s)
+{
+    crgw_conn_close_all();
+    crgw_redis_free(s->redis);
+    crgw_config_unref(s->cfg);
+    free(s->redis_addr);
+    free(s);
+}

@@ -53,6 +53,15 @@ int crgw_server_worker(const crgw_server *s);
  */
 size_t crgw_server_not_ready(crgw_server *s, const char **reasons, size_t max);
 
+/*
+ * A server around an existing loop and configuration, without listeners, signals or modules
+ * (fuzz targets and tests drive connections with crgw_conn_accept on socket pairs). Holds a
+ * reference to cfg; redis_addr may name a socket nobody listens on.
+ */
+crgw_server *crgw_server_new_embedded(struct event_base *base, struct crgw_config *cfg,
+                                      const char *redis_addr);
+void crgw_server_free_embedded(crgw_server *s);
+
 /* For gateway/conn.c: the TLS context of new connections (NULL without a TLS listener). */
 struct ssl_ctx_st *crgw_server_ssl_ctx(const crgw_server *s);
 /* For gateway/conn.c: called when the last connection closed or a drained request finished. */
