@@ -56,9 +56,3 @@ void crgw_route_metrics(crgw_req *r)
                      b.len, NULL);
     crgw_buf_cleanup(&b);
 }
-
-void crgw_route_peers_placeholder(crgw_req *r)
-{
-    crgw_req_problem(r, 501, "not-implemented", "Not implemented", NULL,
-                     "GET /v1/federation/peers is not implemented yet on this node");
-}

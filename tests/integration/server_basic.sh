@@ -40,12 +40,12 @@ expect_problem "400" "$body" bad-path 400
 
 # h2c gives every local role; x-crgw-role narrows it (h2c only)
 h2c GET /v1/federation/peers
-expect_eq "h2c operator route (all roles)" "$STATUS" 501
+expect_eq "h2c operator route (all roles)" "$STATUS" 200
 h2c GET /v1/federation/peers -H 'x-crgw-role: verifier'; body=$BODY
 expect_eq "h2c x-crgw-role: verifier on operator route" "$STATUS" 403
 expect_problem "403 over h2c" "$body" forbidden 403
 h2c GET /v1/federation/peers -H 'x-crgw-role: operator'
-expect_eq "h2c x-crgw-role: operator" "$STATUS" 501
+expect_eq "h2c x-crgw-role: operator" "$STATUS" 200
 h2c GET /healthz -H 'x-crgw-role: pope'
 expect_eq "h2c unknown role name" "$STATUS" 400
 # ... and is ignored over TLS

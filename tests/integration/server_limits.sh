@@ -14,6 +14,9 @@ expect_eq "5 MiB body with content-length" "$STATUS" 413
 expect_problem "413" "$BODY" body-too-large 413
 
 # 413 when a body without content-length grows past the limit while streaming
+h2c POST /v1/reports/verify -T - -H 'content-type: application/xml' <"$T/big"
+expect_eq "5 MiB streamed POST (no content-length)" "$STATUS" 413
+expect_problem "streamed POST 413" "$BODY" body-too-large 413
 h2c GET /healthz -T - <"$T/big"
 expect_eq "5 MiB streamed body (no content-length)" "$STATUS" 413
 expect_problem "streamed 413" "$BODY" body-too-large 413

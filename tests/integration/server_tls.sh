@@ -15,8 +15,8 @@ tls 120000-verifier GET /v1/federation/peers
 expect_eq "verifier on operator route" "$STATUS" 403
 expect_problem "verifier on operator route" "$BODY" forbidden 403
 tls 120000-operator GET /v1/federation/peers
-expect_eq "operator on operator route (placeholder answers 501)" "$STATUS" 501
-expect_problem "placeholder" "$BODY" not-implemented 501
+expect_eq "operator on operator route" "$STATUS" 200
+expect_match "operator gets the peers" "$BODY" '"peers":\['
 tls node:130100 GET /v1/federation/peers
 expect_eq "peer node on operator route" "$STATUS" 403
 
