@@ -6,6 +6,22 @@
  * Process-wide list of connections (one server per process). A stream is freed in one place:
  * when nghttp2 closed it and it has been answered; a stream closed before its handler answered
  * is detached (conn = NULL) and freed by the answer (STYLE.md rules 7 and 8).
+ *
+ * Identity: over TLS, the verified client certificate's SAN URI mapped by the configuration
+ * (crgw_tls_identity). On the loopback h2c listener the caller is "h2c:loopback" with every
+ * local role (verifier, repair_desk, platform, operator; not peer), and three request headers,
+ * honoured on h2c only and ignored over TLS, let tests and developers simulate a caller:
+ *   x-crgw-role: verifier[,operator...]   exactly these roles ("peer" allowed: with
+ *                                         x-crgw-client urn:crgw:node:<code>, peer_node is set)
+ *   x-crgw-client: <identity>             the client identity (access log, handlers)
+ *   x-crgw-test-delay-ms: N               hold the complete request N ms (max 10000) before
+ *                                         its handler runs (drain tests)
+ *
+ * Protections: request body bounded by limits.max_body (413, declared content-length checked
+ * at the headers, streamed bodies while they arrive), header list by limits.max_header_list
+ * (431), a request must be complete within limits.request_timeout_ms (408), a connection
+ * without streams is closed after limits.idle_timeout_ms, SETTINGS_MAX_CONCURRENT_STREAMS =
+ * limits.max_streams, nghttp2's stream-reset rate limit and CONTINUATION limit.
  */
 #ifndef CRGW_CONN_H
 #define CRGW_CONN_H
