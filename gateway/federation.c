@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/b64.h"
 #include "gateway/config.h"
 #include "gateway/jws.h"
 #include "gateway/log.h"
@@ -33,10 +34,13 @@ typedef struct {
     char node[8];
     unsigned char *der;
     int len;
+    char *hdr;     /* protected header segment (base64url) of the last message that verified */
+    EVP_PKEY *key; /* its signer's key */
 } verified_cert;
 
 static EVP_PKEY *sign_key;
 static STACK_OF(X509) *sign_x5c;
+static char *sign_hdr; /* base64url of {"alg":"ES256","x5c":[...]} */
 static X509_STORE *ca_store;
 static verified_cert verified[MAX_PEERS];
 
@@ -67,6 +71,24 @@ int crgw_federation_init(const crgw_config *cfg)
         crgw_federation_cleanup();
         return -1;
     }
+    json_t *h = json_object();
+    json_t *x5c = json_array();
+    json_object_set_new(h, "alg", json_string("ES256"));
+    for (int i = 0; i < sk_X509_num(sign_x5c); i++) {
+        unsigned char *der = NULL;
+        int dl = i2d_X509(sk_X509_value(sign_x5c, i), &der);
+        crgw_assert(dl > 0);
+        size_t bl;
+        char *b = crgw_b64_encode(der, (size_t)dl, &bl);
+        json_array_append_new(x5c, json_string(b));
+        free(b);
+        OPENSSL_free(der);
+    }
+    json_object_set_new(h, "x5c", x5c);
+    char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(h);
+    sign_hdr = crgw_b64url_encode((const unsigned char *)hs, strlen(hs), NULL);
+    free(hs);
     return 0;
 }
 
@@ -78,20 +100,43 @@ void crgw_federation_cleanup(void)
     sign_x5c = NULL;
     X509_STORE_free(ca_store);
     ca_store = NULL;
+    free(sign_hdr);
+    sign_hdr = NULL;
     for (size_t i = 0; i < MAX_PEERS; i++) {
         OPENSSL_free(verified[i].der);
+        free(verified[i].hdr);
+        EVP_PKEY_free(verified[i].key);
         memset(&verified[i], 0, sizeof(verified[i]));
     }
 }
 
 int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *out_len)
 {
-    if (sign_key == NULL)
+    if (sign_key == NULL || sign_hdr == NULL)
         return -1;
-    if (crgw_jws_sign_compact(sign_key, "ES256", sign_x5c, payload, len, out) != CRGW_JWS_OK)
+    /* The header is the same for every message: sign "hdr.payload" directly. */
+    crgw_buf b;
+    crgw_buf_init(&b, 16u << 20);
+    char *p64 = crgw_b64url_encode((const unsigned char *)payload, len, NULL);
+    int rc = crgw_buf_adds(&b, sign_hdr) | crgw_buf_adds(&b, ".") | crgw_buf_adds(&b, p64);
+    free(p64);
+    unsigned char *sig = NULL;
+    size_t sl = 0;
+    if (rc != 0 || crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), sign_key,
+                                    (const unsigned char *)b.data, b.len, CRGW_SIGENC_P1363, &sig,
+                                    &sl) != CRGW_SIGALG_OK) {
+        crgw_buf_cleanup(&b);
         return -1;
-    if (out_len)
-        *out_len = strlen(*out);
+    }
+    char *s64 = crgw_b64url_encode(sig, sl, NULL);
+    free(sig);
+    rc = crgw_buf_adds(&b, ".") | crgw_buf_adds(&b, s64);
+    free(s64);
+    if (rc != 0) {
+        crgw_buf_cleanup(&b);
+        return -1;
+    }
+    *out = crgw_buf_take(&b, out_len);
     return 0;
 }
 
@@ -169,6 +214,39 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
         snprintf(err, errlen, "federation trust not loaded");
         return CRGW_FED_ERR_SIGNER;
     }
+    /* Fast path: same protected header (alg + x5c) as the last verified message of `from`. */
+    const char *d1 = memchr(jws, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
+    verified_cert *slot = verified_slot(from);
+    if (d2 && slot && slot->hdr && slot->key && strlen(slot->hdr) == (size_t)(d1 - jws) &&
+        memcmp(slot->hdr, jws, (size_t)(d1 - jws)) == 0) {
+        size_t tail = len - (size_t)(d2 + 1 - jws);
+        while (tail > 0 && (d2[tail] == '\n' || d2[tail] == '\r' || d2[tail] == ' '))
+            tail--;
+        unsigned char *pl = NULL, *sig = NULL;
+        size_t pll = 0, sigl = 0;
+        int ok = crgw_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &pl, &pll) == 0 &&
+                 crgw_b64url_decode(d2 + 1, tail, &sig, &sigl) == 0 &&
+                 crgw_sigalg_verify(crgw_sigalg_by_jws("ES256"), slot->key,
+                                    (const unsigned char *)jws, (size_t)(d2 - jws), sig, sigl,
+                                    CRGW_SIGENC_P1363) == CRGW_SIGALG_OK;
+        free(sig);
+        if (!ok) {
+            free(pl);
+            snprintf(err, errlen, "the signature does not verify");
+            return CRGW_FED_ERR_SIGNER;
+        }
+        json_error_t e;
+        json_t *p = json_loadb((const char *)pl, pll, JSON_REJECT_DUPLICATES, &e);
+        free(pl);
+        if (!json_is_object(p)) {
+            json_decref(p);
+            snprintf(err, errlen, "payload is not a JSON object");
+            return CRGW_FED_ERR_FORMAT;
+        }
+        *payload = p;
+        return 0;
+    }
     int rc = crgw_jws_parse(jws, len, CRGW_JWS_COMPACT, &j);
     if (rc != CRGW_JWS_OK) {
         snprintf(err, errlen, "%s", j.err);
@@ -188,6 +266,12 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
         snprintf(err, errlen, "%s", j.err);
         crgw_jws_cleanup(&j);
         return CRGW_FED_ERR_SIGNER;
+    }
+    if (slot && d1) {
+        free(slot->hdr);
+        slot->hdr = xstrndup(jws, (size_t)(d1 - jws));
+        EVP_PKEY_free(slot->key);
+        slot->key = X509_get_pubkey(sk_X509_value(j.x5c, 0));
     }
     json_error_t e;
     json_t *p = json_loadb((const char *)j.payload, j.payload_len, JSON_REJECT_DUPLICATES, &e);

@@ -22,7 +22,8 @@
 #include "gateway/server.h"
 #include "gateway/util.h"
 
-#define WINDOW 64
+#define WINDOW 256
+#define ACK_BATCH 256
 #define POLL_MS 500
 #define CLAIM_INTERVAL_MS 5000
 #define DEFAULT_CLAIM_IDLE_MS 30000
@@ -61,6 +62,9 @@ struct dest {
     int in_backoff;
     long long last_contact_ms;
     struct event *timer;
+    struct event *ack_ev; /* flushes the batch of acknowledgements */
+    char (*acks)[48];
+    size_t n_acks;
 };
 
 static struct {
@@ -270,6 +274,38 @@ static void mark_delivered(const entry *e, const char *by)
     json_decref(p);
 }
 
+/* XACK + XDEL of delivered entries, batched per loop iteration (one script, one fsync). */
+static void ack_flush(dest *d)
+{
+    if (d->n_acks == 0)
+        return;
+    const char **argv = xcalloc(d->n_acks + 2, sizeof(char *));
+    argv[0] = d->key;
+    argv[1] = CRGW_RS_GROUP;
+    for (size_t i = 0; i < d->n_acks; i++)
+        argv[i + 2] = d->acks[i];
+    (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, (int)d->n_acks + 2, argv, NULL, ignore_cb,
+                       NULL);
+    free(argv);
+    d->n_acks = 0;
+}
+
+static void ack_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ack_flush(arg);
+}
+
+static void ack_later(dest *d, const char *id)
+{
+    if (d->n_acks == ACK_BATCH)
+        ack_flush(d);
+    snprintf(d->acks[d->n_acks++], sizeof(d->acks[0]), "%s", id);
+    if (d->n_acks == 1)
+        event_active(d->ack_ev, EV_TIMEOUT, 0);
+}
+
 static void sent_cb(int status, const char *body, size_t len, const char *err, void *priv)
 {
     (void)body;
@@ -285,8 +321,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         snprintf(lab, sizeof(lab), "dest=\"%s\",result=\"delivered\"", d->code);
         crgw_metrics_counter_add("crgw_repair_outbox_deliveries_total", lab, 1);
         d->attempts = 0;
-        const char *argv[] = {d->key, CRGW_RS_GROUP, e->id};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL, ignore_cb, NULL);
+        ack_later(d, e->id);
         if (e->kind == 'a')
             mark_delivered(e, d->code);
         long long now = crgw_rs_now_ms();
@@ -550,6 +585,8 @@ int crgw_outbox_start(crgw_server *s)
         crgw_rs_key(d->dead, sizeof(d->dead), "dead", nd->code);
         crgw_rs_key(d->peerkey, sizeof(d->peerkey), "peer", nd->code);
         d->timer = evtimer_new(base, backoff_cb, d);
+        d->ack_ev = event_new(base, -1, 0, ack_cb, d);
+        d->acks = xcalloc(ACK_BATCH, sizeof(*d->acks));
     }
     ob.poll = evtimer_new(base, poll_cb, NULL);
     ob.claim = evtimer_new(base, claim_timer_cb, NULL);
@@ -570,6 +607,8 @@ void crgw_outbox_stop(void)
     ob.running = 0;
     crgw_peers_free(ob.peers); /* fails requests in flight: sent_cb sees !running */
     ob.peers = NULL;
+    for (size_t i = 0; i < ob.n; i++)
+        ack_flush(&ob.d[i]); /* best effort: unacknowledged entries are simply sent again */
     crgw_redis_free(ob.rc); /* pending replies get NULL and see !running */
     ob.rc = NULL;
     for (size_t i = 0; i < ob.n; i++) {
@@ -579,6 +618,8 @@ void crgw_outbox_stop(void)
             entry_free(e);
         }
         event_free(d->timer);
+        event_free(d->ack_ev);
+        free(d->acks);
     }
     free(ob.d);
     event_free(ob.poll);
