@@ -1,0 +1,117 @@
+# Helpers for the multi-node repair tests (sourced after tests/integration/lib.sh).
+#
+# Nodes run on their test addresses (config/test/node-CODE.yaml: TLS 127.0.0.1:18xxx, h2c
+# 127.0.0.1:19xxx) because peers reach each other through the URLs of config/test/federation.yaml;
+# each node has its own redis-server ($T/CODE/redis.sock, AOF appendfsync always).
+#
+#   rp_start_redis CODE          rp_stop_redis CODE [SIG]
+#   rp_start_node CODE [ENV=V..] rp_kill_node CODE [SIG]
+#   rp_h2c CODE ROLE METHOD PATH [curl args]     -> $BODY $STATUS (x-crgw-role: ROLE)
+#   rp_tls CODE CLIENT METHOD PATH [curl args]   -> $BODY $STATUS (fixture client certificate)
+#   rp_redis CODE ARGS...                        redis-cli on the node's Redis
+#   rp_wait SECONDS CMD...                       until CMD succeeds (0) or the time is up (1)
+#   rp_dump_logs                                 tails every node's log (on failure)
+declare -A RP_PID RP_RPID
+
+rp_port() { # code h2c|listen
+    sed -n "s/^$2: *127\.0\.0\.1:\([0-9]*\).*/\1/p" "$CRGW_ROOT/config/test/node-$1.yaml"
+}
+
+rp_start_redis() {
+    local c=$1
+    mkdir -p "$T/$c"
+    redis-server --port 0 --unixsocket "$T/$c/redis.sock" --unixsocketperm 700 --dir "$T/$c" \
+        --appendonly yes --appendfsync always --save '' --daemonize no \
+        >>"$T/$c/redis.log" 2>&1 &
+    RP_RPID[$c]=$!
+    _LIB_PIDS+=("$!")
+    local i
+    for i in $(seq 100); do
+        [ "$(redis-cli -s "$T/$c/redis.sock" PING 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    fail "redis-server of $c did not start"
+    exit 1
+}
+
+rp_stop_redis() {
+    kill "-${2:-TERM}" "${RP_RPID[$1]}" 2>/dev/null
+    wait "${RP_RPID[$1]}" 2>/dev/null
+    RP_RPID[$1]=
+}
+
+rp_start_node() { # code [VAR=value ...]
+    local c=$1 h t
+    shift
+    h=$(rp_port "$c" h2c)
+    t=$(rp_port "$c" listen)
+    if ss -ltn 2>/dev/null | awk '{print $4}' | grep -Eq ":($h|$t)\$"; then
+        fail "test address of node $c (:$t/:$h) is busy (another test federation running?)"
+        exit 1
+    fi
+    mkdir -p "$T/$c"
+    env "$@" "$CRGW" serve --config "$CRGW_ROOT/config/test/node-$c.yaml" \
+        --redis "unix:$T/$c/redis.sock" >>"$T/$c/crgw.log" 2>&1 &
+    RP_PID[$c]=$!
+    _LIB_PIDS+=("$!")
+    local i
+    for i in $(seq 200); do
+        if curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$h/healthz"; then
+            return 0
+        fi
+        if ! kill -0 "${RP_PID[$c]}" 2>/dev/null; then
+            fail "crgw of $c exited at startup"
+            tail -n 20 "$T/$c/crgw.log"
+            exit 1
+        fi
+        sleep 0.05
+    done
+    fail "crgw of $c did not answer /healthz"
+    exit 1
+}
+
+rp_kill_node() { # code [signal]
+    kill "-${2:-KILL}" "${RP_PID[$1]}" 2>/dev/null
+    wait "${RP_PID[$1]}" 2>/dev/null
+    RP_PID[$1]=
+}
+
+rp_h2c() { # code role method path [curl args]
+    local c=$1 role=$2 m=$3 p=$4
+    shift 4
+    STATUS=$(curl -s --http2-prior-knowledge -X "$m" -H "x-crgw-role: $role" -o "$T/body" \
+        -w '%{http_code}' --max-time 20 "$@" "http://127.0.0.1:$(rp_port "$c" h2c)$p")
+    BODY=$(cat "$T/body" 2>/dev/null)
+    rm -f "$T/body"
+}
+
+rp_tls() { # code client method path [curl args]
+    local c=$1
+    shift
+    TLS_PORT=$(rp_port "$c" listen)
+    tls "$@"
+}
+
+rp_redis() { # code args...
+    local c=$1
+    shift
+    redis-cli -s "$T/$c/redis.sock" "$@"
+}
+
+rp_wait() { # seconds cmd...
+    local secs=$1 i
+    shift
+    for i in $(seq $((secs * 20))); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+rp_dump_logs() {
+    local c
+    for c in "${!RP_PID[@]}"; do
+        echo "---- node $c: crgw log (last 30 lines) ----"
+        tail -n 30 "$T/$c/crgw.log" 2>/dev/null
+    done
+}
