@@ -256,6 +256,14 @@ static json_t *finish(const map_dialect *d, json_t *canon, json_t *origin,
                       const unsigned char sha[32], const crgw_translate_opts *o,
                       crgw_diags *warn, crgw_diags *errs)
 {
+    /* the skeleton keeps canonical order: fill in place, then drop what stayed null */
+    json_object_set_new(canon, "dialect", json_string(d->name));
+    if (json_is_null(crgw_canon_get(canon, "covers.excludes")) &&
+        json_is_array(crgw_canon_get(canon, "covers.domains")))
+        crgw_canon_set(canon, "covers.excludes", json_array());
+    if (json_is_null(json_object_get(canon, "criminal_record")))
+        json_object_set_new(canon, "criminal_record", json_string("not_covered"));
+    crgw_canon_prune(canon);
     json_t *type = crgw_canon_get(canon, "subject.type");
     if (!crgw_canon_get(canon, "subject.uscc") &&
         !(json_is_string(type) && strcmp(json_string_value(type), "natural_person") == 0)) {
@@ -264,11 +272,6 @@ static json_t *finish(const map_dialect *d, json_t *canon, json_t *origin,
         json_decref(origin);
         return NULL;
     }
-    json_object_set_new(canon, "dialect", json_string(d->name));
-    if (!crgw_canon_get(canon, "covers.excludes") && crgw_canon_get(canon, "covers.domains"))
-        crgw_canon_set(canon, "covers.excludes", json_array());
-    if (!json_object_get(canon, "criminal_record"))
-        json_object_set_new(canon, "criminal_record", json_string("not_covered"));
     crgw_canon_consistency(canon, warn);
     char hex[65];
     crgw_hex(sha, 32, hex);
@@ -287,9 +290,7 @@ static json_t *finish(const map_dialect *d, json_t *canon, json_t *origin,
                        "the input is itself a translated document (not the issued report)");
     }
     json_object_set_new(canon, "provenance", prov);
-    json_t *ordered = crgw_canon_ordered(canon);
-    json_decref(canon);
-    return ordered;
+    return canon;
 }
 
 static int xml_node(const crgw_adapters *a, const char *dialect, xmlNodePtr root,
@@ -306,7 +307,7 @@ static int xml_node(const crgw_adapters *a, const char *dialect, xmlNodePtr root
             crgw_diags_add(errs, "$", "%s is not a known XML dialect", dialect);
         return -1;
     }
-    json_t *c = json_object(), *origin = NULL;
+    json_t *c = crgw_canon_skeleton(0), *origin = NULL;
     if (xmlmap_read(d, root, o, c, &origin, warn, errs)) {
         json_decref(c);
         return -1;
@@ -333,7 +334,7 @@ static int json_payload(const crgw_adapters *a, const char *dialect, json_t *pay
                        envelope == MAP_ENV_JWS_FLAT ? "flattened" : "compact");
         return -1;
     }
-    json_t *c = json_object(), *origin = NULL;
+    json_t *c = crgw_canon_skeleton(0), *origin = NULL;
     if (jsonmap_read(d, payload, o, c, &origin, warn, errs)) {
         json_decref(c);
         return -1;

@@ -409,3 +409,61 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
         }
     }
 }
+
+static json_t *skeleton(const crgw_canon_field *t, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *dot = strchr(t[i].path, '.');
+        if (dot == NULL) {
+            json_object_set_new_nocheck(o, t[i].path, json_null());
+            continue;
+        }
+        char key[64];
+        size_t kl = (size_t)(dot - t[i].path);
+        memcpy(key, t[i].path, kl);
+        key[kl] = '\0';
+        json_t *sub = json_object_get(o, key);
+        if (sub == NULL) {
+            sub = json_object();
+            json_object_set_new_nocheck(o, key, sub);
+        }
+        json_object_set_new_nocheck(sub, dot + 1, json_null());
+    }
+    return o;
+}
+
+json_t *crgw_canon_skeleton(int record)
+{
+    return record ? skeleton(REC, CRGW_ARRAY_LEN(REC)) : skeleton(TOP, CRGW_ARRAY_LEN(TOP));
+}
+
+static void prune_obj(json_t *o)
+{
+    void *it = json_object_iter(o);
+    while (it) {
+        json_t *v = json_object_iter_value(it);
+        void *next = json_object_iter_next(o, it);
+        if (json_is_null(v)) {
+            json_object_del(o, json_object_iter_key(it));
+        } else if (json_is_object(v) && strcmp(json_object_iter_key(it), "provenance") != 0 &&
+                   strcmp(json_object_iter_key(it), "conclusions") != 0) {
+            prune_obj(v);
+            if (json_object_size(v) == 0)
+                json_object_del(o, json_object_iter_key(it));
+        }
+        it = next;
+    }
+}
+
+void crgw_canon_prune(json_t *c)
+{
+    prune_obj(c);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(c, "records"), i, r)
+    {
+        if (json_is_object(r))
+            prune_obj(r);
+    }
+}

@@ -45,6 +45,13 @@ json_t *crgw_canon_get(json_t *obj, const char *dotted);
 void crgw_canon_set(json_t *obj, const char *dotted, json_t *v);
 void crgw_canon_del(json_t *obj, const char *dotted);
 
+/*
+ * An object with every canonical field (of the report or of a record) present as null, in
+ * canonical order: filling it keeps that order without copying; crgw_canon_prune() then drops
+ * the nulls and the sub-objects left empty (issuer, covers, subject).
+ */
+json_t *crgw_canon_skeleton(int record);
+void crgw_canon_prune(json_t *c);
 /* A new object with the members of c in canonical order (records too), unknown members last. */
 json_t *crgw_canon_ordered(json_t *c);
 

@@ -25,17 +25,43 @@ static void join(char *out, const char *prefix, const char *canon)
     pfmt(out, PATH_MAX_LEN, "%s%s", prefix, canon);
 }
 
+/* a field path, formatted only when a diagnostic needs it */
+typedef struct {
+    const char *prefix;
+    const char *canon;
+    long idx;        /* >= 0: [idx] */
+    const char *key; /* .key */
+} epath;
+
+static void diag(crgw_diags *d, const epath *p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void diag(crgw_diags *d, const epath *p, const char *fmt, ...)
+{
+    char path[PATH_MAX_LEN], msg[1024];
+    if (p->idx >= 0)
+        pfmt(path, sizeof(path), "%s%s[%ld]", p->prefix, p->canon, p->idx);
+    else if (p->key)
+        pfmt(path, sizeof(path), "%s%s.%s", p->prefix, p->canon, p->key);
+    else
+        pfmt(path, sizeof(path), "%s%s", p->prefix, p->canon);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    crgw_diags_add(d, path, "%s", msg);
+}
+
 /* ---- reading ---- */
 
 /* converts a dialect value of field f; 0 and *out (new ref), or -1 (error added) */
-static int convert_in(engine *e, const map_field *f, const char *path, const char *s, size_t n,
+static int convert_in(engine *e, const map_field *f, const epath *path, const char *s, size_t n,
                       json_t **out)
 {
     const char *why;
     if (f->codes) {
         const char *c = map_codes_decode(f->codes, s, n, f->prefix);
         if (c == NULL) {
-            crgw_diags_add(e->errs, path, "value \"%.*s\" is not in code list %s (%s)",
+            diag(e->errs, path, "value \"%.*s\" is not in code list %s (%s)",
                            (int)(n > 200 ? 200 : n), s, f->codes->name,
                            f->at.n ? f->at.src : f->value.src);
             return -1;
@@ -48,12 +74,12 @@ static int convert_in(engine *e, const map_field *f, const char *path, const cha
     case MT_DATETIME: {
         crgw_datetime t;
         if (crgw_datefmt_parse(f->fmt, s, n, &t, &why)) {
-            crgw_diags_add(e->errs, path, "\"%.*s\": %s (%s)", (int)(n > 100 ? 100 : n), s, why,
+            diag(e->errs, path, "\"%.*s\": %s (%s)", (int)(n > 100 ? 100 : n), s, why,
                            f->at.src);
             return -1;
         }
         if (t.has_frac)
-            crgw_diags_add(e->warn, path, "fractional seconds dropped");
+            diag(e->warn, path, "fractional seconds dropped");
         char buf[32];
         crgw_date_format_canonical(&t, f->type == MT_DATETIME, buf);
         *out = json_string(buf);
@@ -63,7 +89,7 @@ static int convert_in(engine *e, const map_field *f, const char *path, const cha
         char norm[19];
         char raw[64];
         if (n >= sizeof(raw)) {
-            crgw_diags_add(e->errs, path, "not a unified social credit code (too long)");
+            diag(e->errs, path, "not a unified social credit code (too long)");
             return -1;
         }
         memcpy(raw, s, n);
@@ -71,10 +97,10 @@ static int convert_in(engine *e, const map_field *f, const char *path, const cha
         if (crgw_uscc_check(raw, norm, &why)) {
             if (crgw_uscc_normalise(raw, n, norm) == 0 && e->o &&
                 crgw_uscc_listed(norm, e->o->uscc_legacy, e->o->n_uscc_legacy)) {
-                crgw_diags_add(e->warn, path, "legacy code %s accepted by the allow-list (%s)",
+                diag(e->warn, path, "legacy code %s accepted by the allow-list (%s)",
                                norm, why);
             } else {
-                crgw_diags_add(e->errs, path, "\"%s\": %s", raw, why);
+                diag(e->errs, path, "\"%s\": %s", raw, why);
                 return -1;
             }
         }
@@ -83,7 +109,7 @@ static int convert_in(engine *e, const map_field *f, const char *path, const cha
     }
     case MT_NODE:
         if (n != 6 || strspn(s, "0123456789") < 6) {
-            crgw_diags_add(e->errs, path, "\"%.*s\" is not a 6-digit division code",
+            diag(e->errs, path, "\"%.*s\" is not a 6-digit division code",
                            (int)(n > 50 ? 50 : n), s);
             return -1;
         }
@@ -96,12 +122,12 @@ static int convert_in(engine *e, const map_field *f, const char *path, const cha
 }
 
 /* reads a value handle h (scalar) of f; 0 with *s,*n, 1 when empty, -1 (error added) */
-static int get_scalar(engine *e, const map_field *f, const char *path, void *h, const char **s,
+static int get_scalar(engine *e, const map_field *f, const epath *path, void *h, const char **s,
                       size_t *n)
 {
     int r = e->ops->scalar(e->st, h, s, n);
     if (r < 0 || (r == 1) != (f->type == MT_BOOL)) {
-        crgw_diags_add(e->errs, path, "expected a %s (%s)",
+        diag(e->errs, path, "expected a %s (%s)",
                        f->type == MT_BOOL ? "boolean" : "string", f->at.src);
         return -1;
     }
@@ -111,33 +137,32 @@ static int get_scalar(engine *e, const map_field *f, const char *path, void *h, 
 static void read_scalar(engine *e, void *ctx, const map_field *f, json_t *obj,
                         const char *prefix)
 {
-    char path[PATH_MAX_LEN];
-    join(path, prefix, f->canon);
+    epath path = {prefix, f->canon, -1, NULL};
     void *h = NULL;
     int cnt = e->ops->find(e->st, ctx, &f->at, &h);
     if (cnt < 0) {
-        crgw_diags_add(e->errs, path, "unexpected structure on the way to %s", f->at.src);
+        diag(e->errs, &path, "unexpected structure on the way to %s", f->at.src);
         return;
     }
     if (cnt > 1) {
-        crgw_diags_add(e->errs, path, "%s appears %d times", f->at.src, cnt);
+        diag(e->errs, &path, "%s appears %d times", f->at.src, cnt);
         return;
     }
     const char *s = NULL;
     size_t n = 0;
-    int r = cnt == 1 ? get_scalar(e, f, path, h, &s, &n) : 1;
+    int r = cnt == 1 ? get_scalar(e, f, &path, h, &s, &n) : 1;
     if (r < 0)
         return;
     if (r == 1) {
         if (f->absent)
             crgw_canon_set(obj, f->canon, json_string(f->absent));
         else if (f->required)
-            crgw_diags_add(e->errs, path, "required field %s (%s)",
+            diag(e->errs, &path, "required field %s (%s)",
                            cnt ? "is empty" : "missing", f->at.src);
         return;
     }
     json_t *v = NULL;
-    if (convert_in(e, f, path, s, n, &v))
+    if (convert_in(e, f, &path, s, n, &v))
         return;
     if (f->raw)
         crgw_canon_set(obj, f->raw, json_stringn(s, n));
@@ -157,42 +182,40 @@ static int list_item(void *item, const char *key, void *u)
     (void)key;
     list_ctx *lc = u;
     engine *e = lc->e;
-    char path[PATH_MAX_LEN];
-    pfmt(path, sizeof(path), "%s%s[%zu]", lc->prefix, lc->f->canon, lc->idx++);
+    epath path = {lc->prefix, lc->f->canon, (long)lc->idx++, NULL};
     void *h = NULL;
     int cnt = e->ops->find(e->st, item, &lc->f->value, &h);
     const char *s;
     size_t n;
     if (cnt != 1) {
-        crgw_diags_add(e->errs, path, "%s of an item %s", lc->f->value.src,
+        diag(e->errs, &path, "%s of an item %s", lc->f->value.src,
                        cnt == 0 ? "missing" : "ambiguous");
         return 0;
     }
-    int r = get_scalar(e, lc->f, path, h, &s, &n);
+    int r = get_scalar(e, lc->f, &path, h, &s, &n);
     if (r == 1) {
-        crgw_diags_add(e->errs, path, "empty value");
+        diag(e->errs, &path, "empty value");
         return 0;
     }
     json_t *v;
-    if (r == 0 && convert_in(e, lc->f, path, s, n, &v) == 0)
+    if (r == 0 && convert_in(e, lc->f, &path, s, n, &v) == 0)
         json_array_append_new(lc->out, v);
     return 0;
 }
 
 static void read_list(engine *e, void *ctx, const map_field *f, json_t *obj, const char *prefix)
 {
-    char path[PATH_MAX_LEN];
-    join(path, prefix, f->canon);
+    epath path = {prefix, f->canon, -1, NULL};
     list_ctx lc = {e, f, json_array(), prefix, 0};
     int present = 0;
     int n = e->ops->each(e->st, ctx, &f->at, 0, list_item, &lc, &present);
     if (n < 0) {
-        crgw_diags_add(e->errs, path, "expected a list at %s", f->at.src);
+        diag(e->errs, &path, "expected a list at %s", f->at.src);
         json_decref(lc.out);
         return;
     }
     if (!present && f->required) {
-        crgw_diags_add(e->errs, path, "required field missing (%s)", f->at.src);
+        diag(e->errs, &path, "required field missing (%s)", f->at.src);
         json_decref(lc.out);
         return;
     }
@@ -200,9 +223,8 @@ static void read_list(engine *e, void *ctx, const map_field *f, json_t *obj, con
     for (size_t i = 0; i < json_array_size(lc.out); i++)
         for (size_t j = 0; j < i; j++)
             if (json_equal(json_array_get(lc.out, i), json_array_get(lc.out, j))) {
-                char p[PATH_MAX_LEN];
-                pfmt(p, sizeof(p), "%s[%zu]", path, i);
-                crgw_diags_add(e->warn, p, "%s listed twice",
+                epath pi = {prefix, f->canon, (long)i, NULL};
+                diag(e->warn, &pi, "%s listed twice",
                                json_string_value(json_array_get(lc.out, i)));
             }
     crgw_canon_set(obj, f->canon, lc.out);
@@ -213,8 +235,7 @@ static int map_item(void *item, const char *key, void *u)
     list_ctx *lc = u;
     engine *e = lc->e;
     const map_field *f = lc->f;
-    char path[PATH_MAX_LEN];
-    join(path, lc->prefix, f->canon);
+    epath path = {lc->prefix, f->canon, -1, NULL};
     const char *ks, *vs;
     size_t kn, vn;
     void *vh = item;
@@ -226,7 +247,7 @@ static int map_item(void *item, const char *key, void *u)
         void *kh = NULL;
         int cnt = e->ops->find(e->st, item, &f->key, &kh);
         if (cnt != 1 || e->ops->scalar(e->st, kh, &ks, &kn) != 0 || kn == 0) {
-            crgw_diags_add(e->errs, path, "entry %zu: key %s missing or not text", lc->idx,
+            diag(e->errs, &path, "entry %zu: key %s missing or not text", lc->idx,
                            f->key.src);
             return 0;
         }
@@ -234,32 +255,31 @@ static int map_item(void *item, const char *key, void *u)
     }
     const char *kc = map_codes_decode(f->key_codes, ks, kn, 0);
     if (kc == NULL) {
-        crgw_diags_add(e->errs, path, "key \"%.*s\" is not in code list %s",
+        diag(e->errs, &path, "key \"%.*s\" is not in code list %s",
                        (int)(kn > 100 ? 100 : kn), ks, f->key_codes->name);
         goto out;
     }
-    char vpath[PATH_MAX_LEN];
-    pfmt(vpath, sizeof(vpath), "%s.%s", path, kc);
+    epath vpath = {lc->prefix, f->canon, -1, kc};
     if (!key) {
         int cnt = e->ops->find(e->st, item, &f->value, &vh);
         if (cnt != 1) {
-            crgw_diags_add(e->errs, vpath, "value %s %s", f->value.src,
+            diag(e->errs, &vpath, "value %s %s", f->value.src,
                            cnt == 0 ? "missing" : "ambiguous");
             goto out;
         }
     }
     if (e->ops->scalar(e->st, vh, &vs, &vn) != 0) {
-        crgw_diags_add(e->errs, vpath, "expected a string");
+        diag(e->errs, &vpath, "expected a string");
         goto out;
     }
     const char *vc = map_codes_decode(f->codes, vs, vn, 0);
     if (vc == NULL) {
-        crgw_diags_add(e->errs, vpath, "value \"%.*s\" is not in code list %s",
+        diag(e->errs, &vpath, "value \"%.*s\" is not in code list %s",
                        (int)(vn > 100 ? 100 : vn), vs, f->codes->name);
         goto out;
     }
     if (json_object_get(lc->out, kc)) {
-        crgw_diags_add(e->errs, vpath, "two conclusions for one domain");
+        diag(e->errs, &vpath, "two conclusions for one domain");
         goto out;
     }
     json_object_set_new(lc->out, kc, json_string(vc));
@@ -271,13 +291,12 @@ out:
 
 static void read_map(engine *e, void *ctx, const map_field *f, json_t *obj, const char *prefix)
 {
-    char path[PATH_MAX_LEN];
-    join(path, prefix, f->canon);
+    epath path = {prefix, f->canon, -1, NULL};
     list_ctx lc = {e, f, json_object(), prefix, 0};
     int present = 0;
     int n = e->ops->each(e->st, ctx, &f->at, f->key_any, map_item, &lc, &present);
     if (n < 0 || (!present && f->required)) {
-        crgw_diags_add(e->errs, path, n < 0 ? "unexpected structure at %s"
+        diag(e->errs, &path, n < 0 ? "unexpected structure at %s"
                                             : "required field missing (%s)",
                        f->at.src);
         json_decref(lc.out);
@@ -319,7 +338,7 @@ static int rec_item(void *item, const char *key, void *u)
     rec_ctx *rc = u;
     char prefix[32];
     pfmt(prefix, sizeof(prefix), "records[%zu].", json_array_size(rc->out));
-    json_t *rec = json_object();
+    json_t *rec = crgw_canon_skeleton(1);
     for (size_t i = 0; i < rc->sec->nset; i++)
         json_object_set_new(rec, rc->sec->set[i].canon, json_string(rc->sec->set[i].value));
     read_fields(rc->e, item, rc->f->sub, rc->f->nsub, rec, prefix);
@@ -378,18 +397,18 @@ int engine_read(engine *e, void *root, json_t *canon)
 /* ---- writing ---- */
 
 /* canonical value -> dialect text; NULL when it cannot be written (warning added) */
-static const char *convert_out(engine *e, const map_field *f, const char *path, json_t *v,
+static const char *convert_out(engine *e, const map_field *f, const epath *path, json_t *v,
                                char *buf, size_t cap)
 {
     if (!json_is_string(v)) {
-        crgw_diags_add(e->errs, path, "expected a string");
+        diag(e->errs, path, "expected a string");
         return NULL;
     }
     const char *s = json_string_value(v);
     if (f->codes) {
         const char *d = map_codes_encode(f->codes, s);
         if (d == NULL)
-            crgw_diags_add(e->warn, path, "%s cannot carry the value \"%s\"", e->d->name, s);
+            diag(e->warn, path, "%s cannot carry the value \"%s\"", e->d->name, s);
         return d;
     }
     if (f->type == MT_DATE || f->type == MT_DATETIME) {
@@ -397,15 +416,15 @@ static const char *convert_out(engine *e, const map_field *f, const char *path, 
         const char *why;
         int lossy = 0;
         if (crgw_date_parse_canonical(s, strlen(s), f->type == MT_DATETIME, &t, &why)) {
-            crgw_diags_add(e->errs, path, "\"%s\": %s", s, why);
+            diag(e->errs, path, "\"%s\": %s", s, why);
             return NULL;
         }
         if (crgw_datefmt_format(f->fmt, &t, buf, cap, &lossy) < 0) {
-            crgw_diags_add(e->errs, path, "date does not fit the format");
+            diag(e->errs, path, "date does not fit the format");
             return NULL;
         }
         if (lossy)
-            crgw_diags_add(e->warn, path, "%s cannot carry the seconds of %s", e->d->name, s);
+            diag(e->warn, path, "%s cannot carry the seconds of %s", e->d->name, s);
         return buf;
     }
     return s;
@@ -417,17 +436,17 @@ static int write_fields(engine *e, void *ctx, const map_field *v, size_t n, json
 static void write_scalar(engine *e, void *ctx, const map_field *f, json_t *obj,
                          const char *prefix)
 {
-    char path[PATH_MAX_LEN], buf[64];
-    join(path, prefix, f->canon);
+    char buf[64];
+    epath path = {prefix, f->canon, -1, NULL};
     json_t *v = crgw_canon_get(obj, f->canon);
     if (v == NULL)
         return;
     if (f->absent && json_is_string(v) && strcmp(json_string_value(v), f->absent) == 0)
         return;
-    const char *s = convert_out(e, f, path, v, buf, sizeof(buf));
+    const char *s = convert_out(e, f, &path, v, buf, sizeof(buf));
     const char *why = "";
     if (s && e->ops->set(e->st, ctx, &f->at, s, f->type == MT_BOOL, &why))
-        crgw_diags_add(e->errs, path, "cannot be written: %s", why);
+        diag(e->errs, &path, "cannot be written: %s", why);
 }
 
 static void write_list(engine *e, void *ctx, const map_field *f, json_t *obj, const char *prefix)
@@ -438,12 +457,12 @@ static void write_list(engine *e, void *ctx, const map_field *f, json_t *obj, co
     json_t *v;
     json_array_foreach(arr, i, v)
     {
-        char path[PATH_MAX_LEN], buf[64];
-        pfmt(path, sizeof(path), "%s%s[%zu]", prefix, f->canon, i);
-        const char *s = convert_out(e, f, path, v, buf, sizeof(buf));
+        char buf[64];
+        epath path = {prefix, f->canon, (long)i, NULL};
+        const char *s = convert_out(e, f, &path, v, buf, sizeof(buf));
         const char *why = "";
         if (s && e->ops->list_add(e->st, c, &f->at, &f->value, s, &why))
-            crgw_diags_add(e->errs, path, "cannot be written: %s", why);
+            diag(e->errs, &path, "cannot be written: %s", why);
     }
 }
 
@@ -455,18 +474,17 @@ static void write_map(engine *e, void *ctx, const map_field *f, json_t *obj, con
     json_t *v;
     json_object_foreach(m, k, v)
     {
-        char path[PATH_MAX_LEN];
-        pfmt(path, sizeof(path), "%s%s.%s", prefix, f->canon, k);
+        epath path = {prefix, f->canon, -1, k};
         const char *kd = map_codes_encode(f->key_codes, k);
         const char *vd = json_is_string(v) ? map_codes_encode(f->codes, json_string_value(v))
                                            : NULL;
         if (kd == NULL || vd == NULL) {
-            crgw_diags_add(e->warn, path, "%s cannot carry this conclusion", e->d->name);
+            diag(e->warn, &path, "%s cannot carry this conclusion", e->d->name);
             continue;
         }
         const char *why = "";
         if (e->ops->map_add(e->st, c, f, kd, vd, &why))
-            crgw_diags_add(e->errs, path, "cannot be written: %s", why);
+            diag(e->errs, &path, "cannot be written: %s", why);
     }
 }
 
