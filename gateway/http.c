@@ -86,15 +86,15 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decodes application/x-www-form-urlencoded p[0..n) into out (n+1 bytes). Returns length. */
-static size_t form_decode(const char *p, size_t n, char *out)
+/*
+ * Percent-decodes p[0..n) into out (n+1 bytes); returns the length. A '+' stays a '+' (the
+ * contract says percent-decoded: RFC 3339 offsets such as +08:00 arrive unencoded).
+ */
+static size_t pct_decode(const char *p, size_t n, char *out)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '+') {
-            out[j++] = ' ';
-        } else if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 &&
-                   hexval(p[i + 2]) >= 0) {
+        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
             out[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
             i += 2;
         } else {
@@ -116,11 +116,11 @@ const char *crgw_req_query(crgw_req *r, const char *name)
         size_t klen = eq ? (size_t)(eq - q) : plen;
         char key[128];
         if (klen < sizeof(key)) {
-            size_t kl = form_decode(q, klen, key);
+            size_t kl = pct_decode(q, klen, key);
             if (kl == nlen && memcmp(key, name, nlen) == 0) {
                 size_t vlen = eq ? plen - klen - 1 : 0;
                 char *v = crgw_conn_alloc(r, vlen + 1);
-                size_t dl = form_decode(eq ? eq + 1 : "", vlen, v);
+                size_t dl = pct_decode(eq ? eq + 1 : "", vlen, v);
                 if (memchr(v, '\0', dl))
                     return NULL; /* %00 */
                 return v;

@@ -28,7 +28,7 @@ STATUS=
 _lib_cleanup() {
     local rc=$?
     [ -n "$CRGW_PID" ] && kill -KILL "$CRGW_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill -KILL "$REDIS_PID" 2>/dev/null
+    [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
     for p in "${_LIB_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     wait 2>/dev/null
     if [ "$rc" != 0 ] || [ "$FAILED" != 0 ]; then
