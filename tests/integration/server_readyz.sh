@@ -38,6 +38,23 @@ else
 fi
 grep -q 'redis .* up' "$T/crgw.log" && pass "redis up logged" || fail "no redis up log"
 
+# a hung redis-server (SIGSTOP): the PING times out (redis_timeout_ms 1000), readyz 503;
+# SIGCONT: back to 200
+kill -STOP "$REDIS_PID"
+t0=$(date +%s%N)
+hung=0
+for _ in $(seq 80); do
+    h2c GET /readyz
+    [ "$STATUS" = 503 ] && { hung=1; break; }
+    sleep 0.05
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_eq "readyz 503 while redis-server is stopped (SIGSTOP)" "$hung" 1
+[ "$ms" -le 2500 ] && pass "hung redis detected in ${ms} ms" || fail "hung redis detected after ${ms} ms"
+expect_match "command timeout logged" "$(cat "$T/crgw.log")" 'redis .*: command timeout'
+kill -CONT "$REDIS_PID"
+wait_ready 3 && pass "ready again after SIGCONT" || fail "not ready after SIGCONT"
+
 # a second outage and recovery, quickly
 stop_redis
 sleep 1
