@@ -6,7 +6,6 @@
 #include "gateway/config.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -865,22 +864,6 @@ static void set_defaults(crgw_config *cfg)
     cfg->repair.retry_max_ms = 60000;
 }
 
-/* TRANSITIONAL (lead): until the mapping files land, a directory without any is not checked. */
-static int dir_has_mappings(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 1;
-    struct dirent *e;
-    int found = 0;
-    while (!found && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        found = n > 5 && strcmp(e->d_name + n - 5, ".yaml") == 0;
-    }
-    closedir(d);
-    return found;
-}
-
 /* Cross-references, once everything is read. */
 static void validate(lctx *c, crgw_ynode *root)
 {
@@ -927,7 +910,7 @@ static void validate(lctx *c, crgw_ynode *root)
                            ag->id ? ag->id : "?", ag->members.v[k]);
         }
     }
-    if (cfg->adapters_dir && dir_has_mappings(cfg->adapters_dir)) {
+    if (cfg->adapters_dir) {
         for (size_t i = 0; i < cfg->n_nodes; i++) {
             const crgw_node *n = &cfg->nodes[i];
             if (n->dialect == NULL)
