@@ -208,3 +208,9 @@ Test(config, missing_file)
     cr_assert_not_null(strstr(errs.v[0], "no-such-file.yaml:1: "));
     crgw_errs_cleanup(&errs);
 }
+
+Test(config, dialect_without_mapping_file)
+{
+    expect_error(DATA "unknown-dialect.yaml", DATA "fed-unknown-dialect.yaml", 9,
+                 "node 330100: no adapter for dialect 'zz-xml'");
+}
