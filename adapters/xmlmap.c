@@ -449,8 +449,15 @@ static void unknown_walk(xmlNodePtr n, const map_schema *s, char *loc, size_t le
         if (c->type != XML_ELEMENT_NODE)
             continue;
         const map_schema *k = schema_kid(s, c, 0);
-        int w = snprintf(loc + len, cap - len, "/%s", (const char *)c->name);
-        size_t nl = len + (w > 0 && (size_t)w < cap - len ? (size_t)w : 0);
+        if (k != NULL && (k->ignore || k->any))
+            continue;
+        /* the location is only built when needed */
+        size_t kl = strlen((const char *)c->name), nl = len;
+        if (len + kl + 2 < cap) {
+            loc[len] = '/';
+            memcpy(loc + len + 1, c->name, kl + 1);
+            nl = len + 1 + kl;
+        }
         if (k == NULL) {
             crgw_diags_add(warn, loc, "unknown element ignored");
             continue;
