@@ -304,7 +304,10 @@ json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct red
                 continue;
             json_t *e = json_loadb(v->str, v->len, 0, NULL);
             int64_t decided;
-            if (json_is_object(e) && crgw_cache_parse_time(str_at(e, "decided_at"), &decided) == 0 &&
+            json_t *seq = json_object_get(e, "origin_seq");
+            int decision = !json_is_integer(seq) || json_integer_value(seq) != 0;
+            if (json_is_object(e) && decision &&
+                crgw_cache_parse_time(str_at(e, "decided_at"), &decided) == 0 &&
                 (s->issued_at == 0 || decided > s->issued_at)) {
                 json_t *o = json_object();
                 copy_field(o, e, "origin_node", s->origin[r]);

@@ -164,9 +164,9 @@ void crgw_cache_subject_from_verdict(const json_t *answer, crgw_cache_subject *o
 void crgw_cache_subject_cleanup(crgw_cache_subject *s);
 
 /*
- * current.changed_records from an HGETALL reply of crgw:rs:<uscc>: the subject's records
- * decided after its issued_at, in report order (new reference, an array). NULL when the reply
- * is not an array (error).
+ * current.changed_records from an HGETALL reply of crgw:rs:<uscc>: the subject's records with
+ * a decision (origin_seq != 0) taken after its issued_at, in report order (new reference, an
+ * array). NULL when the reply is not an array (error).
  */
 json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct redisReply *reply);
 
