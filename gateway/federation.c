@@ -418,18 +418,23 @@ void crgw_route_fed_events(crgw_req *r)
     json_object_set_new(h, "event_id", json_string(eid));
     char *hs = dumps(h);
     json_decref(h);
+    static int audit = -1;
+    if (audit < 0) {
+        const char *a = getenv("CRGW_REPAIR_AUDIT");
+        audit = a && strcmp(a, "1") == 0;
+    }
     const char *argv[] = {k_dedup,  k_rs,     "crgw:stats:events", k_app,
-                          "crgw:apps:open",
+                          "crgw:apps:open", "crgw:audit:events",
                           eid,      seqs,     field,               vals,
                           decision, hs,       json_is_true(json_object_get(p, "extension")) ? "1"
                                                                                              : "0",
-                          decided_at, app ? app : ""};
+                          decided_at, app ? app : "", audit ? "1" : "0"};
     ev_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
     snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
     json_t *em = json_object_get(p, "emitted_ms");
     op->emitted_ms = json_is_integer(em) ? json_integer_value(em) : 0;
-    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 5, (int)CRGW_ARRAY_LEN(argv),
+    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 6, (int)CRGW_ARRAY_LEN(argv),
                       argv, NULL, apply_cb, op);
     free(vals);
     free(hs);

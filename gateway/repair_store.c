@@ -74,9 +74,10 @@ static const char lua_decide[] =
     "return seq\n";
 
 /*
- * APPLY. KEYS: 1 dedup, 2 rs, 3 stats, 4 app, 5 apps_open.
+ * APPLY. KEYS: 1 dedup, 2 rs, 3 stats, 4 app, 5 apps_open, 6 audit list.
  * ARGV: 1 event_id, 2 seq, 3 field, 4 value, 5 decision, 6 history entry, 7 extension 0/1,
- * 8 decided_at, 9 app id ("" = none).
+ * 8 decided_at, 9 app id ("" = none), 10 audit 0/1 (append "field seq" of every applied event
+ * to the audit list: the fault test checks that per record the applied seqs only increase).
  * Returns "applied", "duplicate" or "stale".
  */
 static const char lua_apply[] =
@@ -97,6 +98,7 @@ static const char lua_apply[] =
     "end\n"
     "redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])\n"
     "redis.call('HINCRBY', KEYS[3], 'applied', 1)\n"
+    "if ARGV[10] == '1' then redis.call('RPUSH', KEYS[6], ARGV[3] .. ' ' .. ARGV[2]) end\n"
     "if ARGV[9] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then\n"
     "  local last = tonumber(redis.call('HGET', KEYS[4], 'last_seq') or '0') or 0\n"
     "  if seq > last then\n"

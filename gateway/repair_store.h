@@ -11,6 +11,8 @@
  *   crgw:seq:<origin>      counter: origin_seq of this node's decisions (INCR in DECIDE)
  *   crgw:dedup:<origin>    set of applied or refused-as-stale event ids (survives restarts)
  *   crgw:stats:events      hash applied / duplicate / stale: durable event counts
+ *   crgw:audit:events      list "field origin_seq" of every applied event, only when crgw runs
+ *                          with CRGW_REPAIR_AUDIT=1 (fault tests)
  *   crgw:app:<id>          hash: doc (the filed application, JSON), status, filed_at,
  *                          accepted_at, extended, history (JSON array), field, uscc,
  *                          applicant_node, last_seq
@@ -40,7 +42,7 @@
 
 typedef enum {
     CRGW_RS_DECIDE = 0,  /* KEYS seq rs dedup app open stream...; ARGV see repair_store.c */
-    CRGW_RS_APPLY,       /* KEYS dedup rs stats app open */
+    CRGW_RS_APPLY,       /* KEYS dedup rs stats app open audit */
     CRGW_RS_APP_STORE,   /* KEYS app open rs [stream] */
     CRGW_RS_APP_DELIVERED, /* KEYS app rs */
     CRGW_RS_OUTBOX_ACK,  /* KEYS stream; ARGV group id... */

@@ -512,8 +512,11 @@ int main(int argc, char **argv)
             g.uscc = v;
         else if (strcmp(a, "--origin") == 0)
             g.origin = v;
-        else if (strcmp(a, "--log") == 0)
+        else if (strcmp(a, "--log") == 0) {
             g.log = fopen(v, "w");
+            if (g.log)
+                setvbuf(g.log, NULL, _IOLBF, 0); /* progress is read while running */
+        }
         else if (strcmp(a, "--peer-redis") == 0 && g.n_peers < MAX_PEERS)
             g.peers[g.n_peers++] = v;
         else if (strcmp(a, "--wait") == 0)
