@@ -28,6 +28,10 @@ static crgw_server *srv;
 static void init(void)
 {
     const char *path = getenv("CRGW_FUZZ_CONFIG");
+#ifdef CRGW_SRCDIR
+    if (!path)
+        path = CRGW_SRCDIR "/config/test/node-120000.yaml";
+#endif
     if (!path)
         path = "config/test/node-120000.yaml";
     crgw_config *cfg = NULL;
