@@ -989,6 +989,11 @@ static void on_slow(evutil_socket_t fd, short what, void *arg)
                 CRGW_LOG(CRGW_LOG_INFO, c->id, s->id, "request timeout");
                 reject(s, 408, "request-timeout", "Request timeout",
                        "the request was not complete within the configured time", NULL);
+                /* a grace period for the answer, then the stream is reset (branch above) */
+                s->deadline_us =
+                    now + (uint64_t)s->req.cfg->limits.request_timeout_ms * 1000u;
+                if (!next || s->deadline_us < next)
+                    next = s->deadline_us;
             } else if (!next || s->deadline_us < next) {
                 next = s->deadline_us;
             }
