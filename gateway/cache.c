@@ -928,9 +928,12 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
 {
     unsigned char digest[32];
     SHA256((const unsigned char *)q->body, q->body_len, digest);
-    if (!q->version || !q->cfg || !q->cfg->cache.enabled) {
+    const char *no_cache = q->no_cache;
+    if (!no_cache && (!q->version || !q->cfg || !q->cfg->cache.enabled))
+        no_cache = "disabled";
+    if (no_cache) {
         flight *f = flight_new(c, q, digest, done, priv);
-        flight_verify(f, "disabled");
+        flight_verify(f, no_cache);
         flight_currency(f);
         return;
     }
@@ -1094,4 +1097,9 @@ const char *crgw_cache_not_ready(const crgw_cache *c)
 void crgw_cache_get_stats(const crgw_cache *c, crgw_cache_stats *out)
 {
     *out = c->st;
+}
+
+size_t crgw_cache_pending(const crgw_cache *c)
+{
+    return (size_t)c->outstanding;
 }

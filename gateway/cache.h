@@ -84,7 +84,9 @@ typedef struct {
     const char *scenario;    /* NULL when not asked */
     const char *to;          /* NULL when not asked */
     const char *version;     /* answer version (hex), see above; NULL: the cache is bypassed */
-    void *user;              /* passed to the verify function (e.g. the crgw_req) */
+    void *user;              /* for the verify function (e.g. the crgw_req) */
+    const char *no_cache;    /* non-NULL: verify without the cache, this bypass reason */
+    int64_t at;              /* evaluation time for the verify function, 0 = now */
 } crgw_cache_query;
 
 /* The result of one verification (filled by the verify function). */
@@ -130,6 +132,8 @@ typedef struct {
     uint64_t hits, misses, bypasses, verifications, coalesced, stores, store_errors;
 } crgw_cache_stats;
 void crgw_cache_get_stats(const crgw_cache *c, crgw_cache_stats *out);
+/* Redis commands of this cache not answered yet (stores included). */
+size_t crgw_cache_pending(const crgw_cache *c);
 
 /* ---- pure helpers, exposed for unit tests ---- */
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/cache_route.h"
 #include "gateway/config.h"
 #include "gateway/federation.h"
 #include "gateway/ops_routes.h"
@@ -19,7 +20,8 @@ static const crgw_route routes[] = {
     {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
     {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
     {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
-    {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify, "reports_verify"},
+    {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify_cached,
+     "reports_verify"},
     {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_federation_peers,
      "federation_peers"},
     {"POST", "/v1/federation/peers/{}/dead-letters/redrive", CRGW_ROLE_OPERATOR,

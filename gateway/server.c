@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "gateway/cache_route.h"
 #include "gateway/commands.h"
 #include "gateway/config.h"
 #include "gateway/conn.h"
@@ -36,6 +37,8 @@
 static const crgw_module modules[] = {
     /* e.g. {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready}, */
     {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready},
+    {"cache", crgw_cache_route_start, crgw_cache_route_reload, crgw_cache_route_stop,
+     crgw_cache_route_not_ready},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
