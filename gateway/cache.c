@@ -1034,6 +1034,7 @@ crgw_cache *crgw_cache_new(struct event_base *base, crgw_redis *rc, crgw_cache_v
     c->memo = xcalloc(MEMO_SLOTS, sizeof(*c->memo));
     c->evicted_seen = -1;
     register_help();
+    crgw_metrics_counter_add("crgw_cache_evicted_total", NULL, 0); /* the series exists from the start */
     c->info_timer = event_new(base, -1, EV_PERSIST, on_info_timer, c);
     struct timeval tv = {INFO_POLL_S, 0};
     event_add(c->info_timer, &tv);
