@@ -479,7 +479,9 @@ static void pump(dest *d)
         return;
     }
     if (!d->in_backoff) {
-        for (entry *e = d->head, *next; e && d->inflight < WINDOW; e = next) {
+        /* After a failure only one delivery probes the peer; the window opens on success. */
+        size_t window = d->attempts > 0 ? 1 : WINDOW;
+        for (entry *e = d->head, *next; e && d->inflight < window; e = next) {
             next = e->next;
             if (!e->inflight)
                 send_entry(d, e);

@@ -7,7 +7,8 @@
  * flight; a 200/202 answer XACKs and XDELs the entry (so XLEN = entries waiting = the lag). A
  * failure backs the destination off exponentially (retry_base_ms * 2^n, capped at retry_max_ms,
  * with jitter: half fixed, half random); an entry still failing after dead_letter_after_s, or
- * refused by the peer with a permanent 4xx, moves to crgw:dead:<dest>. Destinations are
+ * refused by the peer with a permanent 4xx, moves to crgw:dead:<dest>. While a destination is
+ * failing, each retry sends a single probe; the window reopens on its success. Destinations are
  * independent: a peer that is down only delays its own stream.
  *
  * Several processes of one node share each stream through the group. The consumer name is

@@ -354,7 +354,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     if (g.rate > 0) {
-        g.tokens += g.rate * 0.002;
+        static long long last_us;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        if (last_us == 0)
+            last_us = us;
+        g.tokens += g.rate * (double)(us - last_us) / 1e6;
+        last_us = us;
         if (g.tokens > g.rate * 0.01 + 1)
             g.tokens = g.rate * 0.01 + 1;
     }
