@@ -569,8 +569,12 @@ int crgw_outbox_start(crgw_server *s)
                            ob.cfg->limits.redis_timeout_ms);
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
-    snprintf(ob.consumer, sizeof(ob.consumer), "%s-%s-w%d", host, ob.cfg->node,
-             crgw_server_worker(s));
+    const char *cn = getenv("CRGW_OUTBOX_CONSUMER");
+    if (cn && *cn)
+        snprintf(ob.consumer, sizeof(ob.consumer), "%s-w%d", cn, crgw_server_worker(s));
+    else
+        snprintf(ob.consumer, sizeof(ob.consumer), "%s-%s-w%d", host, ob.cfg->node,
+                 crgw_server_worker(s));
     const char *ci = getenv("CRGW_OUTBOX_CLAIM_IDLE_MS");
     ob.claim_idle_ms = ci && *ci ? strtoll(ci, NULL, 10) : DEFAULT_CLAIM_IDLE_MS;
     if (ob.claim_idle_ms < 100)
