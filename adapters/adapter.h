@@ -61,7 +61,7 @@ const char *crgw_adapters_name(const crgw_adapters *a, size_t i);
 
 /**
  * Recognises the dialect of a document (XML root namespace and name, JSON keys; signed forms too:
- * XML with ds:Signature, flattened JWS JSON, compact JWS). Cheap: no full parse of XML. NULL if
+ * XML with ds:Signature, flattened JWS JSON, compact JWS). Parses the document (hardened). NULL if
  * none matches.
  */
 const char *crgw_adapters_detect(const crgw_adapters *a, const char *buf, size_t len);

@@ -6,6 +6,17 @@
 #include "adapters/uscc.h"
 #include "gateway/util.h"
 
+#include <stdarg.h>
+
+static void cfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cfmt(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
 static const char *const K_KIND[] = {"special_credit_report", "public_credit_report", NULL};
 static const char *const K_SUBJECT[] = {"legal_person", "unincorporated", "individual_business",
                                         "natural_person", NULL};
@@ -257,7 +268,7 @@ static void check_value(const crgw_canon_field *f, json_t *v, const char *path,
         json_array_foreach(v, i, e)
         {
             char p[128];
-            snprintf(p, sizeof(p), "%s[%zu]", path, i);
+            cfmt(p, sizeof(p), "%s[%zu]", path, i);
             if (!json_is_string(e))
                 crgw_diags_add(errs, p, "expected a string");
             else if (!crgw_canon_code_ok(f->codes, json_string_value(e)))
@@ -311,7 +322,7 @@ static void validate_fields(json_t *obj, const crgw_canon_field *t, size_t n, co
 {
     for (size_t i = 0; i < n; i++) {
         char path[128];
-        snprintf(path, sizeof(path), "%s%s", prefix, t[i].path);
+        cfmt(path, sizeof(path), "%s%s", prefix, t[i].path);
         json_t *v = crgw_canon_get(obj, t[i].path);
         if (v == NULL || json_is_null(v)) {
             if (t[i].required)
@@ -342,9 +353,9 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
     json_array_foreach(recs, i, r)
     {
         char prefix[32];
-        snprintf(prefix, sizeof(prefix), "records[%zu].", i);
+        cfmt(prefix, sizeof(prefix), "records[%zu].", i);
         if (!json_is_object(r)) {
-            snprintf(prefix, sizeof(prefix), "records[%zu]", i);
+            cfmt(prefix, sizeof(prefix), "records[%zu]", i);
             crgw_diags_add(errs, prefix, "expected an object");
             continue;
         }
@@ -359,7 +370,7 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
         json_object_foreach(con, k, v)
         {
             char path[128];
-            snprintf(path, sizeof(path), "conclusions.%s", k);
+            cfmt(path, sizeof(path), "conclusions.%s", k);
             if (!crgw_canon_code_ok(K_DOMAIN, k))
                 crgw_diags_add(errs, path, "\"%s\" is not a canonical domain", k);
             else if (!json_is_string(v) || !crgw_canon_code_ok(K_CONCL, json_string_value(v)))
@@ -393,7 +404,7 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
         json_t *d = json_object_get(r, "domain");
         if (json_is_string(d) && !covered(domains, json_string_value(d))) {
             char path[64];
-            snprintf(path, sizeof(path), "records[%zu].domain", i);
+            cfmt(path, sizeof(path), "records[%zu].domain", i);
             crgw_diags_add(warn, path, "domain %s is not covered by the report",
                            json_string_value(d));
         }
@@ -404,7 +415,7 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
     {
         if (!covered(domains, k)) {
             char path[128];
-            snprintf(path, sizeof(path), "conclusions.%s", k);
+            cfmt(path, sizeof(path), "conclusions.%s", k);
             crgw_diags_add(warn, path, "conclusion for a domain not covered by the report");
         }
     }

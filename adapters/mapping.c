@@ -719,14 +719,17 @@ static void compile(ctx *c, const crgw_ynode *y)
         ERR(c, fx->line, "fixed: a mapping of path to value");
     }
     const crgw_ynode *env = crgw_yaml_get(y, "envelopes");
-    for (size_t i = 0; env && env->type == CRGW_Y_SEQ && i < env->n; i++) {
-        const char *e = scalar(c, env->kids[i], "an envelope");
+    if (env && env->type != CRGW_Y_SEQ)
+        ERR(c, env->line, "envelopes: a list");
+    for (size_t i = 0; env && env->type == CRGW_Y_SEQ && env->kids && i < env->n; i++) {
+        const crgw_ynode *kid = env->kids[i];
+        const char *e = kid ? scalar(c, kid, "an envelope") : NULL;
         if (e && strcmp(e, "jws-flattened") == 0 && !d->xml)
             d->envelopes |= MAP_ENV_JWS_FLAT;
         else if (e && strcmp(e, "jws-compact") == 0 && !d->xml)
             d->envelopes |= MAP_ENV_JWS_COMPACT;
         else
-            ERR(c, env->kids[i]->line, "envelopes (JSON): jws-flattened, jws-compact");
+            ERR(c, kid ? kid->line : env->line, "envelopes (JSON): jws-flattened, jws-compact");
     }
     compile_codes(c, crgw_yaml_get(y, "codes"));
     const crgw_ynode *fl = crgw_yaml_get(y, "fields");
