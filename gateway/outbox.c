@@ -354,6 +354,17 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         pump(d);
         return;
     }
+    /* Entries waiting behind the probe age too: move every expired one now. */
+    long long limit_ms = (long long)ob.cfg->repair.dead_letter_after_s * 1000;
+    long long now_ms = crgw_rs_now_ms();
+    for (entry *x = d->head, *next; x; x = next) {
+        next = x->next;
+        if (!x->inflight && now_ms - x->at > limit_ms) {
+            move_dead(d, x, "undelivered within repair.dead_letter_after_s");
+            queue_remove(d, x);
+            entry_free(x);
+        }
+    }
     char why[160];
     snprintf(why, sizeof(why), "delivery failed: %s%s", status ? "HTTP " : "",
              status ? (status >= 500 ? "5xx" : "error") : (err ? err : "no answer"));

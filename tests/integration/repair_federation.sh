@@ -153,3 +153,23 @@ rp_kill_node $C KILL
 rp_start_node $C
 expect_eq "C keeps the status across a restart" "$(rec_field $C status)" published
 expect_eq "C keeps its dedup set" "$(rp_redis $C SCARD crgw:dedup:$A)" 3
+
+# ---- dead letters: an event B refuses for good (400) is moved aside, visible, re-drivable ----
+BAD=$(jq -cn '{event_id: "BROKEN-EVENT-0001", origin_node: "120000", decision: "repaired"}')
+rp_redis $A XADD crgw:outbox:$B '*' k e id BROKEN-EVENT-0001 seq 99 p "$BAD" at "$(date +%s%3N)" \
+    >/dev/null
+dead_count() { rp_tls $A $A-operator GET /v1/federation/peers; peer $B dead_letters; }
+dead_is_1() { [ "$(dead_count)" = 1 ]; }
+rp_wait 10 dead_is_1
+expect_eq "refused event moved to B's dead letters" "$(dead_count)" 1
+expect_match "dead letter keeps the reason" "$(rp_redis $A XRANGE crgw:dead:$B - +)" \
+    'refused by the peer with HTTP 400'
+rp_tls $A $A-operator GET /v1/federation/peers
+expect_eq "nothing else waits for B" "$(peer $B outbox_lag)" 0
+rp_tls $A $A-operator POST /v1/federation/peers/$B/dead-letters/redrive
+expect_eq "redrive: 200" "$STATUS" 200
+expect_eq "redrive moved one entry" "$(jq -r .redriven <<<"$BODY")" 1
+rp_wait 10 dead_is_1
+expect_eq "still refused after the redrive: back in the dead letters" "$(dead_count)" 1
+rp_tls $A $A-operator POST /v1/federation/peers/999999/dead-letters/redrive
+expect_eq "redrive of an unknown peer: 404" "$STATUS" 404
