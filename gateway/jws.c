@@ -8,6 +8,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "gateway/b64.h"
+#include "gateway/certcache.h"
 #include "gateway/util.h"
 
 #define MAX_JWS_BYTES (16u << 20)
@@ -88,15 +89,10 @@ static int decode_x5c(crgw_jws *jws, json_t *x5c)
         size_t der_len = 0;
         if (crgw_b64_decode(json_string_value(v), json_string_length(v), 0, &der, &der_len) != 0)
             return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c entry is not base64%s", NULL);
-        const unsigned char *p = der;
-        X509 *c = d2i_X509(NULL, &p, (long)der_len);
-        int whole = c != NULL && p == der + der_len;
+        X509 *c = crgw_certcache_d2i(der, der_len);
         free(der);
-        if (!whole) {
-            X509_free(c);
-            ERR_clear_error();
+        if (c == NULL)
             return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c entry is not a DER certificate%s", NULL);
-        }
         if (!sk_X509_push(jws->x5c, c)) {
             X509_free(c);
             return CRGW_JWS_ERR_INTERNAL;
@@ -135,22 +131,95 @@ static int check_header(crgw_jws *jws)
 }
 
 /* Decodes and checks the three segments (views into the input). */
-static int parse_parts(crgw_jws *jws, const char *h, size_t hl, const char *p, size_t pl,
-                       const char *s, size_t sl)
+/*
+ * Parsed protected headers by their base64url text: reports signed by one signer carry the same
+ * header (alg, typ, x5c), whose JSON and certificates need not be decoded again. Process-wide,
+ * one thread; only headers that passed check_header are kept.
+ */
+#define HDR_SLOTS 64
+#define HDR_MAX 16384
+
+typedef struct {
+    char *text;
+    size_t len;
+    json_t *header;
+    const crgw_sigalg *alg;
+    STACK_OF(X509) *x5c;
+} hdr_slot;
+
+static hdr_slot hdr_cache[HDR_SLOTS];
+
+static size_t hdr_hash(const char *h, size_t hl)
 {
+    size_t v = 5381;
+    for (size_t i = 0; i < hl; i++)
+        v = v * 33 + (unsigned char)h[i];
+    return v % HDR_SLOTS;
+}
+
+static STACK_OF(X509) *x5c_ref(STACK_OF(X509) *in)
+{
+    if (in == NULL)
+        return NULL;
+    STACK_OF(X509) *out = sk_X509_dup(in);
+    crgw_assert(out != NULL);
+    for (int i = 0; i < sk_X509_num(out); i++)
+        X509_up_ref(sk_X509_value(out, i));
+    return out;
+}
+
+static void hdr_fill_from(crgw_jws *jws, const hdr_slot *s)
+{
+    jws->header = json_incref(s->header);
+    jws->alg = s->alg;
+    json_t *typ = json_object_get(s->header, "typ");
+    jws->typ = json_is_string(typ) ? json_string_value(typ) : NULL;
+    jws->x5c = x5c_ref(s->x5c);
+}
+
+static void hdr_store(const char *h, size_t hl, const crgw_jws *jws)
+{
+    if (hl > HDR_MAX)
+        return;
+    hdr_slot *s = &hdr_cache[hdr_hash(h, hl)];
+    free(s->text);
+    json_decref(s->header);
+    sk_X509_pop_free(s->x5c, X509_free);
+    s->text = xstrndup(h, hl);
+    s->len = hl;
+    s->header = json_incref(jws->header);
+    s->alg = jws->alg;
+    s->x5c = x5c_ref(jws->x5c);
+}
+
+static int parse_header(crgw_jws *jws, const char *h, size_t hl)
+{
+    const hdr_slot *s = &hdr_cache[hdr_hash(h, hl)];
+    if (s->text != NULL && s->len == hl && memcmp(s->text, h, hl) == 0) {
+        hdr_fill_from(jws, s);
+        return CRGW_JWS_OK;
+    }
     unsigned char *hdr = NULL;
     size_t hdr_len = 0;
-    if (hl == 0 || sl == 0)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "empty header or signature%s", NULL);
     if (crgw_b64url_decode(h, hl, &hdr, &hdr_len) != 0)
         return fail(jws, CRGW_JWS_ERR_FORMAT, "protected header is not base64url%s", NULL);
     json_error_t je;
-    jws->header = json_loadb((const char *)hdr, hdr_len,
-                             JSON_REJECT_DUPLICATES, &je);
+    jws->header = json_loadb((const char *)hdr, hdr_len, JSON_REJECT_DUPLICATES, &je);
     free(hdr);
     if (jws->header == NULL)
         return fail(jws, CRGW_JWS_ERR_FORMAT, "protected header is not JSON: %s", je.text);
     int rc = check_header(jws);
+    if (rc == CRGW_JWS_OK)
+        hdr_store(h, hl, jws);
+    return rc;
+}
+
+static int parse_parts(crgw_jws *jws, const char *h, size_t hl, const char *p, size_t pl,
+                       const char *s, size_t sl)
+{
+    if (hl == 0 || sl == 0)
+        return fail(jws, CRGW_JWS_ERR_FORMAT, "empty header or signature%s", NULL);
+    int rc = parse_header(jws, h, hl);
     if (rc != CRGW_JWS_OK)
         return rc;
     if (crgw_b64url_decode(p, pl, &jws->payload, &jws->payload_len) != 0)
@@ -192,8 +261,67 @@ static int parse_compact(crgw_jws *jws, const char *d, size_t len)
     return parse_parts(jws, d, hl, dot1 + 1, pl, dot2 + 1, sl);
 }
 
+/*
+ * The common shape of a flattened JWS without jansson: one object of exactly the three members,
+ * each a plain base64url string (no escapes), white space between tokens. Returns 1 and the
+ * three views, or 0 when the input is anything else (then the full JSON parse decides, with its
+ * precise error messages).
+ */
+static size_t ws(const char *d, size_t i, size_t len)
+{
+    while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+        i++;
+    return i;
+}
+
+static int fast_flattened(const char *d, size_t len, const char *v[3], size_t vl[3])
+{
+    static const char *const names[3] = {"protected", "payload", "signature"};
+    size_t i = ws(d, 0, len);
+    if (i >= len || d[i++] != '{')
+        return 0;
+    v[0] = v[1] = v[2] = NULL;
+    for (int m = 0; m < 3; m++) {
+        i = ws(d, i, len);
+        if (i >= len || d[i++] != '"')
+            return 0;
+        size_t ns = i;
+        while (i < len && d[i] != '"' && d[i] != '\\')
+            i++;
+        if (i >= len || d[i] != '"')
+            return 0;
+        int which = -1;
+        for (int k = 0; k < 3; k++)
+            if (i - ns == strlen(names[k]) && memcmp(d + ns, names[k], i - ns) == 0)
+                which = k;
+        if (which < 0 || v[which] != NULL)
+            return 0;
+        i = ws(d, i + 1, len);
+        if (i >= len || d[i++] != ':')
+            return 0;
+        i = ws(d, i, len);
+        if (i >= len || d[i++] != '"')
+            return 0;
+        size_t vs = i;
+        while (i < len && is_b64url_char((unsigned char)d[i]))
+            i++;
+        if (i >= len || d[i] != '"')
+            return 0;
+        v[which] = d + vs;
+        vl[which] = i - vs;
+        i = ws(d, i + 1, len);
+        if (i >= len || d[i++] != (m == 2 ? '}' : ','))
+            return 0;
+    }
+    return ws(d, i, len) == len;
+}
+
 static int parse_flattened(crgw_jws *jws, const char *d, size_t len)
 {
+    const char *fv[3];
+    size_t fvl[3];
+    if (fast_flattened(d, len, fv, fvl))
+        return parse_parts(jws, fv[0], fvl[0], fv[1], fvl[1], fv[2], fvl[2]);
     json_error_t je;
     json_t *o = json_loadb(d, len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL)

@@ -43,9 +43,13 @@ typedef struct {
     char version[65];
 } tnode;
 
+#define MEMO_MAX_CERTS 9
+
 typedef struct {
     int used;
-    unsigned char key[32];
+    char node[8];
+    X509 *certs[MEMO_MAX_CERTS]; /* the key: signer and extras, referenced (identity) */
+    int n_certs;
     crgw_sub sub; /* NONE, NO_CERTIFICATE_CHAIN_FOUND or CHAIN_CONSTRAINTS_FAILURE */
     char detail[200];
     char anchor_node[8];
@@ -210,8 +214,11 @@ int crgw_trust_new(const crgw_config *cfg, crgw_trust **out, crgw_errs *errs)
 static void memo_clear(crgw_trust *t)
 {
     for (size_t i = 0; i < MEMO_CAP; i++) {
-        if (t->memo[i].used)
+        if (t->memo[i].used) {
             sk_X509_pop_free(t->memo[i].chain, X509_free);
+            for (int k = 0; k < t->memo[i].n_certs; k++)
+                X509_free(t->memo[i].certs[k]);
+        }
         memset(&t->memo[i], 0, sizeof(t->memo[i]));
     }
     t->memo_n = 0;
@@ -291,27 +298,34 @@ static void set_sm2_id(X509 *c)
     X509_set0_distinguishing_id(c, id);
 }
 
-static void memo_key(const char *node, X509 *signer, STACK_OF(X509) *extra, unsigned char key[32])
+/*
+ * The memo is keyed by certificate identity: the certificate cache (gateway/certcache.h) hands
+ * out the same X509 object for the same DER bytes, and an entry holds a reference to each of its
+ * key certificates, so a pointer cannot be reused for other bytes while the entry lives.
+ */
+static size_t memo_slot(const char *node, X509 *signer, STACK_OF(X509) *extra)
 {
-    EVP_MD_CTX *h = EVP_MD_CTX_new();
-    crgw_assert(h != NULL);
-    EVP_DigestInit_ex(h, EVP_sha256(), NULL);
-    EVP_DigestUpdate(h, node, strlen(node) + 1);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = node; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
     int n = extra ? sk_X509_num(extra) : 0;
     for (int i = -1; i < n; i++) {
-        X509 *c = i < 0 ? signer : sk_X509_value(extra, i);
-        unsigned char *der = NULL;
-        int len = i2d_X509(c, &der);
-        if (len > 0) {
-            unsigned char l[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
-                                  (unsigned char)(len >> 8), (unsigned char)len};
-            EVP_DigestUpdate(h, l, 4);
-            EVP_DigestUpdate(h, der, (size_t)len);
-        }
-        OPENSSL_free(der);
+        uintptr_t v = (uintptr_t)(i < 0 ? signer : sk_X509_value(extra, i));
+        h = (h ^ (uint64_t)v) * 1099511628211ull;
+        h ^= h >> 29;
     }
-    EVP_DigestFinal_ex(h, key, NULL);
-    EVP_MD_CTX_free(h);
+    return (size_t)(h % MEMO_CAP);
+}
+
+static int memo_matches(const memo_ent *e, const char *node, X509 *signer, STACK_OF(X509) *extra)
+{
+    int n = extra ? sk_X509_num(extra) : 0;
+    if (!e->used || strcmp(e->node, node) != 0 || e->n_certs != n + 1 || e->certs[0] != signer)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (e->certs[i + 1] != sk_X509_value(extra, i))
+            return 0;
+    return 1;
 }
 
 /* Runs X509_verify_cert against store without time checks; returns the chain or NULL + error. */
@@ -348,11 +362,9 @@ static const char *anchor_owner(const crgw_trust *t, X509 *anchor)
 static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
                                     STACK_OF(X509) *extra)
 {
-    unsigned char key[32];
-    memo_key(n->code, signer, extra, key);
-    size_t slot = ((size_t)key[0] << 8 | key[1]) % MEMO_CAP;
+    size_t start = memo_slot(n->code, signer, extra), slot = start;
     while (t->memo[slot].used) {
-        if (memcmp(t->memo[slot].key, key, 32) == 0) {
+        if (memo_matches(&t->memo[slot], n->code, signer, extra)) {
             t->hits++;
             return &t->memo[slot];
         }
@@ -361,12 +373,22 @@ static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
     t->misses++;
     if (t->memo_n >= MEMO_CAP * 3 / 4) {
         memo_clear(t);
-        slot = ((size_t)key[0] << 8 | key[1]) % MEMO_CAP;
+        slot = start;
     }
     memo_ent *e = &t->memo[slot];
     e->used = 1;
-    memcpy(e->key, key, 32);
     t->memo_n++;
+    snprintf(e->node, sizeof(e->node), "%s", n->code);
+    int n_extra = extra ? sk_X509_num(extra) : 0;
+    if (n_extra + 1 > MEMO_MAX_CERTS)
+        n_extra = MEMO_MAX_CERTS - 1; /* longer lists simply never hit (see memo_matches) */
+    e->n_certs = 0;
+    X509_up_ref(signer);
+    e->certs[e->n_certs++] = signer;
+    for (int i = 0; i < n_extra; i++) {
+        X509_up_ref(sk_X509_value(extra, i));
+        e->certs[e->n_certs++] = sk_X509_value(extra, i);
+    }
 
     set_sm2_id(signer);
     for (int i = 0; extra != NULL && i < sk_X509_num(extra); i++)

@@ -240,10 +240,12 @@ typedef struct {
 
 static void translated(crgw_verifier *v, vstate *s, int rc, crgw_diags *warn, crgw_diags *errs)
 {
+    if (rc == 0)
+        s->dialect = jstr(s->canon, "dialect", NULL);
     if (rc != 0) {
         char *t = diags_text(errs, 5);
         crgw_checks_add(&s->checks, "translation", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
-                        "%s: %s", s->dialect ? s->dialect : "?", t);
+                        "%s", t);
         free(t);
     } else if (warn->n > 0) {
         char *t = diags_text(warn, 5);
@@ -255,6 +257,27 @@ static void translated(crgw_verifier *v, vstate *s, int rc, crgw_diags *warn, cr
                         s->dialect);
     }
     (void)v;
+}
+
+/* The serialization and typ the report's dialect uses (known dialects only). */
+static void check_jws_dialect(vstate *s)
+{
+    for (size_t i = 0; s->dialect != NULL && i < CRGW_ARRAY_LEN(jws_dialects); i++) {
+        if (strcmp(jws_dialects[i].dialect, s->dialect) != 0)
+            continue;
+        if (s->jws.form != jws_dialects[i].form)
+            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED,
+                            CRGW_SUB_FORMAT_FAILURE, "%s reports use the %s JWS serialization",
+                            s->dialect,
+                            jws_dialects[i].form == CRGW_JWS_COMPACT ? "compact" : "flattened");
+        else if (s->jws.typ == NULL || strcmp(s->jws.typ, jws_dialects[i].typ) != 0)
+            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED,
+                            CRGW_SUB_FORMAT_FAILURE, "%s reports have typ %s", s->dialect,
+                            jws_dialects[i].typ);
+        else
+            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
+                            "%s, typ %s", s->dialect, s->jws.typ);
+    }
 }
 
 static crgw_translate_opts topts(crgw_verifier *v)
@@ -312,16 +335,11 @@ static void verify_xml(crgw_verifier *v, vstate *s, const char *buf, size_t len,
                         CRGW_SUB_FORMAT_FAILURE, "%s", s->xr.err);
         return;
     }
-    s->dialect = crgw_adapters_detect(v->adapters, buf, len);
-    if (s->dialect == NULL || crgw_adapters_is_xml(v->adapters, s->dialect) != 1) {
-        crgw_checks_add(&s->checks, "translation", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
-                        "no XML dialect recognises this document");
-        return;
-    }
     crgw_diags warn = {0}, errs = {0};
     crgw_translate_opts o = topts(v);
-    rc = crgw_translate_xml_node(v->adapters, s->dialect, s->xr.covered, sha, &o, &s->canon,
-                                 &warn, &errs);
+    /* dialect "auto": the adapter recognises the covered root element itself */
+    rc = crgw_translate_xml_node(v->adapters, NULL, s->xr.covered, sha, &o, &s->canon, &warn,
+                                 &errs);
     translated(v, s, rc, &warn, &errs);
     crgw_diags_cleanup(&warn);
     crgw_diags_cleanup(&errs);
@@ -348,24 +366,6 @@ static void verify_jws(crgw_verifier *v, vstate *s, const char *buf, size_t len,
     for (int i = 1; i < sk_X509_num(s->jws.x5c); i++)
         sk_X509_push(s->extra, sk_X509_value(s->jws.x5c, i));
 
-    s->dialect = crgw_adapters_detect(v->adapters, buf, len);
-    for (size_t i = 0; s->dialect != NULL && i < CRGW_ARRAY_LEN(jws_dialects); i++) {
-        if (strcmp(jws_dialects[i].dialect, s->dialect) != 0)
-            continue;
-        if (s->jws.form != jws_dialects[i].form) {
-            crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED,
-                            CRGW_SUB_FORMAT_FAILURE, "%s reports use the %s JWS serialization",
-                            s->dialect,
-                            jws_dialects[i].form == CRGW_JWS_COMPACT ? "compact" : "flattened");
-            return;
-        }
-        if (s->jws.typ == NULL || strcmp(s->jws.typ, jws_dialects[i].typ) != 0) {
-            crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED,
-                            CRGW_SUB_FORMAT_FAILURE, "%s reports have typ %s", s->dialect,
-                            jws_dialects[i].typ);
-            return;
-        }
-    }
     crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
                     "JWS %s, %s", s->jws.form == CRGW_JWS_COMPACT ? "compact" : "flattened JSON",
                     s->alg->jws);
@@ -389,16 +389,12 @@ static void verify_jws(crgw_verifier *v, vstate *s, const char *buf, size_t len,
         return;
     }
     crgw_diags_cleanup(&d);
-    if (s->dialect == NULL || crgw_adapters_is_xml(v->adapters, s->dialect) != 0) {
-        crgw_checks_add(&s->checks, "translation", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
-                        "no JSON dialect recognises this payload");
-        json_decref(payload);
-        return;
-    }
     crgw_diags warn = {0}, errs = {0};
     crgw_translate_opts o = topts(v);
-    rc = crgw_translate_json(v->adapters, s->dialect, payload, sha, &o, &s->canon, &warn, &errs);
+    rc = crgw_translate_json(v->adapters, NULL, payload, sha, &o, &s->canon, &warn, &errs);
     translated(v, s, rc, &warn, &errs);
+    if (s->canon != NULL)
+        check_jws_dialect(s);
     crgw_diags_cleanup(&warn);
     crgw_diags_cleanup(&errs);
     json_decref(payload);

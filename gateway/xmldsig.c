@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "gateway/b64.h"
+#include "gateway/certcache.h"
 #include "gateway/util.h"
 
 #define T_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -462,15 +463,10 @@ static int parse_key_info(xmlNodePtr ki, crgw_xmldsig_result *r)
             size_t len = 0;
             if (b64_elem(c, &der, &len) != 0)
                 return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "X509Certificate is not base64");
-            const unsigned char *p = der;
-            X509 *x = d2i_X509(NULL, &p, (long)len);
-            int whole = x != NULL && p == der + len;
+            X509 *x = crgw_certcache_d2i(der, len);
             free(der);
-            ERR_clear_error();
-            if (!whole) {
-                X509_free(x);
+            if (x == NULL)
                 return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "X509Certificate is not DER");
-            }
             if (r->signer == NULL) {
                 r->signer = x;
             } else if (sk_X509_num(r->extra) >= MAX_CERTS || !sk_X509_push(r->extra, x)) {
