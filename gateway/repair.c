@@ -660,11 +660,11 @@ void crgw_route_repair_decision(crgw_req *r)
     if (get_record(cfg, body, &rec, 0, why, sizeof(why)) != 0)
         goto invalid;
     if (strcmp(rec.origin, cfg->node) != 0) {
-        json_decref(body);
         crgw_req_problem(r, 403, "not-origin", "Not the identifying node", NULL,
                          "record %s was identified by node %s: only that node decides "
                          "(whoever identified the record repairs it); this node is %s",
                          rec.record_id, rec.origin, cfg->node);
+        json_decref(body); /* rec points into body */
         return;
     }
     const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
