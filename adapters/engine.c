@@ -610,5 +610,13 @@ int engine_write(engine *e, void *root, json_t *canon)
             continue;
         crgw_diags_add(e->warn, p, "%s cannot carry this field", d->name);
     }
+    const char *k;
+    json_t *v;
+    json_object_foreach(canon, k, v)
+    {
+        if (crgw_canon_lookup(k, 0) == NULL && strcmp(k, "issuer") != 0 &&
+            strcmp(k, "covers") != 0 && strcmp(k, "subject") != 0)
+            crgw_diags_add(e->warn, k, "not a canonical field: ignored");
+    }
     return e->errs->n > before ? -1 : 0;
 }

@@ -342,11 +342,13 @@ Test(adapt_samples, cannot_carry_warnings)
     json_object_set_new(ab, "category", json_string("abnormal_operation_list"));
     json_object_set_new(ab, "record_id", json_string("ABN-1"));
     json_array_append_new(recs, ab);
+    json_object_set_new(c, "foo", json_true());
     char *doc;
     size_t len;
     crgw_diags_cleanup(&w);
     cr_assert_eq(crgw_translate_from_canonical(A, "gba-json", c, &OPTS, &doc, &len, &w, &errs), 0);
     cr_assert(crgw_diags_has_path(&w, "records[2].kind"), "abnormal operation dropped -> warning");
+    cr_assert(crgw_diags_has_path(&w, "foo"), "unknown canonical field -> warning");
     free(doc);
     crgw_diags_cleanup(&w);
     cr_assert_eq(crgw_translate_from_canonical(A, "csj-xml", c, &OPTS, &doc, &len, &w, &errs), 0);
