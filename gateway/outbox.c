@@ -3,6 +3,7 @@
  */
 #include "gateway/outbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,12 +372,53 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
     start_backoff(d, why);
 }
 
+/*
+ * Signatures of recent entries, shared by the destinations: an event goes to several peers (and
+ * is sent again on retries) but is signed once. Keyed by kind, seq and the exact payload.
+ */
+#define SIGCACHE 1024
+
+typedef struct {
+    char kind;
+    long long seq;
+    char *payload;
+    char *jws;
+    size_t len;
+} sigslot;
+
+static sigslot sigcache[SIGCACHE];
+
+static sigslot *sig_slot(const entry *e)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = e->eid; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &sigcache[(h ^ (uint32_t)e->seq) % SIGCACHE];
+}
+
+static void sig_cache_clear(void)
+{
+    for (size_t i = 0; i < SIGCACHE; i++) {
+        free(sigcache[i].payload);
+        free(sigcache[i].jws);
+        memset(&sigcache[i], 0, sizeof(sigcache[i]));
+    }
+}
+
 static void send_entry(dest *d, entry *e)
 {
     char *body = NULL;
     size_t blen = 0;
     char *payload = e->payload;
     char *owned = NULL;
+    sigslot *slot = sig_slot(e);
+    if (slot->jws && slot->kind == e->kind && slot->seq == e->seq &&
+        strcmp(slot->payload, e->payload) == 0) {
+        body = xmalloc(slot->len + 1);
+        memcpy(body, slot->jws, slot->len + 1);
+        blen = slot->len;
+        goto post;
+    }
     if (e->kind == 'e') {
         json_t *p = json_loads(e->payload, 0, NULL);
         if (!json_is_object(p)) {
@@ -398,6 +440,14 @@ static void send_entry(dest *d, entry *e)
         start_backoff(d, "signing failed");
         return;
     }
+    free(slot->payload);
+    free(slot->jws);
+    slot->kind = e->kind;
+    slot->seq = e->seq;
+    slot->payload = xstrdup(e->payload);
+    slot->jws = xstrndup(body, blen);
+    slot->len = blen;
+post:
     e->inflight = 1;
     d->inflight++;
     if (crgw_peers_post(ob.peers, d->code, e->kind == 'e' ? PATH_EVENTS : PATH_APPS,
@@ -643,4 +693,5 @@ void crgw_outbox_stop(void)
     event_free(ob.claim);
     crgw_config_unref(ob.cfg);
     memset(&ob, 0, sizeof(ob));
+    sig_cache_clear(); /* the key may change with the next configuration */
 }
