@@ -286,8 +286,7 @@ int crgw_calendar_load(const char *path, crgw_calendar **out, char *err, size_t 
         goto out;
     }
     for (size_t i = 0; i < years->n && rc == 0; i++)
-        rc = load_year(path, years->keys[i], years->key_lines[i], years->kids[i], cal, err,
-                       errlen);
+        rc = load_year(path, years->keys[i], years->key_lines[i], years->kids[i], cal, err, errlen);
     if (rc != 0)
         goto out;
     qsort(cal->holidays.v, cal->holidays.n, sizeof(int32_t), cmp_day);
@@ -356,9 +355,9 @@ void crgw_repair_deadlines_compute(const crgw_calendar *cal, int32_t filed, int3
 {
     int ext = extended ? CRGW_REPAIR_EXTENSION_DAYS : 0;
     d->accept_by = crgw_calendar_add_workdays(cal, filed, CRGW_REPAIR_ACCEPT_DAYS);
-    d->decide_by = accepted < 0 ? -1
-                                : crgw_calendar_add_workdays(cal, accepted,
-                                                             CRGW_REPAIR_DECIDE_DAYS + ext);
+    d->decide_by = accepted < 0
+                       ? -1
+                       : crgw_calendar_add_workdays(cal, accepted, CRGW_REPAIR_DECIDE_DAYS + ext);
     d->overall_by = crgw_calendar_add_workdays(cal, filed, CRGW_REPAIR_OVERALL_DAYS + ext);
 }
 

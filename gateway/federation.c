@@ -39,7 +39,7 @@ typedef struct {
 } verified_cert;
 
 static EVP_PKEY *sign_key;
-static STACK_OF(X509) *sign_x5c;
+static STACK_OF(X509) * sign_x5c;
 static char *sign_hdr; /* base64url of {"alg":"ES256","x5c":[...]} */
 static X509_STORE *ca_store;
 static verified_cert verified[MAX_PEERS];
@@ -122,9 +122,9 @@ int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *ou
     free(p64);
     unsigned char *sig = NULL;
     size_t sl = 0;
-    if (rc != 0 || crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), sign_key,
-                                    (const unsigned char *)b.data, b.len, CRGW_SIGENC_P1363, &sig,
-                                    &sl) != CRGW_SIGALG_OK) {
+    if (rc != 0 ||
+        crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), sign_key, (const unsigned char *)b.data,
+                         b.len, CRGW_SIGENC_P1363, &sig, &sl) != CRGW_SIGALG_OK) {
         crgw_buf_cleanup(&b);
         return -1;
     }
@@ -154,7 +154,7 @@ static verified_cert *verified_slot(const char *node)
 }
 
 /* Chain to the federation CA and identity of node `from`, remembered when it verified. */
-static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509) *x5c, char *err,
+static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509) * x5c, char *err,
                         size_t errlen)
 {
     X509 *leaf = sk_X509_value(x5c, 0);
@@ -225,11 +225,11 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
             tail--;
         unsigned char *pl = NULL, *sig = NULL;
         size_t pll = 0, sigl = 0;
-        int ok = crgw_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &pl, &pll) == 0 &&
-                 crgw_b64url_decode(d2 + 1, tail, &sig, &sigl) == 0 &&
-                 crgw_sigalg_verify(crgw_sigalg_by_jws("ES256"), slot->key,
-                                    (const unsigned char *)jws, (size_t)(d2 - jws), sig, sigl,
-                                    CRGW_SIGENC_P1363) == CRGW_SIGALG_OK;
+        int ok =
+            crgw_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &pl, &pll) == 0 &&
+            crgw_b64url_decode(d2 + 1, tail, &sig, &sigl) == 0 &&
+            crgw_sigalg_verify(crgw_sigalg_by_jws("ES256"), slot->key, (const unsigned char *)jws,
+                               (size_t)(d2 - jws), sig, sigl, CRGW_SIGENC_P1363) == CRGW_SIGALG_OK;
         free(sig);
         if (!ok) {
             free(pl);
@@ -332,8 +332,7 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     ev_op *op = priv;
-    if (reply == NULL ||
-        (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)) {
+    if (reply == NULL || (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)) {
         crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
                          reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
         free(op);
@@ -364,8 +363,7 @@ void crgw_route_fed_events(crgw_req *r)
         refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
         return;
     }
-    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err,
-                                    sizeof(err));
+    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
         refuse(r, rc == CRGW_FED_ERR_SIGNER ? 403 : 400,
                rc == CRGW_FED_ERR_SIGNER ? "bad-signer" : "bad-message", "%s", err);
@@ -381,8 +379,7 @@ void crgw_route_fed_events(crgw_req *r)
     const char *app = pstr(p, "application_id", 64);
     if (!eid || !ident_ok(eid) || !origin || !uscc || !ident_ok(uscc) || !decision ||
         !crgw_rs_decision_valid(decision) || !decided_at || !json_is_integer(seqj) ||
-        json_integer_value(seqj) <= 0 || !rorigin || !rid || !domain ||
-        (app && !ident_ok(app))) {
+        json_integer_value(seqj) <= 0 || !rorigin || !rid || !domain || (app && !ident_ok(app))) {
         json_decref(p);
         refuse(r, 400, "bad-message", "%s", "the event lacks a required field or has a bad one");
         return;
@@ -423,12 +420,22 @@ void crgw_route_fed_events(crgw_req *r)
         const char *a = getenv("CRGW_REPAIR_AUDIT");
         audit = a && strcmp(a, "1") == 0;
     }
-    const char *argv[] = {k_dedup,  k_rs,     "crgw:stats:events", k_app,
-                          "crgw:apps:open", "crgw:audit:events",
-                          eid,      seqs,     field,               vals,
-                          decision, hs,       json_is_true(json_object_get(p, "extension")) ? "1"
-                                                                                             : "0",
-                          decided_at, app ? app : "", audit ? "1" : "0"};
+    const char *argv[] = {k_dedup,
+                          k_rs,
+                          "crgw:stats:events",
+                          k_app,
+                          "crgw:apps:open",
+                          "crgw:audit:events",
+                          eid,
+                          seqs,
+                          field,
+                          vals,
+                          decision,
+                          hs,
+                          json_is_true(json_object_get(p, "extension")) ? "1" : "0",
+                          decided_at,
+                          app ? app : "",
+                          audit ? "1" : "0"};
     ev_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
     snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
@@ -458,9 +465,8 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)rc;
     fapp_op *op = priv;
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "%s", reply && reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                          : "Redis down");
+        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
+                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total",
                                  reply->integer ? "result=\"received\"" : "result=\"duplicate\"",
@@ -482,8 +488,7 @@ void crgw_route_fed_applications(crgw_req *r)
         refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
         return;
     }
-    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err,
-                                    sizeof(err));
+    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
         refuse(r, rc == CRGW_FED_ERR_SIGNER ? 403 : 400,
                rc == CRGW_FED_ERR_SIGNER ? "bad-signer" : "bad-message", "%s", err);
@@ -543,14 +548,14 @@ void crgw_route_fed_applications(crgw_req *r)
     char *vals = dumps(val);
     json_decref(val);
     char *doc = dumps(p);
-    const char *argv[] = {k_app, "crgw:apps:open", k_rs, id,        doc,  filed,
-                          hs,    field,            vals, "",        now_ms, applicant,
-                          uscc,  now_ms,           "delivered"};
+    const char *argv[] = {
+        k_app, "crgw:apps:open", k_rs,      id,   doc,    filed,      hs, field, vals,
+        "",    now_ms,           applicant, uscc, now_ms, "delivered"};
     fapp_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
     snprintf(op->id, sizeof(op->id), "%s", id);
-    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, 3,
-                      (int)CRGW_ARRAY_LEN(argv), argv, NULL, fapp_cb, op);
+    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, 3, (int)CRGW_ARRAY_LEN(argv),
+                      argv, NULL, fapp_cb, op);
     free(hs);
     free(vals);
     free(doc);
@@ -589,13 +594,11 @@ static void peers_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         struct redisReply *lc = reply->element[0], *rt = reply->element[1];
         json_object_set_new(it->entry, "last_contact",
                             lc->type == REDIS_REPLY_STRING ? json_string(lc->str) : json_null());
-        json_object_set_new(it->entry, "retries",
-                            json_integer(rt->type == REDIS_REPLY_STRING ? strtoll(rt->str, NULL,
-                                                                                   10)
-                                                                         : 0));
+        json_object_set_new(
+            it->entry, "retries",
+            json_integer(rt->type == REDIS_REPLY_STRING ? strtoll(rt->str, NULL, 10) : 0));
     } else if (reply->type == REDIS_REPLY_INTEGER) {
-        json_object_set_new(it->entry, strcmp(it->what, "lag") == 0 ? "outbox_lag"
-                                                                    : "dead_letters",
+        json_object_set_new(it->entry, strcmp(it->what, "lag") == 0 ? "outbox_lag" : "dead_letters",
                             json_integer(reply->integer));
     }
     free(it);
@@ -647,9 +650,9 @@ void crgw_route_federation_peers(crgw_req *r)
                 rv = crgw_redis_command(rc, peers_item_cb, it, "HMGET %s last_contact retries",
                                         crgw_rs_key(key, sizeof(key), "peer", n->code));
             else
-                rv = crgw_redis_command(rc, peers_item_cb, it, "XLEN %s",
-                                        crgw_rs_key(key, sizeof(key), k == 1 ? "outbox" : "dead",
-                                                    n->code));
+                rv = crgw_redis_command(
+                    rc, peers_item_cb, it, "XLEN %s",
+                    crgw_rs_key(key, sizeof(key), k == 1 ? "outbox" : "dead", n->code));
             if (rv != 0) {
                 op->pending--;
                 op->failed = 1;

@@ -143,8 +143,7 @@ static int queue_add(dest *d, const struct redisReply *it)
         return 0;
     if (f->type != REDIS_REPLY_ARRAY || f->elements == 0) {
         const char *argv[] = {d->key, CRGW_RS_GROUP, id};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL,
-                           ignore_cb, NULL);
+        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL, ignore_cb, NULL);
         return 0;
     }
     entry *e = xcalloc(1, sizeof(*e));
@@ -168,8 +167,7 @@ static int queue_add(dest *d, const struct redisReply *it)
     if (e->eid == NULL || e->payload == NULL || (e->kind != 'e' && e->kind != 'a')) {
         log_warn("outbox %s: malformed entry %s dropped", d->code, id);
         const char *argv[] = {d->key, CRGW_RS_GROUP, id};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL,
-                           ignore_cb, NULL);
+        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL, ignore_cb, NULL);
         entry_free(e);
         return 0;
     }
@@ -224,8 +222,8 @@ static void move_dead(dest *d, entry *e, const char *reason)
     snprintf(seq, sizeof(seq), "%lld", e->seq);
     snprintf(at, sizeof(at), "%lld", e->at);
     snprintf(now, sizeof(now), "%lld", crgw_rs_now_ms());
-    const char *argv[] = {d->key, d->dead, CRGW_RS_GROUP, e->id, k,      e->eid,
-                          seq,    e->payload, at,          reason, now};
+    const char *argv[] = {d->key,     d->dead, CRGW_RS_GROUP, e->id, k, e->eid, seq,
+                          e->payload, at,      reason,        now};
     (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_DEAD, 2, (int)CRGW_ARRAY_LEN(argv), argv, NULL,
                        ignore_cb, NULL);
     char lab[48];
@@ -330,8 +328,8 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
             char ts[40];
             crgw_rs_now_rfc3339(ts, 0);
             d->last_contact_ms = now;
-            (void)crgw_redis_command(ob.rc, ignore_cb, NULL, "HSET %s last_contact %s",
-                                     d->peerkey, ts);
+            (void)crgw_redis_command(ob.rc, ignore_cb, NULL, "HSET %s last_contact %s", d->peerkey,
+                                     ts);
         }
         queue_remove(d, e);
         entry_free(e);
@@ -347,8 +345,8 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         if (permanent)
             snprintf(reason, sizeof(reason), "refused by the peer with HTTP %d", status);
         else
-            snprintf(reason, sizeof(reason), "undelivered after %lld s (last: %s)",
-                     age_ms / 1000, status ? "HTTP error" : (err ? err : "no answer"));
+            snprintf(reason, sizeof(reason), "undelivered after %lld s (last: %s)", age_ms / 1000,
+                     status ? "HTTP error" : (err ? err : "no answer"));
         move_dead(d, e, reason);
         queue_remove(d, e);
         entry_free(e);
@@ -676,7 +674,7 @@ void crgw_outbox_stop(void)
     ob.peers = NULL;
     for (size_t i = 0; i < ob.n; i++)
         ack_flush(&ob.d[i]); /* best effort: unacknowledged entries are simply sent again */
-    crgw_redis_free(ob.rc); /* pending replies get NULL and see !running */
+    crgw_redis_free(ob.rc);  /* pending replies get NULL and see !running */
     ob.rc = NULL;
     for (size_t i = 0; i < ob.n; i++) {
         dest *d = &ob.d[i];

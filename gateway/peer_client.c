@@ -243,12 +243,10 @@ static void submit_queued(peer *pe)
             continue;
         char clen[24];
         snprintf(clen, sizeof(clen), "%zu", r->len);
-#define NV(n, v)                                                                                   \
-    {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
         nghttp2_nv hdrs[] = {
-            NV(":method", "POST"),         NV(":scheme", "https"),
-            NV(":authority", pe->authority), NV(":path", r->path),
-            NV("content-type", r->ctype),  NV("content-length", clen),
+            NV(":method", "POST"), NV(":scheme", "https"),       NV(":authority", pe->authority),
+            NV(":path", r->path),  NV("content-type", r->ctype), NV("content-length", clen),
         };
 #undef NV
         nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_read_cb};

@@ -25,8 +25,7 @@ typedef struct crgw_peers crgw_peers;
  * failure, reset, timeout; err says why). body (NUL-terminated, len bytes) is valid during the
  * callback only. Called exactly once, never from inside crgw_peers_post().
  */
-typedef void (*crgw_peer_cb)(int status, const char *body, size_t len, const char *err,
-                             void *priv);
+typedef void (*crgw_peer_cb)(int status, const char *body, size_t len, const char *err, void *priv);
 
 #define CRGW_PEER_ERR_CONFIG (-1) /* unknown node, bad URL, or unusable TLS material */
 

@@ -110,8 +110,10 @@ static json_t *parse_body(crgw_req *r)
     json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
     if (!json_is_object(j)) {
         json_decref(j);
-        crgw_req_problem(r, 400, "bad-json", "Malformed JSON", NULL, "the body is not a JSON "
-                         "object: %s", e.text);
+        crgw_req_problem(r, 400, "bad-json", "Malformed JSON", NULL,
+                         "the body is not a JSON "
+                         "object: %s",
+                         e.text);
         return NULL;
     }
     return j;
@@ -356,14 +358,14 @@ void crgw_route_repair_application_post(crgw_req *r)
     crgw_rs_key(key_app, sizeof(key_app), "app", id);
     crgw_rs_key(key_rs, sizeof(key_rs), "rs", norm);
     crgw_rs_key(key_out, sizeof(key_out), "outbox", rec.origin);
-    const char *argv[] = {key_app,  "crgw:apps:open", key_rs, key_out, id,      docs,
-                          filed_at, hists,            field,  vals,    docs,    now_ms,
-                          cfg->node, norm,            now_ms, status};
+    const char *argv[] = {
+        key_app, "crgw:apps:open", key_rs,    key_out, id,     docs,  filed_at, hists, field, vals,
+        docs,    now_ms,           cfg->node, norm,    now_ms, status};
     int nkeys = local ? 3 : 4;
     /* Without the stream key the ARGV shift by one: rebuild for the local case. */
-    const char *argv_local[] = {key_app, "crgw:apps:open", key_rs, id,     docs,   filed_at,
-                                hists,   field,            vals,   docs,   now_ms, cfg->node,
-                                norm,    now_ms,           status};
+    const char *argv_local[] = {
+        key_app, "crgw:apps:open", key_rs,    id,   docs,   filed_at, hists, field, vals,
+        docs,    now_ms,           cfg->node, norm, now_ms, status};
 
     app_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
@@ -482,7 +484,7 @@ void crgw_route_repair_application_get(crgw_req *r)
 
 typedef struct {
     crgw_req *r;
-    json_t *payload;   /* event without origin_seq */
+    json_t *payload; /* event without origin_seq */
     char event_id[27];
     char uscc[19];
     char field[160];
@@ -518,8 +520,8 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
             crgw_req_problem(r, 409, "repair-state-conflict", "Decision not allowed now", NULL,
                              "%s: %s not allowed", reply->str + 9, op->decision);
         else
-            crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                             "%s", reply->str);
+            crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
+                             reply->str);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         json_t *ans = json_object();
         json_object_set_new(ans, "event_id", json_string(op->event_id));
@@ -550,9 +552,9 @@ static void decide_run(decide_op *op)
     if (op->applicant[0])
         json_object_set_new(op->payload, "applicant_node", json_string(op->applicant));
     json_t *recj = json_object_get(op->payload, "record");
-    op->n_dest = crgw_repair_destinations(
-        cfg, cfg->node, json_string_value(json_object_get(recj, "domain")), op->applicant,
-        op->dest, MAX_DEST);
+    op->n_dest =
+        crgw_repair_destinations(cfg, cfg->node, json_string_value(json_object_get(recj, "domain")),
+                                 op->applicant, op->dest, MAX_DEST);
 
     char received[40];
     crgw_rs_now_rfc3339(received, 1);
@@ -678,13 +680,14 @@ void crgw_route_repair_decision(crgw_req *r)
     if (decision == NULL)
         goto invalid;
     if (!crgw_rs_decision_valid(decision)) {
-        snprintf(why, sizeof(why), "decision must be accepted, refused, repaired, rejected or "
-                                   "revoked");
+        snprintf(why, sizeof(why),
+                 "decision must be accepted, refused, repaired, rejected or "
+                 "revoked");
         goto invalid;
     }
     const char *decided_by = get_str(body, "decided_by", 256, 1, why, sizeof(why));
-    const char *decided_at = decided_by ? get_str(body, "decided_at", 39, 1, why, sizeof(why))
-                                        : NULL;
+    const char *decided_at =
+        decided_by ? get_str(body, "decided_at", 39, 1, why, sizeof(why)) : NULL;
     if (decided_at == NULL)
         goto invalid;
     int32_t dday;
@@ -806,9 +809,8 @@ static void overdue_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv
         reply->element[0]->type == REDIS_REPLY_STRING &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
         int32_t f, a = -1;
-        const char *acc = reply->element[2]->type == REDIS_REPLY_STRING
-                              ? reply->element[2]->str
-                              : NULL;
+        const char *acc =
+            reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : NULL;
         int ext = reply->element[3]->type == REDIS_REPLY_STRING &&
                   strcmp(reply->element[3]->str, "1") == 0;
         if (crgw_day_of_rfc3339(reply->element[1]->str, &f) == 0) {

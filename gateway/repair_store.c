@@ -16,28 +16,28 @@
 #include "gateway/util.h"
 
 /* Shared Lua helper: store an application state only when no decision is known yet. */
-#define LUA_SET_IF_NO_DECISION                                                                    \
-    "local function set_if_no_decision(key, field, value)\n"                                      \
-    "  local cur = redis.call('HGET', key, field)\n"                                              \
-    "  if cur then\n"                                                                             \
-    "    local ok, o = pcall(cjson.decode, cur)\n"                                                \
-    "    if ok and type(o) == 'table' and tonumber(o.origin_seq) and tonumber(o.origin_seq) > 0 " \
-    "then return end\n"                                                                           \
-    "  end\n"                                                                                     \
-    "  redis.call('HSET', key, field, value)\n"                                                   \
+#define LUA_SET_IF_NO_DECISION                                                                     \
+    "local function set_if_no_decision(key, field, value)\n"                                       \
+    "  local cur = redis.call('HGET', key, field)\n"                                               \
+    "  if cur then\n"                                                                              \
+    "    local ok, o = pcall(cjson.decode, cur)\n"                                                 \
+    "    if ok and type(o) == 'table' and tonumber(o.origin_seq) and tonumber(o.origin_seq) > 0 "  \
+    "then return end\n"                                                                            \
+    "  end\n"                                                                                      \
+    "  redis.call('HSET', key, field, value)\n"                                                    \
     "end\n"
 
-#define LUA_APPEND_HISTORY                                                                        \
-    "local function append_history(key, entry)\n"                                                \
-    "  local h = redis.call('HGET', key, 'history') or '[]'\n"                                    \
-    "  if h == '[]' then return '[' .. entry .. ']' end\n"                                       \
-    "  return string.sub(h, 1, -2) .. ',' .. entry .. ']'\n"                                      \
+#define LUA_APPEND_HISTORY                                                                         \
+    "local function append_history(key, entry)\n"                                                  \
+    "  local h = redis.call('HGET', key, 'history') or '[]'\n"                                     \
+    "  if h == '[]' then return '[' .. entry .. ']' end\n"                                         \
+    "  return string.sub(h, 1, -2) .. ',' .. entry .. ']'\n"                                       \
     "end\n"
 
 /* Application state transitions allowed for a decision. */
-#define LUA_ALLOWED                                                                               \
-    "local allowed = {accepted = {submitted = 1, delivered = 1},\n"                               \
-    "  refused = {submitted = 1, delivered = 1}, repaired = {accepted = 1},\n"                    \
+#define LUA_ALLOWED                                                                                \
+    "local allowed = {accepted = {submitted = 1, delivered = 1},\n"                                \
+    "  refused = {submitted = 1, delivered = 1}, repaired = {accepted = 1},\n"                     \
     "  rejected = {accepted = 1}, revoked = {repaired = 1}}\n"
 
 /*
@@ -47,8 +47,7 @@
  * 11 decided_at, 12 app id.
  * Returns the origin_seq, or an error NOAPP / MISMATCH / CONFLICT.
  */
-static const char lua_decide[] =
-    LUA_APPEND_HISTORY LUA_ALLOWED
+static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
     "if ARGV[10] == '1' then\n"
     "  local st = redis.call('HGET', KEYS[4], 'status')\n"
     "  if not st then return redis.error_reply('NOAPP unknown application') end\n"
@@ -80,8 +79,7 @@ static const char lua_decide[] =
  * to the audit list: the fault test checks that per record the applied seqs only increase).
  * Returns "applied", "duplicate" or "stale".
  */
-static const char lua_apply[] =
-    LUA_APPEND_HISTORY
+static const char lua_apply[] = LUA_APPEND_HISTORY
     "if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then\n"
     "  redis.call('HINCRBY', KEYS[3], 'duplicate', 1)\n"
     "  return 'duplicate'\n"
@@ -117,8 +115,7 @@ static const char lua_apply[] =
  * 8 now_ms, 9 applicant_node, 10 uscc, 11 filed_ms, 12 status.
  * Returns 1 when stored, 0 when the application already existed (nothing changed).
  */
-static const char lua_app_store[] =
-    LUA_SET_IF_NO_DECISION
+static const char lua_app_store[] = LUA_SET_IF_NO_DECISION
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[12], 'filed_at', ARGV[3], "
     "'history', ARGV[4], 'field', ARGV[5], 'last_seq', 0, 'extended', '0', "
@@ -135,8 +132,7 @@ static const char lua_app_store[] =
  * APP_DELIVERED. KEYS: 1 app, 2 rs. ARGV: 1 history entry, 2 field, 3 rs value.
  * Returns 1 when the application moved submitted -> delivered, else 0.
  */
-static const char lua_app_delivered[] =
-    LUA_SET_IF_NO_DECISION LUA_APPEND_HISTORY
+static const char lua_app_delivered[] = LUA_SET_IF_NO_DECISION LUA_APPEND_HISTORY
     "if redis.call('HGET', KEYS[1], 'status') ~= 'submitted' then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'status', 'delivered', 'history', "
     "append_history(KEYS[1], ARGV[1]))\n"
@@ -144,13 +140,12 @@ static const char lua_app_delivered[] =
     "return 1\n";
 
 /* OUTBOX_ACK. KEYS: 1 stream. ARGV: 1 group, 2.. ids. XACK + XDEL. Returns acked count. */
-static const char lua_outbox_ack[] =
-    "local n = 0\n"
-    "for i = 2, #ARGV do\n"
-    "  n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])\n"
-    "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
-    "end\n"
-    "return n\n";
+static const char lua_outbox_ack[] = "local n = 0\n"
+                                     "for i = 2, #ARGV do\n"
+                                     "  n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])\n"
+                                     "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
+                                     "end\n"
+                                     "return n\n";
 
 /*
  * OUTBOX_DEAD. KEYS: 1 stream, 2 dead. ARGV: 1 group, 2 id, 3 k, 4 event id, 5 seq, 6 payload,
@@ -180,7 +175,7 @@ static const char lua_redrive[] =
     "return #es\n";
 
 static const char *const scripts[CRGW_RS_N_SCRIPTS] = {
-    lua_decide,     lua_apply,      lua_app_store, lua_app_delivered,
+    lua_decide,     lua_apply,       lua_app_store, lua_app_delivered,
     lua_outbox_ack, lua_outbox_dead, lua_redrive,
 };
 
@@ -264,8 +259,7 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
         op->argv[i + 3][l] = '\0';
         op->lens[i + 3] = l;
     }
-    if (crgw_redis_commandargv(rc, eval_cb, op, op->argc, (const char **)op->argv, op->lens) !=
-        0) {
+    if (crgw_redis_commandargv(rc, eval_cb, op, op->argc, (const char **)op->argv, op->lens) != 0) {
         eval_op_free(op);
         return CRGW_REDIS_ERR_DOWN;
     }

@@ -41,13 +41,13 @@
 #define CRGW_RS_GROUP "crgw"
 
 typedef enum {
-    CRGW_RS_DECIDE = 0,  /* KEYS seq rs dedup app open stream...; ARGV see repair_store.c */
-    CRGW_RS_APPLY,       /* KEYS dedup rs stats app open audit */
-    CRGW_RS_APP_STORE,   /* KEYS app open rs [stream] */
+    CRGW_RS_DECIDE = 0,    /* KEYS seq rs dedup app open stream...; ARGV see repair_store.c */
+    CRGW_RS_APPLY,         /* KEYS dedup rs stats app open audit */
+    CRGW_RS_APP_STORE,     /* KEYS app open rs [stream] */
     CRGW_RS_APP_DELIVERED, /* KEYS app rs */
-    CRGW_RS_OUTBOX_ACK,  /* KEYS stream; ARGV group id... */
-    CRGW_RS_OUTBOX_DEAD, /* KEYS stream dead; ARGV group id k eid seq p at reason now */
-    CRGW_RS_REDRIVE,     /* KEYS dead stream; ARGV max */
+    CRGW_RS_OUTBOX_ACK,    /* KEYS stream; ARGV group id... */
+    CRGW_RS_OUTBOX_DEAD,   /* KEYS stream dead; ARGV group id k eid seq p at reason now */
+    CRGW_RS_REDRIVE,       /* KEYS dead stream; ARGV max */
     CRGW_RS_N_SCRIPTS
 } crgw_rs_script;
 

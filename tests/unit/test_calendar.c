@@ -1,4 +1,5 @@
-/* Unit tests of gateway/calendar.c: working days of config/calendar-cn.yaml and repair deadlines. */
+/* Unit tests of gateway/calendar.c: working days of config/calendar-cn.yaml and repair deadlines.
+ */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

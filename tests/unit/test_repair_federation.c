@@ -109,9 +109,8 @@ Test(federation, tampering_is_detected_on_both_paths)
     for (int warm = 0; warm < 2; warm++) {
         if (warm) { /* remember the signer first: the fast path must still check signatures */
             char *ok = sign();
-            cr_assert_eq(crgw_federation_verify(cfg, "120000", ok, strlen(ok), &p, err,
-                                                sizeof(err)),
-                         0);
+            cr_assert_eq(
+                crgw_federation_verify(cfg, "120000", ok, strlen(ok), &p, err, sizeof(err)), 0);
             json_decref(p);
             free(ok);
         }
@@ -119,8 +118,7 @@ Test(federation, tampering_is_detected_on_both_paths)
             char *jws = sign();
             tamper(jws, k);
             p = NULL;
-            int rc = crgw_federation_verify(cfg, "120000", jws, strlen(jws), &p, err,
-                                            sizeof(err));
+            int rc = crgw_federation_verify(cfg, "120000", jws, strlen(jws), &p, err, sizeof(err));
             cr_assert_neq(rc, 0, "tampered part %d accepted (warm %d)", k, warm);
             cr_assert_null(p);
             free(jws);
