@@ -10,19 +10,24 @@ static const char std_alpha[] =
 static const char url_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* -1: not in the alphabet; built on first use (both alphabets) */
+static signed char tab_std[256], tab_url[256];
+static int tabs_ready;
+
+static void build_tabs(void)
+{
+    memset(tab_std, -1, sizeof(tab_std));
+    memset(tab_url, -1, sizeof(tab_url));
+    for (int i = 0; i < 64; i++) {
+        tab_std[(unsigned char)std_alpha[i]] = (signed char)i;
+        tab_url[(unsigned char)url_alpha[i]] = (signed char)i;
+    }
+    tabs_ready = 1;
+}
+
 static int value_of(unsigned char c, int url)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
+    return url ? tab_url[c] : tab_std[c];
 }
 
 static int is_ws(unsigned char c)
@@ -34,6 +39,8 @@ static int is_ws(unsigned char c)
 static int decode_core(const char *in, size_t len, int url, int allow_ws, int padded,
                        unsigned char **out, size_t *out_len)
 {
+    if (!tabs_ready)
+        build_tabs();
     unsigned char *buf = xmalloc(len / 4 * 3 + 4);
     size_t o = 0, nsym = 0, npad = 0;
     unsigned acc = 0;

@@ -54,6 +54,14 @@ typedef struct {
     char detail[200];
     char anchor_node[8];
     STACK_OF(X509) *chain; /* when sub == NONE: leaf .. anchor */
+    /* facts of the signer that do not depend on time (computed once per entry) */
+    char subject[512];
+    char serial[80];
+    int ku_ok;
+    int san_ok;
+    char san_detail[160];
+    int strong;
+    char strength_detail[200];
 } memo_ent;
 
 struct crgw_trust {
@@ -359,6 +367,8 @@ static const char *anchor_owner(const crgw_trust *t, X509 *anchor)
     return "?";
 }
 
+static void signer_facts(memo_ent *e, const char *node, X509 *signer);
+
 static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
                                     STACK_OF(X509) *extra)
 {
@@ -390,6 +400,7 @@ static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
         e->certs[e->n_certs++] = sk_X509_value(extra, i);
     }
 
+    signer_facts(e, n->code, signer);
     set_sm2_id(signer);
     for (int i = 0; extra != NULL && i < sk_X509_num(extra); i++)
         set_sm2_id(sk_X509_value(extra, i));
@@ -585,86 +596,94 @@ static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, ti
                     "not revoked (CRL of node %s)", n->code);
 }
 
-static void check_strength(STACK_OF(X509) *chain, X509 *signer, crgw_checks *ck)
+static void strength_of(STACK_OF(X509) *chain, X509 *signer, memo_ent *e)
 {
     char why[160];
     int num = chain ? sk_X509_num(chain) : 1;
     for (int i = 0; i < num; i++) {
         X509 *c = chain ? sk_X509_value(chain, i) : signer;
         if (!crgw_sigalg_key_strong(X509_get0_pubkey(c), why, sizeof(why))) {
-            crgw_checks_add(ck, "key_strength", CRGW_CHECK_FAILED,
-                            CRGW_SUB_CRYPTO_CONSTRAINTS_FAILURE, "%s: %s",
-                            i == 0 ? "signer" : "CA", why);
+            e->strong = 0;
+            snprintf(e->strength_detail, sizeof(e->strength_detail), "%s: %s",
+                     i == 0 ? "signer" : "CA", why);
             return;
         }
     }
     char desc[64];
     crgw_sigalg_key_desc(X509_get0_pubkey(signer), desc, sizeof(desc));
-    crgw_checks_add(ck, "key_strength", CRGW_CHECK_PASSED, CRGW_SUB_NONE, "signer key %s", desc);
+    e->strong = 1;
+    snprintf(e->strength_detail, sizeof(e->strength_detail), "signer key %s", desc);
 }
-
-static void signer_info(X509 *signer, crgw_trust_info *info)
+static void signer_facts(memo_ent *e, const char *node, X509 *signer)
 {
     BIO *b = BIO_new(BIO_s_mem());
     crgw_assert(b != NULL);
-    X509_NAME_print_ex(b, X509_get_subject_name(signer), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    X509_NAME_print_ex(b, X509_get_subject_name(signer), 0,
+                       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     char *p;
     long n = BIO_get_mem_data(b, &p);
-    snprintf(info->subject, sizeof(info->subject), "%.*s", (int)n, p);
+    snprintf(e->subject, sizeof(e->subject), "%.*s", (int)n, p);
     BIO_free(b);
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(signer), NULL);
     char *hex = bn ? BN_bn2hex(bn) : NULL;
-    snprintf(info->serial, sizeof(info->serial), "%s", hex ? hex : "");
+    snprintf(e->serial, sizeof(e->serial), "%s", hex ? hex : "");
     OPENSSL_free(hex);
     BN_free(bn);
+    uint32_t ku = X509_get_key_usage(signer);
+    e->ku_ok = (X509_get_extension_flags(signer) & EXFLAG_KUSAGE) &&
+               (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION));
+    char other[80];
+    e->san_ok = san_names_node(signer, node, other, sizeof(other));
+    if (e->san_ok)
+        snprintf(e->san_detail, sizeof(e->san_detail), "SAN urn:crgw:node:%s", node);
+    else
+        snprintf(e->san_detail, sizeof(e->san_detail),
+                 "signer SAN does not name issuer node %s%s%s", node, other[0] ? " but " : "",
+                 other);
+}
+static crgw_sub verdict_from(const crgw_checks *c, size_t from)
+{
+    crgw_checks view = {.v = c->v + from, .n = c->n - from, .cap = 0};
+    return crgw_checks_verdict(&view);
 }
 
 crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_OF(X509) *extra,
-                          time_t signing_time, time_t at, crgw_checks *checks,
+                          time_t signing_time, time_t at, crgw_checks *ck,
                           crgw_trust_info *info)
 {
     memset(info, 0, sizeof(*info));
-    crgw_checks local = {0};
-    crgw_checks *ck = &local;
-    signer_info(signer, info);
+    size_t from = ck->n;
     tnode *n = find_node(t, node);
     if (n == NULL) {
+        memo_ent tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        signer_facts(&tmp, "?", signer);
+        memcpy(info->subject, tmp.subject, sizeof(info->subject));
+        memcpy(info->serial, tmp.serial, sizeof(info->serial));
         crgw_checks_add(ck, "chain", CRGW_CHECK_FAILED, CRGW_SUB_NO_CERTIFICATE_CHAIN_FOUND,
                         "issuer node %s is not a node of the federation", node ? node : "?");
-        goto out;
+        return verdict_from(ck, from);
     }
-    const memo_ent *m = chain_lookup(t, n, signer, extra);
+    memo_ent *m = (memo_ent *)chain_lookup(t, n, signer, extra);
+    memcpy(info->subject, m->subject, sizeof(info->subject));
+    memcpy(info->serial, m->serial, sizeof(info->serial));
     snprintf(info->anchor_node, sizeof(info->anchor_node), "%s", m->anchor_node);
     crgw_checks_add(ck, "chain", m->sub == CRGW_SUB_NONE ? CRGW_CHECK_PASSED : CRGW_CHECK_FAILED,
                     m->sub, "%s", m->detail);
-
-    uint32_t ku = X509_get_key_usage(signer);
-    if ((X509_get_extension_flags(signer) & EXFLAG_KUSAGE) &&
-        (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)))
+    if (m->ku_ok)
         crgw_checks_add(ck, "key_usage", CRGW_CHECK_PASSED, CRGW_SUB_NONE, NULL);
     else
         crgw_checks_add(ck, "key_usage", CRGW_CHECK_FAILED, CRGW_SUB_CHAIN_CONSTRAINTS_FAILURE,
                         "signer keyUsage has neither digitalSignature nor nonRepudiation");
-
-    char other[80];
-    if (san_names_node(signer, n->code, other, sizeof(other)))
-        crgw_checks_add(ck, "signer_node", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
-                        "SAN urn:crgw:node:%s", n->code);
-    else
-        crgw_checks_add(ck, "signer_node", CRGW_CHECK_FAILED, CRGW_SUB_CHAIN_CONSTRAINTS_FAILURE,
-                        "signer SAN does not name issuer node %s%s%s", n->code,
-                        other[0] ? " but " : "", other);
-
+    crgw_checks_add(ck, "signer_node", m->san_ok ? CRGW_CHECK_PASSED : CRGW_CHECK_FAILED,
+                    CRGW_SUB_CHAIN_CONSTRAINTS_FAILURE, "%s", m->san_detail);
     if (m->sub == CRGW_SUB_NONE) {
         check_validity(m->chain, signing_time, at, ck, info);
         check_revocation(n, m->chain, signing_time, at, ck, info);
     }
-    check_strength(m->sub == CRGW_SUB_NONE ? m->chain : NULL, signer, ck);
-out:;
-    crgw_sub verdict = crgw_checks_verdict(ck);
-    for (size_t i = 0; i < ck->n; i++)
-        crgw_checks_add(checks, ck->v[i].check, ck->v[i].result, ck->v[i].sub,
-                        ck->v[i].detail ? "%s" : NULL, ck->v[i].detail);
-    crgw_checks_cleanup(ck);
-    return verdict;
+    if (m->strength_detail[0] == '\0')
+        strength_of(m->sub == CRGW_SUB_NONE ? m->chain : NULL, signer, m);
+    crgw_checks_add(ck, "key_strength", m->strong ? CRGW_CHECK_PASSED : CRGW_CHECK_FAILED,
+                    CRGW_SUB_CRYPTO_CONSTRAINTS_FAILURE, "%s", m->strength_detail);
+    return verdict_from(ck, from);
 }
