@@ -44,7 +44,22 @@ static int decode_core(const char *in, size_t len, int url, int allow_ws, int pa
     unsigned char *buf = xmalloc(len / 4 * 3 + 4);
     size_t o = 0, nsym = 0, npad = 0;
     unsigned acc = 0;
-    for (size_t i = 0; i < len; i++) {
+    const signed char *tab = url ? tab_url : tab_std;
+    size_t i = 0;
+    /* fast path: whole quanta of alphabet characters */
+    while (i + 4 <= len) {
+        const unsigned char *q = (const unsigned char *)in + i;
+        int a = tab[q[0]], b = tab[q[1]], c = tab[q[2]], d = tab[q[3]];
+        if ((a | b | c | d) < 0)
+            break;
+        unsigned v = ((unsigned)a << 18) | ((unsigned)b << 12) | ((unsigned)c << 6) | (unsigned)d;
+        buf[o++] = (unsigned char)(v >> 16);
+        buf[o++] = (unsigned char)(v >> 8);
+        buf[o++] = (unsigned char)v;
+        i += 4;
+        nsym += 4;
+    }
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (allow_ws && is_ws(c))
             continue;

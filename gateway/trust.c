@@ -29,6 +29,7 @@ static const char *const default_algs[] = {"RS256", "PS256", "ES256", "ES384", "
 typedef struct {
     X509_CRL *crl;
     X509 *issuer; /* the anchor that signed it */
+    time_t next;  /* nextUpdate, 0 when absent */
 } crl_ent;
 
 typedef struct {
@@ -62,6 +63,11 @@ typedef struct {
     char san_detail[160];
     int strong;
     char strength_detail[200];
+    /* validity of the chain certificates (when sub == NONE) */
+    int n_times;
+    time_t nb[12], na[12];
+    time_t min_na;
+    char leaf_na[32];
 } memo_ent;
 
 struct crgw_trust {
@@ -73,6 +79,8 @@ struct crgw_trust {
     size_t memo_n;
     uint64_t hits, misses;
 };
+
+static time_t asn1_time_t(const ASN1_TIME *a);
 
 static void hex32(const unsigned char *d, char out[65])
 {
@@ -150,6 +158,7 @@ static int load_crls(tnode *n, const crgw_node *cn, EVP_MD_CTX *h, crgw_errs *er
             n->crls = xrealloc(n->crls, (n->n_crls + 1) * sizeof(*n->crls));
             n->crls[n->n_crls].crl = crl;
             n->crls[n->n_crls].issuer = issuer;
+            n->crls[n->n_crls].next = asn1_time_t(X509_CRL_get0_nextUpdate(crl));
             n->n_crls++;
             count++;
         }
@@ -368,6 +377,7 @@ static const char *anchor_owner(const crgw_trust *t, X509 *anchor)
 }
 
 static void signer_facts(memo_ent *e, const char *node, X509 *signer);
+static void chain_times(memo_ent *e);
 
 static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
                                     STACK_OF(X509) *extra)
@@ -408,6 +418,7 @@ static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
     e->chain = build_chain(n->store, signer, extra, &err);
     if (e->chain != NULL) {
         e->sub = CRGW_SUB_NONE;
+        chain_times(e);
         memcpy(e->anchor_node, n->code, sizeof(e->anchor_node));
         snprintf(e->detail, sizeof(e->detail), "chains to an anchor of node %s (%d certificates)",
                  n->code, sk_X509_num(e->chain));
@@ -483,88 +494,94 @@ static int san_names_node(X509 *c, const char *node, char *other, size_t other_l
     return found && !foreign;
 }
 
-static void check_validity(STACK_OF(X509) *chain, time_t signing, time_t at, crgw_checks *ck,
+static void chain_times(memo_ent *e)
+{
+    e->n_times = 0;
+    e->min_na = 0;
+    for (int i = 0; i < sk_X509_num(e->chain) && i < 12; i++) {
+        X509 *c = sk_X509_value(e->chain, i);
+        e->nb[i] = asn1_time_t(X509_get0_notBefore(c));
+        e->na[i] = asn1_time_t(X509_get0_notAfter(c));
+        if (e->min_na == 0 || e->na[i] < e->min_na)
+            e->min_na = e->na[i];
+        e->n_times++;
+    }
+    fmt_time(e->na[0], e->leaf_na, sizeof(e->leaf_na));
+}
+
+static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_checks *ck,
                            crgw_trust_info *info)
 {
-    char ts[32], ta[32];
-    fmt_time(signing, ts, sizeof(ts));
-    fmt_time(at, ta, sizeof(ta));
-    for (int i = 0; i < sk_X509_num(chain); i++) {
-        X509 *c = sk_X509_value(chain, i);
-        time_t nb = asn1_time_t(X509_get0_notBefore(c));
-        time_t na = asn1_time_t(X509_get0_notAfter(c));
+    info->not_after = m->min_na;
+    for (int i = 0; i < m->n_times; i++) {
         const char *who = i == 0 ? "signer" : "CA";
-        char nbs[32], nas[32];
-        fmt_time(nb, nbs, sizeof(nbs));
-        fmt_time(na, nas, sizeof(nas));
-        if (info->not_after == 0 || na < info->not_after)
-            info->not_after = na;
-        if (nb > signing) {
+        char t1[32], t2[32];
+        if (m->nb[i] > signing) {
+            fmt_time(m->nb[i], t1, sizeof(t1));
+            fmt_time(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_NOT_YET_VALID,
-                            "%s certificate not valid before %s, report issued %s", who, nbs,
-                            ts);
+                            "%s certificate not valid before %s, report issued %s", who, t1,
+                            t2);
             return;
         }
-        if (na < signing) {
+        if (m->na[i] < signing) {
+            fmt_time(m->na[i], t1, sizeof(t1));
+            fmt_time(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the report's issue time %s", who,
-                            nas, ts);
+                            t1, t2);
             return;
         }
-        if (na < at) {
+        if (m->na[i] < at) {
+            fmt_time(m->na[i], t1, sizeof(t1));
+            fmt_time(at, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the evaluation time %s and no "
                             "proof of existence of the signature before that",
-                            who, nas, ta);
+                            who, t1, t2);
             return;
         }
     }
-    X509 *leaf = sk_X509_value(chain, 0);
-    char nas[32];
-    fmt_time(asn1_time_t(X509_get0_notAfter(leaf)), nas, sizeof(nas));
     crgw_checks_add(ck, "validity", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
-                    "certificates valid at issue time %s and at %s (signer until %s)", ts, ta,
-                    nas);
+                    "certificates valid at the issue and evaluation times (signer until %s)",
+                    m->leaf_na);
 }
-
-static X509_CRL *find_crl(tnode *n, X509 *cert, X509 *issuer)
+static const crl_ent *find_crl(tnode *n, X509 *cert, X509 *issuer)
 {
     for (size_t i = 0; i < n->n_crls; i++) {
         X509_CRL *crl = n->crls[i].crl;
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
             continue;
         if (n->crls[i].issuer == issuer || X509_cmp(n->crls[i].issuer, issuer) == 0)
-            return crl;
+            return &n->crls[i];
         if (crgw_sigalg_verify_crl_sig(crl, X509_get0_pubkey(issuer)))
-            return crl;
+            return &n->crls[i];
     }
     return NULL;
 }
-
 static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, time_t at,
                              crgw_checks *ck, crgw_trust_info *info)
 {
     int num = sk_X509_num(chain);
-    char ta[32];
-    fmt_time(at, ta, sizeof(ta));
     for (int i = 0; i + 1 < num; i++) {
         X509 *c = sk_X509_value(chain, i);
         X509 *issuer = sk_X509_value(chain, i + 1);
         const char *who = i == 0 ? "signer" : "intermediate CA";
-        X509_CRL *crl = find_crl(n, c, issuer);
-        if (crl == NULL) {
+        const crl_ent *ce = find_crl(n, c, issuer);
+        if (ce == NULL) {
             crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_TRY_LATER,
                             "no CRL of node %s for the %s's issuer", n->code, who);
             return;
         }
-        const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-        if (next != NULL) {
-            time_t nt = asn1_time_t(next);
+        X509_CRL *crl = ce->crl;
+        if (ce->next != 0) {
+            time_t nt = ce->next;
             if (info->crl_next == 0 || nt < info->crl_next)
                 info->crl_next = nt;
             if (nt < at) {
-                char ns[32];
+                char ns[32], ta[32];
                 fmt_time(nt, ns, sizeof(ns));
+                fmt_time(at, ta, sizeof(ta));
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_TRY_LATER,
                                 "CRL of node %s outdated since %s (evaluation time %s)",
                                 n->code, ns, ta);
@@ -678,7 +695,7 @@ crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_O
     crgw_checks_add(ck, "signer_node", m->san_ok ? CRGW_CHECK_PASSED : CRGW_CHECK_FAILED,
                     CRGW_SUB_CHAIN_CONSTRAINTS_FAILURE, "%s", m->san_detail);
     if (m->sub == CRGW_SUB_NONE) {
-        check_validity(m->chain, signing_time, at, ck, info);
+        check_validity(m, signing_time, at, ck, info);
         check_revocation(n, m->chain, signing_time, at, ck, info);
     }
     if (m->strength_detail[0] == '\0')

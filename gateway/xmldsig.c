@@ -265,6 +265,36 @@ static int sink_close(void *ctx)
     return 0;
 }
 
+/*
+ * The SignedInfo pass only needs the Signature's ancestors for namespace context, but libxml2
+ * walks every node of the document: the Signature's siblings are unlinked for that pass (pure
+ * pointer surgery, undone right after) so that the walk is over root + Signature only.
+ */
+typedef struct {
+    xmlNodePtr parent, first, last, prev, next;
+} sibling_save;
+
+static void isolate(xmlNodePtr sig, sibling_save *sv)
+{
+    sv->parent = sig->parent;
+    sv->first = sv->parent->children;
+    sv->last = sv->parent->last;
+    sv->prev = sig->prev;
+    sv->next = sig->next;
+    sv->parent->children = sig;
+    sv->parent->last = sig;
+    sig->prev = NULL;
+    sig->next = NULL;
+}
+
+static void restore(xmlNodePtr sig, const sibling_save *sv)
+{
+    sv->parent->children = sv->first;
+    sv->parent->last = sv->last;
+    sig->prev = sv->prev;
+    sig->next = sv->next;
+}
+
 static int run_c14n(xmlDocPtr doc, const c14n_sel *sel, int mode, c14n_sink *sink)
 {
     xmlOutputBufferPtr out = xmlOutputBufferCreateIO(sink_write, sink_close, sink, NULL);
@@ -623,7 +653,11 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     crgw_buf_init(&si, MAX_SIGNED_INFO);
     c14n_sel si_sel = {.signed_info = 1, .root = NULL};
     c14n_sink ss = {.buf = &si};
-    if (run_c14n(doc, &si_sel, sp.si_mode, &ss) != 0) {
+    sibling_save sv;
+    isolate(st.signature, &sv);
+    int si_rc = run_c14n(doc, &si_sel, sp.si_mode, &ss);
+    restore(st.signature, &sv);
+    if (si_rc != 0) {
         crgw_buf_cleanup(&si);
         rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of SignedInfo failed");
         goto out;
@@ -803,7 +837,11 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     set_marks(sig, si); /* again: the DigestValue text node is new */
     c14n_sel si_sel = {.signed_info = 1, .root = NULL};
     c14n_sink ss = {.buf = &sib};
-    if (run_c14n(doc, &si_sel, XML_C14N_EXCLUSIVE_1_0, &ss) != 0) {
+    sibling_save saved;
+    isolate(sig, &saved);
+    int si_rc = run_c14n(doc, &si_sel, XML_C14N_EXCLUSIVE_1_0, &ss);
+    restore(sig, &saved);
+    if (si_rc != 0) {
         crgw_buf_cleanup(&sib);
         rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of SignedInfo failed");
         goto out;
