@@ -350,11 +350,33 @@ int crgw_date_parse_canonical(const char *s, size_t n, int with_time, crgw_datet
     return 0;
 }
 
+static char *digits_out(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 void crgw_date_format_canonical(const crgw_datetime *t, int with_time, char out[32])
 {
-    if (with_time)
-        snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d+08:00", t->y % 10000, t->mo % 100,
-                 t->d % 100, t->h % 100, t->mi % 100, t->s % 100);
-    else
-        snprintf(out, 32, "%04d-%02d-%02d", t->y % 10000, t->mo % 100, t->d % 100);
+    /* hot path: no printf */
+    char *p = out;
+    p = digits_out(p, t->y % 10000, 4);
+    *p++ = '-';
+    p = digits_out(p, t->mo % 100, 2);
+    *p++ = '-';
+    p = digits_out(p, t->d % 100, 2);
+    if (with_time) {
+        *p++ = 'T';
+        p = digits_out(p, t->h % 100, 2);
+        *p++ = ':';
+        p = digits_out(p, t->mi % 100, 2);
+        *p++ = ':';
+        p = digits_out(p, t->s % 100, 2);
+        memcpy(p, "+08:00", 6);
+        p += 6;
+    }
+    *p = '\0';
 }

@@ -135,7 +135,7 @@ int crgw_cmd_translate(int argc, char **argv)
             print_diags(&errs, "", several ? file : NULL);
             rc = 2;
         } else if (to_canon) {
-            char *s = json_dumps(canon, JSON_INDENT(2));
+            char *s = crgw_json_dump(canon, 1, NULL);
             fputs(s, stdout);
             fputc('\n', stdout);
             free(s);

@@ -85,11 +85,12 @@ void crgw_route_translate(crgw_req *r)
                          extra, "%zu error(s), first: %s: %s", errs.n,
                          errs.n ? errs.v[0].path : "$", errs.n ? errs.v[0].message : "");
     } else if (to_canon) {
-        char *s = json_dumps(canon, JSON_INDENT(2));
+        size_t slen = 0;
+        char *s = crgw_json_dump(canon, 1, &slen);
         char count[24];
         snprintf(count, sizeof(count), "%zu", warn.n);
         const char *hdrs[] = {"x-crgw-warnings", count, NULL};
-        crgw_req_respond(r, 200, "application/json", s, strlen(s), hdrs);
+        crgw_req_respond(r, 200, "application/json", s, slen, hdrs);
         free(s);
     } else {
         json_t *body = json_object();

@@ -1,6 +1,6 @@
 /*
  * translate_bench: documents per second per core of the adapters, for every sample, in both
- * directions (dialect -> canonical including serialising the canonical JSON; canonical ->
+ * directions (dialect -> canonical including serialising the canonical JSON with crgw_json_dump; canonical ->
  * dialect document). Single thread; rates use the thread's CPU time (so they are per core
  * even on a busy machine) and the wall time is printed beside.
  *
@@ -75,8 +75,7 @@ int main(int argc, char **argv)
                         if (crgw_translate_to_canonical(a, SAMPLES[s].dialect, buf, len, &o, &c,
                                                         &warn, &errs) != 0)
                             rc = 1;
-                        char *js = json_dumps(c, JSON_COMPACT);
-                        out_bytes = strlen(js);
+                        char *js = crgw_json_dump(c, 0, &out_bytes);
                         free(js);
                         json_decref(c);
                     } else {

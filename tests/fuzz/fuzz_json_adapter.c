@@ -33,6 +33,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rm == 0 && !json_equal(mine, ref))
         fz_fail("parsers build different values", NULL);
+    if (rm == 0) { /* the fast serialiser writes what jansson writes */
+        for (int pretty = 0; pretty < 2; pretty++) {
+            char *a = crgw_json_dump(mine, pretty, NULL);
+            char *b = json_dumps(mine, pretty ? JSON_INDENT(2) : JSON_COMPACT);
+            if (b != NULL && strcmp(a, b) != 0) {
+                fprintf(stderr, "crgw_json_dump: %s\njson_dumps:     %s\n", a, b);
+                fz_fail("serialisers disagree", NULL);
+            }
+            free(a);
+            free(b);
+        }
+    }
     json_decref(mine);
     json_decref(ref);
     crgw_diags_cleanup(&warn);

@@ -291,3 +291,45 @@ Test(adapt_canonical, provenance_comment_is_safe)
     crgw_diags_cleanup(&warn);
     crgw_adapters_free(a);
 }
+
+Test(adapt_parse, fast_dump_matches_jansson)
+{
+    const char *docs[] = {
+        "{\"a\": [1, 2.5e3, -0.0, 1e-7, 123456789012, 1e300, 0.1, true, false, null, "
+        "\"\\u00e9\\ud83d\\ude00 \\\" \\\\ / \\b\\f\\n\\r\\t \\u0001 \\u001f \\u007f\"],"
+        " \"b\": {}, \"c\": [], \"d\": {\"e\": [[], {}], \"f\": -5}}",
+        "[]",
+        "{}",
+    };
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(docs); i++) {
+        json_t *j = json_loads(docs[i], 0, NULL);
+        cr_assert_not_null(j);
+        for (int pretty = 0; pretty < 2; pretty++) {
+            size_t n;
+            char *a = crgw_json_dump(j, pretty, &n);
+            char *b = json_dumps(j, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_ENCODE_ANY);
+            cr_assert_str_eq(a, b);
+            cr_assert_eq(n, strlen(b));
+            free(a);
+            free(b);
+        }
+        json_decref(j);
+    }
+    /* and on a canonical report */
+    crgw_adapters *ad = NULL;
+    crgw_diags errs = {0}, warn = {0};
+    cr_assert_eq(crgw_adapters_load("adapters", &ad, &errs), 0);
+    char *buf;
+    size_t len;
+    cr_assert_eq(crgw_read_file("tests/fixtures/samples/csj-xml.xml", 1 << 20, &buf, &len), 0);
+    json_t *c = NULL;
+    cr_assert_eq(crgw_translate_to_canonical(ad, "auto", buf, len, NULL, &c, &warn, &errs), 0);
+    char *a = crgw_json_dump(c, 1, NULL), *b = json_dumps(c, JSON_INDENT(2));
+    cr_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    json_decref(c);
+    free(buf);
+    crgw_adapters_free(ad);
+    crgw_diags_cleanup(&warn);
+}
