@@ -34,6 +34,7 @@
 #define SLOW_WINDOW_US (5u * 1000 * 1000)
 #define ANSWER_LIMIT (64u * 1024 * 1024)
 #define BEIJING_OFFSET_S (8 * 3600)
+#define VERIFY_SLICE_US 2000 /* verifications per loop turn: at most this long, then poll */
 
 enum { OUT_HIT, OUT_MISS, OUT_BYPASS };
 enum { OP_GET, OP_HGETALL, OP_SET, OP_INFO };
@@ -73,6 +74,9 @@ struct flight {
     int deadline_armed;
     struct event deadline;
 
+    flight *vq_next;     /* verification queue */
+    int queued;
+    const char *vq_reason; /* bypass reason, NULL for a miss */
     int outcome;         /* OUT_* */
     const char *bypass_reason;
     int have_verdict;
@@ -99,6 +103,8 @@ struct crgw_cache {
     flight *table[FLIGHT_BUCKETS];
     flight *all;
     memo_slot *memo;
+    flight *vq_head, **vq_tail; /* flights waiting for their verification */
+    struct event *vq_timer;
     struct event *info_timer;
     int info_pending;
     long long evicted_seen; /* -1 until the first INFO */
@@ -783,7 +789,11 @@ static void on_hgetall(crgw_redis *rc, redisReply *reply, void *priv)
     }
     free(o);
     f->rs_op = NULL;
-    if (f->have_verdict && reply && reply->type == REDIS_REPLY_ARRAY &&
+    if (!f->have_verdict) {
+        f->rs_state = 0; /* not expected (the flight is queued): sent again later */
+        return;
+    }
+    if (reply && reply->type == REDIS_REPLY_ARRAY &&
         strcmp(f->rs_uscc, f->subj.uscc ? f->subj.uscc : "") == 0) {
         f->changed = crgw_cache_changed_records(&f->subj, reply);
         f->rs_state = f->changed ? 2 : 3;
@@ -838,6 +848,56 @@ static void flight_currency(flight *f)
     arm_deadline(f);
 }
 
+/*
+ * Verifications wait in a FIFO and run from a zero timer, at most VERIFY_SLICE_US per loop
+ * turn (at least one): between turns the loop polls its sockets, so a burst of misses or of
+ * bypassed requests (Redis down) never keeps /healthz or any other stream waiting for long.
+ */
+static void flight_enqueue(flight *f, const char *bypass_reason)
+{
+    crgw_cache *c = f->c;
+    /* no Redis wait while queued: the deadline is for Redis only */
+    if (f->deadline_armed) {
+        evtimer_del(&f->deadline);
+        f->deadline_armed = 0;
+    }
+    if (f->rs_op) { /* pipelined HGETALL: sent again once the records are known */
+        f->rs_op->f = NULL;
+        f->rs_op = NULL;
+        f->rs_state = 0;
+    }
+    f->queued = 1;
+    f->vq_reason = bypass_reason;
+    f->vq_next = NULL;
+    *c->vq_tail = f;
+    c->vq_tail = &f->vq_next;
+    if (!evtimer_pending(c->vq_timer, NULL)) {
+        struct timeval tv = {0, 0};
+        evtimer_add(c->vq_timer, &tv);
+    }
+}
+
+static void on_vq_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    crgw_cache *c = arg;
+    uint64_t start = crgw_now_us();
+    do {
+        flight *f = c->vq_head;
+        c->vq_head = f->vq_next;
+        if (!c->vq_head)
+            c->vq_tail = &c->vq_head;
+        f->queued = 0;
+        flight_verify(f, f->vq_reason);
+        flight_currency(f);
+    } while (c->vq_head && crgw_now_us() - start < VERIFY_SLICE_US);
+    if (c->vq_head) {
+        struct timeval tv = {0, 0};
+        evtimer_add(c->vq_timer, &tv);
+    }
+}
+
 static void on_get(crgw_redis *rc, redisReply *reply, void *priv)
 {
     (void)rc;
@@ -852,7 +912,8 @@ static void on_get(crgw_redis *rc, redisReply *reply, void *priv)
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         if (reply)
             log_warn("cache: GET: %s", reply->str);
-        flight_verify(f, "error");
+        flight_enqueue(f, "error");
+        return;
     } else if (reply->type == REDIS_REPLY_STRING) {
         unsigned char digest[32];
         const char *verdict;
@@ -870,10 +931,12 @@ static void on_get(crgw_redis *rc, redisReply *reply, void *priv)
         } else {
             log_warn("cache: unreadable or foreign entry %s: verified again", f->rkey);
             crgw_cache_subject_cleanup(&f->subj);
-            flight_verify(f, NULL);
+            flight_enqueue(f, NULL);
+            return;
         }
     } else {
-        flight_verify(f, NULL); /* nil: a miss */
+        flight_enqueue(f, NULL); /* nil: a miss */
+        return;
     }
     flight_currency(f);
 }
@@ -896,8 +959,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         f->get_op->f = NULL;
         f->get_op = NULL;
         log_warn("cache: no answer from redis within the deadline: verifying without the cache");
-        flight_verify(f, "timeout");
-        flight_currency(f);
+        flight_enqueue(f, "timeout");
         return;
     }
     flight_finish(f);
@@ -933,8 +995,7 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
         no_cache = "disabled";
     if (no_cache) {
         flight *f = flight_new(c, q, digest, done, priv);
-        flight_verify(f, no_cache);
-        flight_currency(f);
+        flight_enqueue(f, no_cache);
         return;
     }
     unsigned char key[32];
@@ -956,16 +1017,14 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
     crgw_hex(key, 32, hex);
     snprintf(f->rkey, sizeof(f->rkey), "%s%s", CRGW_CACHE_KEY_PREFIX, hex);
     if (!c->rc || !crgw_redis_up(c->rc)) {
-        flight_verify(f, "down");
-        flight_currency(f);
+        flight_enqueue(f, "down");
         return;
     }
     const char *argv[] = {"GET", f->rkey};
     size_t argvlen[] = {3, strlen(f->rkey)};
     f->get_op = op_send(c, f, OP_GET, on_get, 2, argv, argvlen);
     if (!f->get_op) {
-        flight_verify(f, "down");
-        flight_currency(f);
+        flight_enqueue(f, "down");
         return;
     }
     const char *uscc = memo_get(c, digest);
@@ -1033,6 +1092,8 @@ crgw_cache *crgw_cache_new(struct event_base *base, crgw_redis *rc, crgw_cache_v
     c->verify_ctx = verify_ctx;
     c->memo = xcalloc(MEMO_SLOTS, sizeof(*c->memo));
     c->evicted_seen = -1;
+    c->vq_tail = &c->vq_head;
+    c->vq_timer = evtimer_new(base, on_vq_timer, c);
     register_help();
     crgw_metrics_counter_add("crgw_cache_evicted_total", NULL, 0); /* the series exists from the start */
     c->info_timer = event_new(base, -1, EV_PERSIST, on_info_timer, c);
@@ -1056,6 +1117,10 @@ void crgw_cache_free(crgw_cache *c)
 {
     if (!c)
         return;
+    c->vq_head = NULL; /* queued flights are in c->all too */
+    c->vq_tail = &c->vq_head;
+    event_free(c->vq_timer);
+    c->vq_timer = NULL;
     /* answer what is still waiting: without the cache */
     while (c->all) {
         flight *f = c->all;
