@@ -26,6 +26,7 @@
 #define WINDOW 256
 #define ACK_BATCH 256
 #define POLL_MS 500
+#define LAG_EVERY_POLLS 10 /* gauge crgw_repair_outbox_lag every 5 s */
 #define CLAIM_INTERVAL_MS 5000
 #define DEFAULT_CLAIM_IDLE_MS 30000
 #define PEER_TIMEOUT_MS 5000
@@ -592,13 +593,29 @@ static void claim_timer_cb(evutil_socket_t fd, short what, void *arg)
     evtimer_add(ob.claim, &tv);
 }
 
+static void lag_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    dest *d = priv;
+    if (!ob.running || reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+        return;
+    char lab[32];
+    snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
+    crgw_metrics_gauge_set("crgw_repair_outbox_lag", lab, (double)reply->integer);
+}
+
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     (void)arg;
-    for (size_t i = 0; i < ob.n; i++)
+    static unsigned ticks;
+    int lag = ticks++ % LAG_EVERY_POLLS == 0 && crgw_redis_up(ob.rc);
+    for (size_t i = 0; i < ob.n; i++) {
         pump(&ob.d[i]);
+        if (lag)
+            (void)crgw_redis_command(ob.rc, lag_cb, &ob.d[i], "XLEN %s", ob.d[i].key);
+    }
     struct timeval tv = {0, POLL_MS * 1000};
     evtimer_add(ob.poll, &tv);
 }

@@ -9,7 +9,8 @@
  * with jitter: half fixed, half random); an entry still failing after dead_letter_after_s, or
  * refused by the peer with a permanent 4xx, moves to crgw:dead:<dest>. While a destination is
  * failing, each retry sends a single probe; the window reopens on its success. Destinations are
- * independent: a peer that is down only delays its own stream.
+ * independent: a peer that is down only delays its own stream. The gauge
+ * crgw_repair_outbox_lag{dest} (XLEN, every 5 s) shows what waits per destination.
  *
  * Several processes of one node share each stream through the group. The consumer name is
  * stable (<host>-<node>-w<worker>, or $CRGW_OUTBOX_CONSUMER-w<worker> when several `crgw serve`

@@ -173,3 +173,21 @@ rp_wait 10 dead_is_1
 expect_eq "still refused after the redrive: back in the dead letters" "$(dead_count)" 1
 rp_tls $A $A-operator POST /v1/federation/peers/999999/dead-letters/redrive
 expect_eq "redrive of an unknown peer: 404" "$STATUS" 404
+
+# ---- the lag is also a metric ----
+lag_metric() { rp_h2c $A operator GET /metrics; grep -q 'crgw_repair_outbox_lag{dest="230100"} 3' <<<"$BODY"; }
+rp_wait 12 lag_metric
+expect_match "A exports the outbox lag per destination" "$BODY" \
+    'crgw_repair_outbox_lag\{dest="230100"\} 3'
+
+# ---- overdue: an application filed long ago and never accepted is flagged ----
+rp_tls $B $B-repair_desk POST /v1/repair/applications -H 'content-type: application/json' \
+    -d "${APP/$REC/TJJT-2026-0099}"
+expect_eq "second application filed" "$STATUS" 201
+ID2=$(jq -r .application_id <<<"$BODY")
+rp_redis $B HSET crgw:app:$ID2 filed_at 2025-09-30T10:00:00+08:00 >/dev/null
+rp_tls $B $B-repair_desk GET "/v1/repair/applications/$ID2"
+expect_eq "accept_by from the calendar (National Day week, adjusted Saturday)" \
+    "$(jq -r .deadlines.accept_by <<<"$BODY")" 2025-10-11
+expect_eq "overall_by" "$(jq -r .deadlines.overall_by <<<"$BODY")" 2025-10-21
+expect_eq "flagged overdue" "$(jq -r .deadlines.overdue <<<"$BODY")" true
