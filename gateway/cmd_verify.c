@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "adapters/adapter.h"
+#include "gateway/cache_route.h"
 #include "gateway/commands.h"
 #include "gateway/config.h"
 #include "gateway/jws.h"
@@ -36,8 +37,8 @@ static int load_config(const char *path, crgw_config **cfg)
 
 static void verify_usage(void)
 {
-    fprintf(stderr, "usage: crgw verify --config FILE [--scenario S] [--at RFC3339] [--pretty] "
-                    "[--bench SECONDS] FILE...\n");
+    fprintf(stderr, "usage: crgw verify --config FILE [--scenario S] [--at RFC3339] [--redis ADDR] "
+                    "[--pretty] [--bench SECONDS] FILE...\n");
 }
 
 static double cpu_seconds(void)
@@ -99,7 +100,7 @@ int crgw_cmd_verify(int argc, char **argv)
         {"bench", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *scenario = NULL, *at_s = NULL;
+    const char *config = NULL, *scenario = NULL, *at_s = NULL, *redis = NULL;
     int pretty = 0, c;
     double bench = 0;
     optind = 1;
@@ -115,7 +116,8 @@ int crgw_cmd_verify(int argc, char **argv)
             at_s = optarg;
             break;
         case 'r':
-            break; /* the verification cache is not used by the command line (yet) */
+            redis = optarg; /* through the verdict cache of that Redis (gateway/cache_route.h) */
+            break;
         case 'p':
             pretty = 1;
             break;
@@ -156,6 +158,13 @@ int crgw_cmd_verify(int argc, char **argv)
         int brc = run_bench(v, &vo, bench, argc - optind, argv + optind);
         crgw_verifier_free(v);
         return brc;
+    }
+    if (redis != NULL) {
+        int crc = crgw_cache_cli_verify(crgw_verifier_config(v), v, redis, scenario,
+                                        at_s != NULL ? (int64_t)vo.at : 0, pretty, argc - optind,
+                                        argv + optind);
+        crgw_verifier_free(v);
+        return crc;
     }
     int rc = 0;
     for (int i = optind; i < argc; i++) {
