@@ -12,6 +12,7 @@
 
 #include "gateway/b64.h"
 #include "gateway/certcache.h"
+#include "gateway/excc14n.h"
 #include "gateway/util.h"
 
 #define T_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -123,6 +124,7 @@ typedef struct {
     int too_deep;
     int ds_outside;
     int dup_id;
+    int bad_ns;
     const xmlChar **ids;
     size_t n_ids, cap_ids;
 } scan_state;
@@ -157,6 +159,11 @@ static void scan(scan_state *s, xmlNodePtr n, int depth, int in_sig)
                 s->too_deep = 1;
                 return;
             }
+            if (n->ns == NULL && xmlStrchr(n->name, ':') != NULL)
+                s->bad_ns = 1; /* unbound prefix: libxml2 keeps it as a plain name */
+            for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
+                if (a->ns == NULL && xmlStrchr(a->name, ':') != NULL)
+                    s->bad_ns = 1;
             scan_ids(s, n);
             if (is_ds(n, "Signature")) {
                 s->n_signatures++;
@@ -293,6 +300,67 @@ static void restore(xmlNodePtr sig, const sibling_save *sv)
     sv->parent->last = sv->last;
     sig->prev = sv->prev;
     sig->next = sv->next;
+}
+
+/*
+ * The reference: the document (or, by Id, the document element only) minus the Signature,
+ * without comments. The Signature (and, by Id, the nodes around the document element) are
+ * unlinked for the pass, so that libxml2 canonicalizes the whole remaining tree without a
+ * visibility callback (its fast path); the links are restored exactly afterwards (no node is
+ * freed or merged).
+ */
+static int run_ref_c14n(xmlDocPtr doc, xmlNodePtr sig, int by_id, int mode, c14n_sink *sink)
+{
+    if (mode == XML_C14N_EXCLUSIVE_1_0) {
+        crgw_buf b;
+        crgw_buf_init(&b, sink->buf ? sink->buf->limit : (64u << 20));
+        int rc = crgw_excc14n(doc, sig, by_id, &b);
+        if (rc == 0)
+            sink_write(sink, b.data, (int)b.len);
+        crgw_buf_cleanup(&b);
+        if (rc == 0)
+            return sink->overflow ? -1 : 0;
+        if (rc != CRGW_EXCC14N_UNSUPPORTED)
+            return -1;
+    }
+    xmlNodePtr parent = sig->parent, prev = sig->prev, next = sig->next;
+    xmlNodePtr dfirst = doc->children, dlast = doc->last;
+    xmlNodePtr rprev = parent->prev, rnext = parent->next;
+    if (prev != NULL)
+        prev->next = next;
+    else
+        parent->children = next;
+    if (next != NULL)
+        next->prev = prev;
+    else
+        parent->last = prev;
+    if (by_id) {
+        doc->children = parent;
+        doc->last = parent;
+        parent->prev = NULL;
+        parent->next = NULL;
+    }
+    int rc = -1, rc2 = -1;
+    xmlOutputBufferPtr out = xmlOutputBufferCreateIO(sink_write, sink_close, sink, NULL);
+    if (out != NULL) {
+        rc = xmlC14NExecute(doc, NULL, NULL, mode, NULL, 0, out);
+        rc2 = xmlOutputBufferClose(out);
+    }
+    if (by_id) {
+        doc->children = dfirst;
+        doc->last = dlast;
+        parent->prev = rprev;
+        parent->next = rnext;
+    }
+    if (prev != NULL)
+        prev->next = sig;
+    else
+        parent->children = sig;
+    if (next != NULL)
+        next->prev = sig;
+    else
+        parent->last = sig;
+    return rc < 0 || rc2 < 0 || sink->overflow ? -1 : 0;
 }
 
 static int run_c14n(xmlDocPtr doc, const c14n_sel *sel, int mode, c14n_sink *sink)
@@ -594,6 +662,8 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     if (st.too_deep)
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "document nested deeper than %d",
                        st.max_depth);
+    if (st.bad_ns)
+        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "namespace error: unbound prefix");
     if (st.n_signatures == 0)
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "no ds:Signature");
     if (st.n_signatures > 1)
@@ -636,7 +706,8 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     c14n_sink ds = {.md = md};
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    int c14n_ok = run_c14n(doc, &ref_sel, sp.ref_mode, &ds) == 0;
+    (void)ref_sel;
+    int c14n_ok = run_ref_c14n(doc, st.signature, sp.ref_by_id, sp.ref_mode, &ds) == 0;
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
     if (!c14n_ok) {
@@ -653,10 +724,16 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     crgw_buf_init(&si, MAX_SIGNED_INFO);
     c14n_sel si_sel = {.signed_info = 1, .root = NULL};
     c14n_sink ss = {.buf = &si};
-    sibling_save sv;
-    isolate(st.signature, &sv);
-    int si_rc = run_c14n(doc, &si_sel, sp.si_mode, &ss);
-    restore(st.signature, &sv);
+    int si_rc = -1;
+    if (sp.si_mode == XML_C14N_EXCLUSIVE_1_0)
+        si_rc = crgw_excc14n_element(sp.signed_info, &si) == 0 ? 0 : -1;
+    if (si_rc != 0) {
+        crgw_buf_reset(&si);
+        sibling_save sv;
+        isolate(st.signature, &sv);
+        si_rc = run_c14n(doc, &si_sel, sp.si_mode, &ss);
+        restore(st.signature, &sv);
+    }
     if (si_rc != 0) {
         crgw_buf_cleanup(&si);
         rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of SignedInfo failed");
@@ -822,7 +899,8 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     c14n_sink ds = {.md = md};
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    int ok = run_c14n(doc, &ref_sel, XML_C14N_EXCLUSIVE_1_0, &ds) == 0;
+    (void)ref_sel;
+    int ok = run_ref_c14n(doc, sig, o->ref_by_id, XML_C14N_EXCLUSIVE_1_0, &ds) == 0;
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
     if (!ok) {

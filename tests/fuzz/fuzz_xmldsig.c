@@ -2,7 +2,8 @@
  * libFuzzer target: the XMLDSig verifier (strict profile, C14N, base64, certificates) and the
  * whole verification path (translation of the covered node, trust, verdict JSON) on the same
  * bytes. Findings: crashes, sanitizer reports, leaks, and a verdict that is TOTAL_PASSED while
- * the XMLDSig layer refused the document.
+ * the XMLDSig layer refused the document, and a difference between gateway/excc14n.c and
+ * libxml2's exclusive C14N (whole document, and the subtree of the root's first child element).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <libxml/c14n.h>
+
 #include "adapters/adapter.h"
+#include "gateway/excc14n.h"
 #include "gateway/config.h"
 #include "gateway/verify.h"
 #include "gateway/xmldsig.h"
@@ -42,6 +46,47 @@ static void fz_init(void)
     crgw_config_unref(cfg);
 }
 
+static int fz_in_subtree(void *ud, xmlNodePtr node, xmlNodePtr parent)
+{
+    if (node->type == XML_COMMENT_NODE)
+        return 0;
+    xmlNodePtr n = node->type == XML_NAMESPACE_DECL || node->type == XML_ATTRIBUTE_NODE ? parent
+                                                                                       : node;
+    for (; n != NULL; n = n->parent)
+        if (n == ud)
+            return 1;
+    return 0;
+}
+
+/* gateway/excc14n.c must give libxml2's bytes wherever it claims to support the document */
+static void fz_c14n_oracle(xmlDocPtr doc)
+{
+    crgw_buf mine;
+    crgw_buf_init(&mine, 1u << 24);
+    if (crgw_excc14n(doc, NULL, 0, &mine) == 0) {
+        xmlChar *ref = NULL;
+        int n = xmlC14NDocDumpMemory(doc, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 0, &ref);
+        if (n >= 0 && ((size_t)n != mine.len || memcmp(ref, mine.data, mine.len) != 0))
+            abort();
+        xmlFree(ref);
+    }
+    crgw_buf_reset(&mine);
+    xmlNodePtr root = xmlDocGetRootElement(doc), e = root ? root->children : NULL;
+    while (e != NULL && e->type != XML_ELEMENT_NODE)
+        e = e->next;
+    if (e != NULL && crgw_excc14n_element(e, &mine) == 0) {
+        xmlBufferPtr xb = xmlBufferCreate();
+        xmlOutputBufferPtr ob = xmlOutputBufferCreateBuffer(xb, NULL);
+        int n = xmlC14NExecute(doc, fz_in_subtree, e, XML_C14N_EXCLUSIVE_1_0, NULL, 0, ob);
+        xmlOutputBufferClose(ob);
+        if (n >= 0 && ((size_t)xmlBufferLength(xb) != mine.len ||
+                       memcmp(xmlBufferContent(xb), mine.data, mine.len) != 0))
+            abort();
+        xmlBufferFree(xb);
+    }
+    crgw_buf_cleanup(&mine);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_init();
@@ -49,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crgw_diags d = {0};
     xmlDocPtr doc = NULL;
     if (crgw_xml_parse_strict((const char *)data, size, 0, &doc, &d) == 0) {
+        fz_c14n_oracle(doc);
         for (int xpath = 0; xpath < 2; xpath++) {
             crgw_xmldsig_opts o = {.allow_xpath_enveloped = xpath};
             crgw_xmldsig_result r;

@@ -238,7 +238,10 @@ Test(hostile, xml_wrapping_and_profile)
     xml_case("Reference Type Manifest", jjj, "<ds:Reference URI=\"\">",
              "<ds:Reference URI=\"\" Type=\"http://www.w3.org/2000/09/xmldsig#Manifest\">",
              CRGW_SUB_FORMAT_FAILURE);
-    cr_expect_eq(n_cases, 26, "XML wrapping/profile cases run");
+    /* 27. an unbound ds prefix (libxml2 keeps "ds:Signature" as a plain name) */
+    xml_case("unbound ds prefix", jjj, "<ds:Signature xmlns:ds=",
+             "<ds:Signature xmlns:ds1=", CRGW_SUB_FORMAT_FAILURE);
+    cr_expect_eq(n_cases, 27, "XML wrapping/profile cases run");
     free(sig);
     free(si);
     free(ref);
