@@ -34,6 +34,7 @@
 #define SLOW_WINDOW_US (5u * 1000 * 1000)
 #define ANSWER_LIMIT (64u * 1024 * 1024)
 #define BEIJING_OFFSET_S (8 * 3600)
+#define VERSION_MAX 132 /* answer version text (hex digest) */
 #define VERIFY_SLICE_US 2000 /* verifications per loop turn: at most this long, then poll */
 
 enum { OUT_HIT, OUT_MISS, OUT_BYPASS };
@@ -64,6 +65,7 @@ struct flight {
     char rkey[sizeof(CRGW_CACHE_KEY_PREFIX) + 64];
     unsigned char body_digest[32];
     crgw_cache_query q; /* the leader's: valid until the flight answers */
+    char version[VERSION_MAX];  /* copy of q.version (the caller's storage may change) */
     waiter *waiters, **tail;
 
     op *get_op;
@@ -971,6 +973,12 @@ static flight *flight_new(crgw_cache *c, const crgw_cache_query *q,
     flight *f = xcalloc(1, sizeof(*f));
     f->c = c;
     f->q = *q;
+    if (q->version && strlen(q->version) < sizeof(f->version)) {
+        memcpy(f->version, q->version, strlen(q->version) + 1);
+        f->q.version = f->version;
+    } else {
+        f->q.version = NULL;
+    }
     memcpy(f->body_digest, digest, 32);
     waiter *w = xcalloc(1, sizeof(*w));
     w->done = done;
@@ -991,7 +999,8 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
     unsigned char digest[32];
     SHA256((const unsigned char *)q->body, q->body_len, digest);
     const char *no_cache = q->no_cache;
-    if (!no_cache && (!q->version || !q->cfg || !q->cfg->cache.enabled))
+    if (!no_cache && (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg ||
+                      !q->cfg->cache.enabled))
         no_cache = "disabled";
     if (no_cache) {
         flight *f = flight_new(c, q, digest, done, priv);

@@ -30,6 +30,7 @@ static crgw_cache *cache; /* one per process (one event loop) */
 static struct {
     const crgw_config *cfg;
     const crgw_verifier *v;
+    char trust[65]; /* the verifier's trust version: a rebuilt verifier may reuse an address */
     char version[65];
 } memo;
 
@@ -121,7 +122,8 @@ int crgw_cache_answer_version(const crgw_config *cfg, const crgw_verifier *v, ch
 
 static const char *answer_version(crgw_config *cfg, crgw_verifier *v)
 {
-    if (memo.cfg == cfg && memo.v == v)
+    const char *trust = crgw_verifier_trust_version(v);
+    if (memo.cfg == cfg && memo.v == v && trust && strcmp(memo.trust, trust) == 0)
         return memo.version;
     if (crgw_cache_answer_version(cfg, v, memo.version) != 0) {
         memo.cfg = NULL;
@@ -131,6 +133,7 @@ static const char *answer_version(crgw_config *cfg, crgw_verifier *v)
     }
     memo.cfg = cfg;
     memo.v = v;
+    snprintf(memo.trust, sizeof(memo.trust), "%s", trust ? trust : "");
     log_info("cache: answer version %.16s... (trust %.16s...)", memo.version,
              crgw_verifier_trust_version(v));
     return memo.version;
@@ -190,6 +193,10 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
     out->answer = oc.verdict;
     oc.verdict = NULL;
     out->cacheable = oc.cacheable;
+    /* only a verdict of the very trust material the key names may be stored under that key */
+    const char *used = answer_version(q->cfg, v);
+    if (!used || !q->version || strcmp(used, q->version) != 0)
+        out->cacheable = 0;
     out->failure = oc.sub != CRGW_SUB_NONE;
     out->not_after = (int64_t)oc.not_after;
     crgw_verify_outcome_cleanup(&oc);
