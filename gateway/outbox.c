@@ -538,7 +538,7 @@ static void pump(dest *d)
         }
         return;
     }
-    if (!d->in_backoff) {
+    if (!d->in_backoff && d->inflight < d->n) {
         /* After a failure only one delivery probes the peer; the window opens on success. */
         size_t window = d->attempts > 0 ? 1 : WINDOW;
         for (entry *e = d->head, *next; e && d->inflight < window; e = next) {
