@@ -150,9 +150,13 @@ Test(jws, verify_compact_federation)
     cr_assert_eq(crgw_jws_sign_compact(k, "ES256", x5c, ev, strlen(ev), &out), CRGW_JWS_OK);
 
     X509_STORE *fed = X509_STORE_new();
-    X509_STORE_add_cert(fed, load_cert(FIX "pki/federation/federation-ca.pem"));
+    X509 *fed_ca = load_cert(FIX "pki/federation/federation-ca.pem");
+    X509_STORE_add_cert(fed, fed_ca);
+    X509_free(fed_ca);
     X509_STORE *rogue = X509_STORE_new();
-    X509_STORE_add_cert(rogue, load_cert(FIX "pki/federation/rogue-ca.pem"));
+    X509 *rogue_ca = load_cert(FIX "pki/federation/rogue-ca.pem");
+    X509_STORE_add_cert(rogue, rogue_ca);
+    X509_free(rogue_ca);
 
     unsigned char *payload = NULL;
     size_t plen = 0;
