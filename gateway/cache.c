@@ -20,7 +20,6 @@
 #include <event2/event_struct.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "gateway/config.h"
 #include "gateway/log.h"
@@ -120,13 +119,23 @@ static void flight_currency(flight *f);
 
 /* ---------- pure helpers ---------- */
 
+/* SHA-256, fetched once (an implicit fetch per digest takes a lock in OpenSSL 3). */
+static const EVP_MD *sha256_md(void)
+{
+    static EVP_MD *md;
+    if (!md)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    crgw_assert(md != NULL);
+    return md;
+}
+
 void crgw_cache_key(const char *version, const char *scenario, const char *to,
                     const unsigned char body_digest[32], unsigned char out[32])
 {
     static const char scheme[] = "crgw-verdict-cache-1";
     EVP_MD_CTX *sc = EVP_MD_CTX_new();
     crgw_assert(sc != NULL);
-    crgw_assert(EVP_DigestInit_ex(sc, EVP_sha256(), NULL) == 1);
+    crgw_assert(EVP_DigestInit_ex(sc, sha256_md(), NULL) == 1);
     EVP_DigestUpdate(sc, scheme, sizeof(scheme)); /* with its NUL: parts are NUL-separated */
     const char *parts[3] = {version ? version : "", scenario ? scenario : "", to ? to : ""};
     for (size_t i = 0; i < 3; i++) {
@@ -997,7 +1006,7 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
                        void *priv)
 {
     unsigned char digest[32];
-    SHA256((const unsigned char *)q->body, q->body_len, digest);
+    crgw_assert(EVP_Digest(q->body, q->body_len, digest, NULL, sha256_md(), NULL) == 1);
     const char *no_cache = q->no_cache;
     if (!no_cache && (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg ||
                       !q->cfg->cache.enabled))
