@@ -70,6 +70,14 @@ redis-cli -s "$REDIS_SOCK" HSET "crgw:rs:$USCC" 120000:TJJT-2026-0088 \
     '{"origin_node":"120000","record_id":"TJJT-2026-0088","domain":"transport","status":"published","decided_at":"2026-11-23T09:00:00+08:00","event_id":"01JDTEST2","origin_seq":2}' >/dev/null
 verify
 expect_match "after restore: status published" "$BODY" '"record_id":"TJJT-2026-0088","domain":"transport","status":"published"'
+# The same through the repair API of this node (the record's origin): decision -> the next hit.
+NOW=$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M:%S+08:00)
+h2c POST /v1/repair/decisions -H 'content-type: application/json' --data "{\"record\":{\"origin_node\":\"120000\",\"record_id\":\"TJHB-2025-1102\",\"domain\":\"ecology_environment\"},\"subject_uscc\":\"$USCC\",\"decision\":\"repaired\",\"decided_by\":\"tianjin ecology bureau\",\"decided_at\":\"$NOW\",\"extension\":false}"
+expect_eq "repair API: decision stored" "$STATUS" 201
+EVENT=$(field "$BODY" event_id)
+verify
+expect_eq "after API decision: a hit" "$(field "$BODY" cache)" hit
+expect_match "after API decision: both records changed" "$BODY" "\"changed_records\":\[\{\"origin_node\":\"120000\",\"record_id\":\"TJJT-2026-0088\",[^]]*\},\{\"origin_node\":\"120000\",\"record_id\":\"TJHB-2025-1102\",[^}]*\"status\":\"repaired\",\"decided_at\":\"${NOW//+/\\+}\",\"event_id\":\"$EVENT\"\}\]"
 require_ok
 
 # SIGHUP with a CRL revoking the signer: a new trust version, the cached pass is unreachable.
