@@ -359,6 +359,96 @@ Test(verify_report, sign_roundtrip_every_dialect, .timeout = 120)
     crgw_verifier_free(v);
 }
 
+/* Re-issues Chongqing's report with edits to the payload text (a platform issuing it). */
+static char *reissue_500000(const char *const *edits, size_t n_edits, size_t *out_len)
+{
+    size_t len;
+    int is_xml;
+    char *payload = unsigned_form("500000", "json", &len, &is_xml);
+    for (size_t i = 0; i + 1 < n_edits; i += 2) {
+        char *p = strstr(payload, edits[i]);
+        cr_assert_not_null(p, "%s", edits[i]);
+        crgw_buf b;
+        crgw_buf_init(&b, 1u << 20);
+        crgw_buf_add(&b, payload, (size_t)(p - payload));
+        crgw_buf_adds(&b, edits[i + 1]);
+        crgw_buf_adds(&b, p + strlen(edits[i]));
+        free(payload);
+        payload = crgw_buf_take(&b, &len);
+    }
+    EVP_PKEY *k = load_key("500000");
+    STACK_OF(X509) *x5c = sk_X509_new_null();
+    sk_X509_push(x5c, load_cert("500000", "signer.pem"));
+    sk_X509_push(x5c, load_cert("500000", "issuing-ca.pem"));
+    char *out = NULL;
+    cr_assert_eq(crgw_jws_sign(k, "ES256", "cy-credit-report+jws", x5c, payload, len,
+                               CRGW_JWS_FLATTENED, &out, out_len),
+                 CRGW_JWS_OK);
+    sk_X509_pop_free(x5c, X509_free);
+    EVP_PKEY_free(k);
+    free(payload);
+    return out;
+}
+
+Test(verify_report, recognition_phases_of_chengyu)
+{
+    /* issued 2025-12-01: tender is recognised under chengyu only from 2026-01-01 */
+    static const char *const edits[] = {"2026-11-18T10:30:00+08:00", "2025-12-01T10:30:00+08:00",
+                                        "\"2026-12-18\"", "\"2025-12-31\""};
+    size_t len;
+    char *doc = reissue_500000(edits, CRGW_ARRAY_LEN(edits), &len);
+    crgw_verifier *v = verifier_for("510100");
+    int rec = -1;
+    json_t *vd = NULL;
+    cr_expect_eq(verify_bytes(v, doc, len, "tender", "2025-12-05T09:00:00+08:00", &rec, &vd),
+                 CRGW_SUB_NONE);
+    cr_expect_eq(rec, 0);
+    char *dump = json_dumps(json_object_get(vd, "recognition"), JSON_COMPACT);
+    cr_expect(strstr(dump, "only from 2026-01-01") != NULL, "%s", dump);
+    free(dump);
+    json_decref(vd);
+    /* listing has been in force since 2025-01-01, subsidy since 2025-07-01 */
+    verify_bytes(v, doc, len, "listing", "2025-12-05T09:00:00+08:00", &rec, NULL);
+    cr_expect_eq(rec, 1);
+    verify_bytes(v, doc, len, "subsidy", "2025-12-05T09:00:00+08:00", &rec, NULL);
+    cr_expect_eq(rec, 1);
+    /* once the tender phase started, a 30-day-old report is too old: 2026-01-05 is 35 days */
+    verify_bytes(v, doc, len, "tender", "2026-01-05T09:00:00+08:00", &rec, &vd);
+    cr_expect_eq(rec, 0);
+    json_decref(vd);
+    free(doc);
+    crgw_verifier_free(v);
+}
+
+Test(verify_report, public_report_and_missing_coverage_under_chengyu)
+{
+    crgw_verifier *v = verifier_for("510100");
+    int rec = -1;
+    json_t *vd = NULL;
+    /* chengyu recognises special reports only */
+    static const char *const pub[] = {"SPECIAL_CREDIT_REPORT", "PUBLIC_CREDIT_REPORT"};
+    size_t len;
+    char *doc = reissue_500000(pub, CRGW_ARRAY_LEN(pub), &len);
+    cr_expect_eq(verify_bytes(v, doc, len, "tender", NOW, &rec, &vd), CRGW_SUB_NONE);
+    cr_expect_eq(rec, 0);
+    char *dump = json_dumps(json_object_get(vd, "recognition"), JSON_COMPACT);
+    cr_expect(strstr(dump, "does not cover public_credit_report") != NULL, "%s", dump);
+    free(dump);
+    json_decref(vd);
+    free(doc);
+    /* without a criminal-record section the report does not cover criminal_judgment */
+    static const char *const nocrim[] = {"  \"criminalRecord\": \"NONE\",\n", ""};
+    doc = reissue_500000(nocrim, CRGW_ARRAY_LEN(nocrim), &len);
+    cr_expect_eq(verify_bytes(v, doc, len, "tender", NOW, &rec, &vd), CRGW_SUB_NONE);
+    cr_expect_eq(rec, 0);
+    dump = json_dumps(json_object_get(vd, "recognition"), JSON_COMPACT);
+    cr_expect(strstr(dump, "requires coverage of criminal_judgment") != NULL, "%s", dump);
+    free(dump);
+    json_decref(vd);
+    free(doc);
+    crgw_verifier_free(v);
+}
+
 Test(verify_report, signer_of_another_dialects_algorithm_is_refused)
 {
     /* 120000 allows RS256/PS256 only: an ES256 signature by a P-256 key is refused by policy
