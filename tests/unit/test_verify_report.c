@@ -449,6 +449,25 @@ Test(verify_report, public_report_and_missing_coverage_under_chengyu)
     crgw_verifier_free(v);
 }
 
+Test(verify_report, natural_person_report_content_omitted)
+{
+    static const char *const np[] = {"\"type\": \"LEGAL_PERSON\"", "\"type\": \"NATURAL_PERSON\"",
+                                     "    \"creditCode\": \"91120116MA06T8E28X\",\n", ""};
+    size_t len;
+    char *doc = reissue_500000(np, CRGW_ARRAY_LEN(np), &len);
+    crgw_verifier *v = verifier_for("510100");
+    json_t *vd = NULL;
+    crgw_sub s = verify_bytes(v, doc, len, NULL, NOW, NULL, &vd);
+    char *dump = json_dumps(json_object_get(vd, "checks"), JSON_COMPACT);
+    cr_expect_eq(s, CRGW_SUB_NONE, "%s", dump);
+    free(dump);
+    cr_expect_null(json_object_get(vd, "report"), "no canonical report for a natural person");
+    cr_expect_str_eq(json_string_value(json_object_get(vd, "issuer_node")), "500000");
+    json_decref(vd);
+    free(doc);
+    crgw_verifier_free(v);
+}
+
 Test(verify_report, signer_of_another_dialects_algorithm_is_refused)
 {
     /* 120000 allows RS256/PS256 only: an ES256 signature by a P-256 key is refused by policy
