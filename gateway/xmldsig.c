@@ -699,14 +699,12 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
 
     /* Reference digest over the document element minus the Signature, no comments. */
     set_marks(st.signature, sp.signed_info);
-    c14n_sel ref_sel = {.signed_info = 0, .root = sp.ref_by_id ? root : NULL};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     crgw_assert(md != NULL);
     EVP_DigestInit_ex(md, sp.md, NULL);
     c14n_sink ds = {.md = md};
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    (void)ref_sel;
     int c14n_ok = run_ref_c14n(doc, st.signature, sp.ref_by_id, sp.ref_mode, &ds) == 0;
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
@@ -892,14 +890,12 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
 
     set_marks(sig, si);
     marked = sig;
-    c14n_sel ref_sel = {.signed_info = 0, .root = o->ref_by_id ? root : NULL};
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     crgw_assert(md != NULL);
     EVP_DigestInit_ex(md, EVP_get_digestbyname(dname), NULL);
     c14n_sink ds = {.md = md};
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    (void)ref_sel;
     int ok = run_ref_c14n(doc, sig, o->ref_by_id, XML_C14N_EXCLUSIVE_1_0, &ds) == 0;
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
