@@ -29,7 +29,7 @@
 #define FLIGHT_BUCKETS 1024
 #define MEMO_SLOTS 4096
 #define USCC_MAX 24
-#define INFO_POLL_S 5
+#define INFO_POLL_S 1
 #define SLOW_WINDOW_US (5u * 1000 * 1000)
 #define ANSWER_LIMIT (64u * 1024 * 1024)
 #define BEIJING_OFFSET_S (8 * 3600)
@@ -510,6 +510,8 @@ static void register_help(void)
     crgw_metrics_help("crgw_cache_redis_seconds", "Round trip of the cache's Redis commands");
     crgw_metrics_help("crgw_cache_evicted_total",
                       "Keys evicted by Redis (INFO stats evicted_keys; all keys of that Redis)");
+    crgw_metrics_help("crgw_cache_redis_evicted_keys",
+                      "INFO stats evicted_keys of the Redis, as last polled (since its start)");
 }
 
 /* ---------- ops ---------- */
@@ -1082,6 +1084,7 @@ static void on_info(crgw_redis *rc, redisReply *reply, void *priv)
     } else {
         crgw_metrics_counter_add("crgw_cache_evicted_total", NULL, 0);
     }
+    crgw_metrics_gauge_set("crgw_cache_redis_evicted_keys", NULL, (double)n);
     c->evicted_seen = n;
 }
 

@@ -52,7 +52,8 @@
  * Metrics: crgw_cache_requests_total{result=hit|miss|bypass}, crgw_cache_bypass_total{reason},
  * crgw_cache_verifications_total, crgw_cache_coalesced_total, crgw_cache_stores_total{result},
  * crgw_cache_redis_seconds (round-trip histogram, cmd=get|hgetall|set),
- * crgw_cache_evicted_total (Redis INFO stats evicted_keys, polled: keys evicted by maxmemory;
+ * crgw_cache_evicted_total (Redis INFO stats evicted_keys, polled every second: keys evicted by
+ * maxmemory since this process first saw that Redis; crgw_cache_redis_evicted_keys: the raw value;
  * the Redis of a node holds more than the cache, so this is an upper bound).
  */
 #ifndef CRGW_CACHE_H
