@@ -30,7 +30,7 @@ rp_kill_node $A KILL
 H2=$(free_port)
 L2=$(free_port)
 CRGW_OUTBOX_CONSUMER=p2 CRGW_OUTBOX_CLAIM_IDLE_MS=1000 "$CRGW" serve \
-    --config "$CRGW_ROOT/config/test/node-$A.yaml" --redis "unix:$T/$A/redis.sock" \
+    --config "$T/fed/node-$A.yaml" --redis "unix:$T/$A/redis.sock" \
     --h2c "127.0.0.1:$H2" --listen "127.0.0.1:$L2" >>"$T/$A/crgw2.log" 2>&1 &
 _LIB_PIDS+=("$!")
 rp_start_node $B

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Issue 7, acceptance 1: a 3-node federation on loopback (plus a node outside the agreement),
+# Issue 7, acceptance 1: a 3-node federation on loopback (plus a node outside the agreement;
+# private copy of the test federation on free ports, see repair_lib.bash),
 # driven through the API over mTLS with the fixture client certificates:
 #   application filed at B (330100) for a transport record of A (120000) -> delivered to A ->
 #   accepted -> repaired -> B and the third member C (130100) show "repaired"; 110000 (not in

@@ -1,8 +1,9 @@
 # Helpers for the multi-node repair tests (sourced after tests/integration/lib.sh).
 #
-# Nodes run on their test addresses (config/test/node-CODE.yaml: TLS 127.0.0.1:18xxx, h2c
-# 127.0.0.1:19xxx) because peers reach each other through the URLs of config/test/federation.yaml;
-# each node has its own redis-server ($T/CODE/redis.sock, AOF appendfsync always).
+# The test federation (config/test) is copied to $T/fed with every node on its own free ports
+# (federation URLs, listen and h2c rewritten; paths made absolute), so that a run never talks to
+# another run's nodes, nor to any other crgw on the machine that would deliver to the fixed test
+# addresses. Each node has its own redis-server ($T/CODE/redis.sock, AOF appendfsync always).
 #
 #   rp_start_redis CODE          rp_stop_redis CODE [SIG]
 #   rp_start_node CODE [ENV=V..] rp_kill_node CODE [SIG]
@@ -14,8 +15,34 @@
 declare -A RP_PID RP_RPID
 
 rp_port() { # code h2c|listen
-    sed -n "s/^$2: *127\.0\.0\.1:\([0-9]*\).*/\1/p" "$CRGW_ROOT/config/test/node-$1.yaml"
+    sed -n "s/^$2: *127\.0\.0\.1:\([0-9]*\).*/\1/p" "$T/fed/node-$1.yaml"
 }
+
+# Private copy of the federation with fresh ports (run once, by sourcing this file).
+rp_make_federation() {
+    local src=$CRGW_ROOT/config/test f code tls h2c used=" "
+    mkdir -p "$T/fed"
+    pick() { local p; while :; do p=$(free_port); case "$used" in *" $p "*) ;; *) used="$used$p "; echo "$p"; return ;; esac; done; }
+    cp "$src/federation.yaml" "$T/fed/federation.yaml.in"
+    for f in "$src"/node-*.yaml; do
+        code=$(basename "$f" .yaml)
+        code=${code#node-}
+        tls=$(pick)
+        h2c=$(pick)
+        sed -i "s#url: https://127\.0\.0\.1:$(sed -n 's/^listen: *127\.0\.0\.1:\([0-9]*\).*/\1/p' "$f")\$#url: https://127.0.0.1:$tls#" \
+            "$T/fed/federation.yaml.in"
+        sed -e "s#^federation: *federation.yaml#federation: $T/fed/federation.yaml#" \
+            -e "s#^listen: .*#listen: 127.0.0.1:$tls#" -e "s#^h2c: .*#h2c: 127.0.0.1:$h2c#" \
+            -e "s#\.\./\.\./#$CRGW_ROOT/#g" -e "s#: *\.\./\([a-z]\)#: $CRGW_ROOT/config/\1#" \
+            "$f" >"$T/fed/node-$code.yaml"
+    done
+    sed -e "s#\.\./\.\./#$CRGW_ROOT/#g" "$T/fed/federation.yaml.in" >"$T/fed/federation.yaml"
+    if grep -q 'url: https://127.0.0.1:18' "$T/fed/federation.yaml"; then
+        fail "federation copy still names a fixed test address"
+        exit 1
+    fi
+}
+rp_make_federation
 
 rp_start_redis() {
     local c=$1
@@ -46,11 +73,11 @@ rp_start_node() { # code [VAR=value ...]
     h=$(rp_port "$c" h2c)
     t=$(rp_port "$c" listen)
     if ss -ltn 2>/dev/null | awk '{print $4}' | grep -Eq ":($h|$t)\$"; then
-        fail "test address of node $c (:$t/:$h) is busy (another test federation running?)"
+        fail "port of node $c (:$t/:$h) is busy"
         exit 1
     fi
     mkdir -p "$T/$c"
-    env "$@" "$CRGW" serve --config "$CRGW_ROOT/config/test/node-$c.yaml" \
+    env "$@" "$CRGW" serve --config "$T/fed/node-$c.yaml" \
         --redis "unix:$T/$c/redis.sock" >>"$T/$c/crgw.log" 2>&1 &
     RP_PID[$c]=$!
     _LIB_PIDS+=("$!")
