@@ -42,6 +42,8 @@
  *
  * Coalescing. Identical concurrent requests (same key) share one flight: one lookup, at most
  * one verification, every waiter gets the same answer (crgw_cache_coalesced_total).
+ * Verifications (misses, bypasses) run from a FIFO on a zero timer, at most 2 ms of them per
+ * loop turn (at least one): a burst of misses or a Redis outage never holds other streams.
  *
  * Redis down or slow. Every Redis command goes through the asynchronous client
  * (gateway/redis.h): nothing blocks the loop. A flight that has no reply within
