@@ -12,6 +12,8 @@
  */
 #include "gateway/redis.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +223,18 @@ static int parse_addr(crgw_redis *rc, const char *addr)
         return -1;
     rc->host = xstrndup(addr, (size_t)(colon - addr));
     rc->port = (int)port;
+    /* hiredis resolves names with a blocking getaddrinfo(): IP literals only on the loop */
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (strcmp(rc->host, "localhost") == 0) {
+        free(rc->host);
+        rc->host = xstrdup("127.0.0.1");
+    } else if (inet_pton(AF_INET, rc->host, bin) != 1 && inet_pton(AF_INET6, rc->host, bin) != 1) {
+        log_error("redis: '%s' is not an IP address (no DNS lookups on the event loop)",
+                  rc->host);
+        free(rc->host);
+        rc->host = NULL;
+        return -1;
+    }
     return 0;
 }
 

@@ -282,6 +282,21 @@ static void reload(crgw_server *s)
             return;
         }
     }
+    /* a new Redis address: the new client first, so a bad address refuses the reload */
+    const char *naddr = eff(s->opt_redis, nc->redis);
+    crgw_redis *nredis = NULL;
+    if (naddr && strcmp(naddr, s->redis_addr) != 0) {
+        nredis = crgw_redis_new(s->base, naddr, nc->limits.redis_timeout_ms);
+        if (!nredis) {
+            log_error("reload refused: bad redis address; the running configuration stays");
+            if (nctx)
+                SSL_CTX_free(nctx);
+            crgw_config_unref(nc);
+            crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+            return;
+        }
+        crgw_redis_set_observer(nredis, redis_observer, NULL);
+    }
     const char *ol = eff(s->opt_listen, s->cfg->listen), *nl = eff(s->opt_listen, nc->listen);
     const char *oh = eff(s->opt_h2c, s->cfg->h2c), *nh = eff(s->opt_h2c, nc->h2c);
     if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) || (oh == NULL) != (nh == NULL) ||
@@ -294,11 +309,12 @@ static void reload(crgw_server *s)
         s->ssl_ctx = nctx;
     }
     apply_log_level(s, nc);
-    const char *naddr = eff(s->opt_redis, nc->redis);
-    if (naddr && strcmp(naddr, s->redis_addr) != 0) {
+    if (nredis) {
         log_info("reload: redis address %s -> %s", s->redis_addr, naddr);
-        crgw_redis_free(s->redis);
-        start_redis(s);
+        crgw_redis_free(s->redis); /* pending commands are called back with NULL */
+        s->redis = nredis;
+        free(s->redis_addr);
+        s->redis_addr = xstrdup(naddr);
     }
     for (size_t i = 0; modules[i].name && i < s->n_started; i++)
         if (modules[i].reload)
