@@ -309,6 +309,11 @@ out:
     return 0;
 }
 
+crgw_calendar *crgw_calendar_new_empty(void)
+{
+    return xcalloc(1, sizeof(crgw_calendar));
+}
+
 void crgw_calendar_free(crgw_calendar *cal)
 {
     if (cal == NULL)

@@ -34,6 +34,8 @@ typedef struct crgw_calendar crgw_calendar;
  */
 int crgw_calendar_load(const char *path, crgw_calendar **out, char *err, size_t errlen);
 void crgw_calendar_free(crgw_calendar *cal);
+/* A calendar that describes no year (Monday..Friday everywhere): the fallback when none loads. */
+crgw_calendar *crgw_calendar_new_empty(void);
 
 /* 1 when day (days since epoch) is a working day. */
 int crgw_calendar_is_workday(const crgw_calendar *cal, int32_t day);

@@ -861,20 +861,26 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- module ---- */
 
+/*
+ * A broken repair configuration (no calendar, unusable federation key) is logged, not fatal: the
+ * node still serves everything else; deadlines then count Monday..Friday (flagged
+ * calendar_provisional) and nothing is delivered to peers until the configuration is fixed
+ * (events wait in the outbox).
+ */
+static int federation_ok;
+
 int crgw_repair_start(crgw_server *s)
 {
     crgw_config *cfg = crgw_server_config(s);
     char err[300];
     if (cfg->repair.calendar == NULL) {
-        log_error("repair: no calendar configured (repair.calendar)");
-        return -1;
+        log_error(
+            "repair: no calendar configured (repair.calendar): deadlines count Monday..Friday");
+        calendar = crgw_calendar_new_empty();
+    } else if (crgw_calendar_load(cfg->repair.calendar, &calendar, err, sizeof(err)) != 0) {
+        log_error("repair: %s: deadlines count Monday..Friday", err);
+        calendar = crgw_calendar_new_empty();
     }
-    if (crgw_calendar_load(cfg->repair.calendar, &calendar, err, sizeof(err)) != 0) {
-        log_error("repair: %s", err);
-        return -1;
-    }
-    if (crgw_federation_init(cfg) != 0)
-        return -1;
     server = s;
     crgw_metrics_help("crgw_repair_events_total",
                       "Repair status events received from peers, by result");
@@ -884,8 +890,12 @@ int crgw_repair_start(crgw_server *s)
     overdue_timer = evtimer_new(crgw_server_base(s), overdue_timer_cb, NULL);
     struct timeval tv = {1, 0};
     evtimer_add(overdue_timer, &tv);
-    if (crgw_outbox_start(s) != 0)
-        return -1;
+    federation_ok = crgw_federation_init(cfg) == 0;
+    if (!federation_ok)
+        log_error("repair: federation identity unusable: nothing is sent to peers, peers' "
+                  "messages are refused");
+    else if (crgw_outbox_start(s) != 0)
+        log_error("repair: outbox not started: nothing is sent to peers");
     return 0;
 }
 
@@ -895,17 +905,21 @@ void crgw_repair_reload(crgw_server *s, crgw_config *old)
     crgw_config *cfg = crgw_server_config(s);
     crgw_calendar *c = NULL;
     char err[300];
-    if (crgw_calendar_load(cfg->repair.calendar, &c, err, sizeof(err)) != 0) {
-        log_error("repair: reload keeps the previous calendar: %s", err);
-        return;
+    if (cfg->repair.calendar == NULL ||
+        crgw_calendar_load(cfg->repair.calendar, &c, err, sizeof(err)) != 0) {
+        log_error("repair: reload keeps the previous calendar: %s",
+                  cfg->repair.calendar ? err : "none configured");
+    } else {
+        crgw_calendar_free(calendar);
+        calendar = c;
     }
-    crgw_calendar_free(calendar);
-    calendar = c;
     crgw_outbox_stop();
     crgw_federation_cleanup();
-    if (crgw_federation_init(cfg) != 0)
-        log_error("repair: federation keys unusable after reload");
-    (void)crgw_outbox_start(s);
+    federation_ok = crgw_federation_init(cfg) == 0;
+    if (!federation_ok)
+        log_error("repair: federation identity unusable after reload: nothing is sent to peers");
+    else if (crgw_outbox_start(s) != 0)
+        log_error("repair: outbox not restarted after reload");
 }
 
 void crgw_repair_stop(crgw_server *s)
@@ -925,5 +939,5 @@ void crgw_repair_stop(crgw_server *s)
 const char *crgw_repair_not_ready(crgw_server *s)
 {
     (void)s;
-    return calendar ? NULL : "repair calendar not loaded";
+    return federation_ok ? NULL : "repair: federation identity unusable";
 }
