@@ -437,7 +437,11 @@ Test(cache_flow, miss_hit_repair_coalesce_bypass, .fini = redis_stop)
     fake_verifier fv = {0};
     crgw_cache *c = crgw_cache_new(base, rc, fake_verify, &fv);
     static const char body[] = "<report>exact bytes</report>";
-    crgw_cache_query q = {&cfg, body, sizeof(body) - 1, "tender", NULL, "trust-v1", NULL};
+    crgw_cache_query q = {.cfg = &cfg,
+                         .body = body,
+                         .body_len = sizeof(body) - 1,
+                         .scenario = "tender",
+                         .version = "trust-v1"};
 
     /* miss, then hit with the identical verdict */
     answer a1 = {0}, a2 = {0};
@@ -571,7 +575,7 @@ Test(cache_flow, without_redis_every_answer_is_bypass)
     fake_verifier fv = {0};
     fv.natural = 1;
     crgw_cache *c = crgw_cache_new(base, NULL, fake_verify, &fv);
-    crgw_cache_query q = {&cfg, "x", 1, NULL, NULL, "v", NULL};
+    crgw_cache_query q = {.cfg = &cfg, .body = "x", .body_len = 1, .version = "v"};
     answer a = {0};
     crgw_cache_submit(c, &q, on_done, &a);
     cr_assert_eq(a.done, 0, "verifications run from the loop, not inside the handler");
