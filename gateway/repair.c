@@ -855,7 +855,14 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (scan_pending == 0 && server != NULL)
         (void)crgw_redis_command(crgw_server_redis(server), overdue_list_cb, NULL,
                                  "ZRANGE crgw:apps:open 0 %d", OVERDUE_SCAN_MAX - 1);
-    struct timeval tv = {OVERDUE_SCAN_MS / 1000, 0};
+    static long scan_ms = -1;
+    if (scan_ms < 0) {
+        const char *e = getenv("CRGW_REPAIR_SCAN_MS");
+        scan_ms = e && *e ? strtol(e, NULL, 10) : OVERDUE_SCAN_MS;
+        if (scan_ms < 100)
+            scan_ms = 100;
+    }
+    struct timeval tv = {scan_ms / 1000, (scan_ms % 1000) * 1000};
     evtimer_add(overdue_timer, &tv);
 }
 

@@ -22,7 +22,7 @@
  * Deadlines (gateway/calendar.h): accept_by = filing + 3 working days, decide_by = acceptance
  * + 7, overall_by = filing + 10; an extension adds 10 to decide_by and overall_by. Overdue
  * applications are flagged in the API and counted in the gauge crgw_repair_overdue_applications
- * (open applications scanned every 60 s).
+ * (open applications scanned every 60 s; environment CRGW_REPAIR_SCAN_MS for tests).
  */
 #ifndef CRGW_REPAIR_H
 #define CRGW_REPAIR_H

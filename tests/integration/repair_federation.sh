@@ -14,7 +14,8 @@ A=120000 B=330100 C=130100 X=110000
 USCC=91120116MA06T8E28X
 REC=TJJT-2026-0088
 for n in $A $B $C $X; do rp_start_redis $n; done
-for n in $A $B $C $X; do rp_start_node $n; done
+for n in $A $C $X; do rp_start_node $n; done
+rp_start_node $B CRGW_REPAIR_SCAN_MS=500
 
 # ---- application at B ----
 APP='{"subject_uscc": "'$USCC'",
@@ -192,3 +193,6 @@ expect_eq "accept_by from the calendar (National Day week, adjusted Saturday)" \
     "$(jq -r .deadlines.accept_by <<<"$BODY")" 2025-10-11
 expect_eq "overall_by" "$(jq -r .deadlines.overall_by <<<"$BODY")" 2025-10-21
 expect_eq "flagged overdue" "$(jq -r .deadlines.overdue <<<"$BODY")" true
+gauge_is_1() { rp_h2c $B operator GET /metrics; grep -q '^crgw_repair_overdue_applications 1$' <<<"$BODY"; }
+rp_wait 10 gauge_is_1
+expect_match "B's overdue gauge counts it" "$BODY" 'crgw_repair_overdue_applications 1'

@@ -22,7 +22,19 @@ rp_port() { # code h2c|listen
 rp_make_federation() {
     local src=$CRGW_ROOT/config/test f code tls h2c used=" "
     mkdir -p "$T/fed"
-    pick() { local p; while :; do p=$(free_port); case "$used" in *" $p "*) ;; *) used="$used$p "; echo "$p"; return ;; esac; done; }
+    # Ports below the ephemeral range (outgoing connections never take them) and away from the
+    # fixed test addresses 18xxx/19xxx; not in use in any state.
+    pick() {
+        local p
+        while :; do
+            p=$((20000 + RANDOM % 12000))
+            case "$used" in *" $p "*) continue ;; esac
+            ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$" && continue
+            used="$used$p "
+            echo "$p"
+            return
+        done
+    }
     cp "$src/federation.yaml" "$T/fed/federation.yaml.in"
     for f in "$src"/node-*.yaml; do
         code=$(basename "$f" .yaml)
