@@ -33,7 +33,7 @@
 #define SLOW_WINDOW_US (5u * 1000 * 1000)
 #define ANSWER_LIMIT (64u * 1024 * 1024)
 #define BEIJING_OFFSET_S (8 * 3600)
-#define VERSION_MAX 132 /* answer version text (hex digest) */
+#define VERSION_MAX 132      /* answer version text (hex digest) */
 #define VERIFY_SLICE_US 2000 /* verifications per loop turn: at most this long, then poll */
 
 enum { OUT_HIT, OUT_MISS, OUT_BYPASS };
@@ -56,37 +56,37 @@ typedef struct waiter {
 } waiter;
 
 struct flight {
-    flight *next; /* hash chain */
+    flight *next;           /* hash chain */
     flight *anext, **aprev; /* every live flight (crgw_cache_free) */
     crgw_cache *c;
     int in_table;
     unsigned char key[32];
     char rkey[sizeof(CRGW_CACHE_KEY_PREFIX) + 64];
     unsigned char body_digest[32];
-    crgw_cache_query q; /* the leader's: valid until the flight answers */
-    char version[VERSION_MAX];  /* copy of q.version (the caller's storage may change) */
+    crgw_cache_query q;        /* the leader's: valid until the flight answers */
+    char version[VERSION_MAX]; /* copy of q.version (the caller's storage may change) */
     waiter *waiters, **tail;
 
     op *get_op;
     op *rs_op;
     char rs_uscc[USCC_MAX];
-    int rs_state;        /* 0 none, 1 pending, 2 done (changed set), 3 failed */
-    int expired;         /* deadline passed: no more waiting on Redis */
+    int rs_state; /* 0 none, 1 pending, 2 done (changed set), 3 failed */
+    int expired;  /* deadline passed: no more waiting on Redis */
     int deadline_armed;
     struct event deadline;
 
-    flight *vq_next;     /* verification queue */
+    flight *vq_next; /* verification queue */
     int queued;
     const char *vq_reason; /* bypass reason, NULL for a miss */
-    int outcome;         /* OUT_* */
+    int outcome;           /* OUT_* */
     const char *bypass_reason;
     int have_verdict;
-    int status;          /* HTTP status of the answer */
-    char *verdict;       /* verdict JSON text (status 200) or the problem body */
+    int status;    /* HTTP status of the answer */
+    char *verdict; /* verdict JSON text (status 200) or the problem body */
     size_t vlen;
     int64_t computed_at;
     crgw_cache_subject subj;
-    json_t *changed;     /* current.changed_records, NULL = unavailable */
+    json_t *changed; /* current.changed_records, NULL = unavailable */
     const char *unavailable;
 };
 
@@ -110,8 +110,8 @@ struct crgw_cache {
     int info_pending;
     long long evicted_seen; /* -1 until the first INFO */
     uint64_t last_slow_us;
-    uint64_t outstanding;   /* ops not called back yet */
-    int dead;               /* freed while ops were outstanding */
+    uint64_t outstanding; /* ops not called back yet */
+    int dead;             /* freed while ops were outstanding */
     crgw_cache_stats st;
 };
 
@@ -275,6 +275,7 @@ void crgw_cache_subject_from_verdict(const json_t *answer, crgw_cache_subject *o
         out->natural = 1;
         return;
     }
+    out->legal_person = type && strcmp(type, "legal_person") == 0;
     const char *uscc = str_at(subject, "uscc");
     if (uscc && *uscc && strlen(uscc) < USCC_MAX)
         out->uscc = xstrdup(uscc);
@@ -465,8 +466,8 @@ int crgw_cache_splice(crgw_buf *out, const char *verdict, size_t vlen, int64_t n
         crgw_cache_format_time(now, asof, sizeof(asof));
         char *ch = json_dumps(changed, JSON_COMPACT);
         crgw_assert(ch != NULL);
-        rc |= crgw_buf_printf(out, "\"current\":{\"as_of\":\"%s\",\"changed_records\":%s}", asof,
-                              ch);
+        rc |=
+            crgw_buf_printf(out, "\"current\":{\"as_of\":\"%s\",\"changed_records\":%s}", asof, ch);
         free(ch);
     } else {
         json_t *why = json_string(unavailable ? unavailable : "repair-status store unavailable");
@@ -728,11 +729,12 @@ static void flight_store(flight *f, const crgw_cache_verdict *v)
         skip = "not_cacheable";
     else if (strcmp(sub, "TRY_LATER") == 0 || strcmp(sub, "NOT_YET_VALID") == 0)
         skip = "not_cacheable";
-    else if (f->subj.natural && (json_object_get(v->answer, "report") ||
-                                 json_object_get(v->answer, "translated")))
-        skip = "personal_data";
-    int64_t ttl = crgw_cache_ttl(f->computed_at, v->not_after, v->failure, cc->max_ttl_s,
-                                 cc->failure_ttl_s);
+    else if (!f->subj.legal_person &&
+             (json_object_get(v->answer, "report") || json_object_get(v->answer, "translated")))
+        skip = "not_legal_person"; /* reports are stored for legal persons only */
+
+    int64_t ttl =
+        crgw_cache_ttl(f->computed_at, v->not_after, v->failure, cc->max_ttl_s, cc->failure_ttl_s);
     if (!skip && ttl <= 0)
         skip = "expired";
     if (skip) {
@@ -742,8 +744,8 @@ static void flight_store(flight *f, const crgw_cache_verdict *v)
         return;
     }
     size_t len;
-    char *value =
-        crgw_cache_value_encode(f->body_digest, f->computed_at, &f->subj, f->verdict, f->vlen, &len);
+    char *value = crgw_cache_value_encode(f->body_digest, f->computed_at, &f->subj, f->verdict,
+                                          f->vlen, &len);
     char ttls[24];
     snprintf(ttls, sizeof(ttls), "%lld", (long long)ttl);
     const char *argv[] = {"SET", f->rkey, value, "EX", ttls};
@@ -978,8 +980,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     flight_finish(f);
 }
 
-static flight *flight_new(crgw_cache *c, const crgw_cache_query *q,
-                          const unsigned char digest[32], crgw_cache_done_fn done, void *priv)
+static flight *flight_new(crgw_cache *c, const crgw_cache_query *q, const unsigned char digest[32],
+                          crgw_cache_done_fn done, void *priv)
 {
     flight *f = xcalloc(1, sizeof(*f));
     f->c = c;
@@ -1010,8 +1012,8 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
     unsigned char digest[32];
     crgw_assert(EVP_Digest(q->body, q->body_len, digest, NULL, sha256_md(), NULL) == 1);
     const char *no_cache = q->no_cache;
-    if (!no_cache && (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg ||
-                      !q->cfg->cache.enabled))
+    if (!no_cache &&
+        (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg || !q->cfg->cache.enabled))
         no_cache = "disabled";
     if (no_cache) {
         flight *f = flight_new(c, q, digest, done, priv);
@@ -1116,7 +1118,8 @@ crgw_cache *crgw_cache_new(struct event_base *base, crgw_redis *rc, crgw_cache_v
     c->vq_tail = &c->vq_head;
     c->vq_timer = evtimer_new(base, on_vq_timer, c);
     register_help();
-    crgw_metrics_counter_add("crgw_cache_evicted_total", NULL, 0); /* the series exists from the start */
+    crgw_metrics_counter_add("crgw_cache_evicted_total", NULL,
+                             0); /* the series exists from the start */
     c->info_timer = event_new(base, -1, EV_PERSIST, on_info_timer, c);
     struct timeval tv = {INFO_POLL_S, 0};
     event_add(c->info_timer, &tv);

@@ -17,9 +17,10 @@
  * Value. One header line of JSON (scheme, body digest, computed-at, issuer, and for subjects
  * that are not natural persons: subject USCC, issued-at and the (origin_node, record_id) of each
  * record: what question 3 needs), then the verdict JSON exactly as answered (indication,
- * checks, signer, recognition, the canonical report for legal persons; for natural persons
- * the verdict alone: a natural person's answer carrying a report or a translation is never
- * stored). A hit splices the stored verdict text into the answer without parsing it.
+ * checks, signer, recognition, the canonical report for legal persons; for any other subject
+ * the verdict alone: an answer carrying the report or a translation of a subject that is not a
+ * legal person (natural person, individual business, unincorporated) is never stored). A hit
+ * splices the stored verdict text into the answer without parsing it.
  *
  * TTL. min(not-after - now, cfg->cache.max_ttl_s, the next midnight in Beijing time) where
  * not-after = min(report valid_until, signer certificate notAfter, CRL nextUpdate) comes from
@@ -84,22 +85,23 @@ typedef struct {
     struct crgw_config *cfg; /* configuration of the request (cache settings, limits) */
     const char *body;
     size_t body_len;
-    const char *scenario;    /* NULL when not asked */
-    const char *to;          /* NULL when not asked */
-    const char *version;     /* answer version (hex), see above; NULL: the cache is bypassed */
-    void *user;              /* for the verify function (e.g. the crgw_req) */
-    const char *no_cache;    /* non-NULL: verify without the cache, this bypass reason */
-    int64_t at;              /* evaluation time for the verify function, 0 = now */
+    const char *scenario; /* NULL when not asked */
+    const char *to;       /* NULL when not asked */
+    const char *version;  /* answer version (hex), see above; NULL: the cache is bypassed */
+    void *user;           /* for the verify function (e.g. the crgw_req) */
+    const char *no_cache; /* non-NULL: verify without the cache, this bypass reason */
+    int64_t at;           /* evaluation time for the verify function, 0 = now */
 } crgw_cache_query;
 
 /* The result of one verification (filled by the verify function). */
 typedef struct {
-    int status;          /* 200: answer is the verdict (API.md shape without cache/current);
-                            else an HTTP error status, answer = problem object, never stored */
-    json_t *answer;      /* owned by the cache after the call */
-    int cacheable;       /* 0: never stored */
-    int failure;         /* 1: store for failure_ttl_s only (TOTAL_FAILED, stable INDETERMINATE) */
-    int64_t not_after;   /* wall seconds: min(valid_until, signer notAfter, CRL nextUpdate); 0: none */
+    int status;     /* 200: answer is the verdict (API.md shape without cache/current);
+                       else an HTTP error status, answer = problem object, never stored */
+    json_t *answer; /* owned by the cache after the call */
+    int cacheable;  /* 0: never stored */
+    int failure;    /* 1: store for failure_ttl_s only (TOTAL_FAILED, stable INDETERMINATE) */
+    /* wall seconds: min(valid_until, signer notAfter, CRL nextUpdate, age limit); 0: none */
+    int64_t not_after;
 } crgw_cache_verdict;
 
 /* Verifies synchronously (on the loop). Must fill out (status, answer at least). */
@@ -158,13 +160,14 @@ void crgw_cache_format_time(int64_t t, char *out, size_t cap);
 
 /* What question 3 needs, taken from a verdict (NULL report or natural person: no subject). */
 typedef struct {
-    char *uscc;           /* NULL: no repair-status lookup (natural person, no report) */
+    char *uscc; /* NULL: no repair-status lookup (natural person, no report) */
     char issuer[8];
-    int64_t issued_at;    /* 0 when unknown */
+    int64_t issued_at; /* 0 when unknown */
     size_t n_records;
-    char **origin;        /* origin_node of each record */
+    char **origin; /* origin_node of each record */
     char **record_id;
-    int natural;          /* subject.type natural_person, or no report at all */
+    int natural;      /* subject.type natural_person, or no report at all */
+    int legal_person; /* subject.type legal_person (only their reports are stored) */
 } crgw_cache_subject;
 
 void crgw_cache_subject_from_verdict(const json_t *answer, crgw_cache_subject *out);

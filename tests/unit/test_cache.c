@@ -105,6 +105,7 @@ Test(cache_subject, legal_natural_none)
     cr_assert_str_eq(s.uscc, "91120116MA06T8E28X");
     cr_assert_str_eq(s.issuer, "120000");
     cr_assert_eq(s.natural, 0);
+    cr_assert_eq(s.legal_person, 1);
     cr_assert_eq(s.n_records, 2);
     cr_assert_str_eq(s.origin[0], "120000", "origin defaults to the issuer");
     cr_assert_str_eq(s.record_id[0], "TJJT-2026-0088");
@@ -157,10 +158,11 @@ Test(cache_current, changed_records_from_hgetall)
     char text[4096] = "*8\r\n";
     /* decided after issue: changed */
     append_bulk(text, sizeof(text), "120000:TJJT-2026-0088");
-    append_bulk(text, sizeof(text),
-                "{\"origin_node\":\"120000\",\"record_id\":\"TJJT-2026-0088\",\"domain\":"
-                "\"transport\",\"status\":\"repaired\",\"decided_at\":\"2026-11-22T16:00:00+08:00\","
-                "\"event_id\":\"E1\",\"origin_seq\":3}");
+    append_bulk(
+        text, sizeof(text),
+        "{\"origin_node\":\"120000\",\"record_id\":\"TJJT-2026-0088\",\"domain\":"
+        "\"transport\",\"status\":\"repaired\",\"decided_at\":\"2026-11-22T16:00:00+08:00\","
+        "\"event_id\":\"E1\",\"origin_seq\":3}");
     /* a record of another report of the subject: ignored */
     append_bulk(text, sizeof(text), "120000:OTHER");
     append_bulk(text, sizeof(text),
@@ -314,6 +316,7 @@ typedef struct {
     int calls;
     int natural;
     int sub_try_later;
+    const char *subject_type; /* NULL: legal_person as in VERDICT */
 } fake_verifier;
 
 static void fake_verify(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *out)
@@ -322,6 +325,9 @@ static void fake_verify(void *ctx, const crgw_cache_query *q, crgw_cache_verdict
     fv->calls++;
     json_t *v = load(VERDICT);
     json_object_set_new(v, "body_len", json_integer((json_int_t)q->body_len));
+    if (fv->subject_type)
+        json_object_set_new(json_object_get(json_object_get(v, "report"), "subject"), "type",
+                            json_string(fv->subject_type));
     if (fv->natural) {
         json_object_del(v, "report");
     }
@@ -438,10 +444,10 @@ Test(cache_flow, miss_hit_repair_coalesce_bypass, .fini = redis_stop)
     crgw_cache *c = crgw_cache_new(base, rc, fake_verify, &fv);
     static const char body[] = "<report>exact bytes</report>";
     crgw_cache_query q = {.cfg = &cfg,
-                         .body = body,
-                         .body_len = sizeof(body) - 1,
-                         .scenario = "tender",
-                         .version = "trust-v1"};
+                          .body = body,
+                          .body_len = sizeof(body) - 1,
+                          .scenario = "tender",
+                          .version = "trust-v1"};
 
     /* miss, then hit with the identical verdict */
     answer a1 = {0}, a2 = {0};
@@ -539,6 +545,28 @@ Test(cache_flow, miss_hit_repair_coalesce_bypass, .fini = redis_stop)
     cr_assert_str_eq(json_string_value(json_object_get(j1, "cache")), "miss");
     json_decref(j1);
     fv.sub_try_later = 0;
+
+    /* reports are stored for legal persons only: an individual business is verified each time,
+     * and its question 3 is still answered (it has a USCC) */
+    static const char body5[] = "<report>individual business</report>";
+    crgw_cache_query q5 = q;
+    q5.body = body5;
+    q5.body_len = sizeof(body5) - 1;
+    fv.subject_type = "individual_business";
+    answer i1 = {0}, i2 = {0};
+    crgw_cache_submit(c, &q5, on_done, &i1);
+    run_until(base, &i1.done, 1);
+    crgw_cache_submit(c, &q5, on_done, &i2);
+    run_until(base, &i2.done, 1);
+    j1 = parse_answer(&i2);
+    cr_assert_str_eq(json_string_value(json_object_get(j1, "cache")), "miss", "not stored");
+    cr_assert_eq(
+        json_array_size(json_object_get(json_object_get(j1, "current"), "changed_records")), 1,
+        "%s", i2.body);
+    json_decref(j1);
+    free(i1.body);
+    free(i2.body);
+    fv.subject_type = NULL;
 
     /* Redis gone: bypass, correct verdict, currency marked unavailable */
     redis_stop();
