@@ -3,6 +3,7 @@
 #   make test       install missing packages, build, run unit + integration tests
 #   make run        install, build, start a private redis + crgw with config/demo
 #   make asan       AddressSanitizer + UBSan build in build/asan (make asan-test runs the tests on it)
+#   make bench      h2load: crgw /healthz vs nginx over h2c (ops/bench/h2-baseline)
 #   make fuzz-smoke each libFuzzer target for FUZZ_SECONDS (default 30)
 
 PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1
@@ -29,7 +30,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run asan asan-test fuzz fuzz-smoke clean format check-banned analyze
+.PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-banned analyze
 
 all: $(BUILD)/crgw
 
@@ -76,6 +77,11 @@ asan:
 asan-test: asan
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 tests/run-unit build/asan
 	@CRGW=build/asan/crgw ASAN_OPTIONS=detect_leaks=1 tests/run-integration
+
+bench:
+	@ops/install-deps --bench
+	@$(MAKE) --no-print-directory all
+	@CRGW=$(BUILD)/crgw ops/bench/h2-baseline
 
 fuzz:
 	@ops/install-deps --fuzz
