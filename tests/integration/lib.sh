@@ -57,11 +57,13 @@ expect_match() { # what text regex
 # Stop at the first failure when the rest depends on it.
 require_ok() { [ "$FAILED" = 0 ] || exit 1; }
 
+# A TCP port nobody uses, below the ephemeral range (32768-60999 on Linux) so that no outgoing
+# connection holds it; start_crgw retries on a bind race with another test run.
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; then
+        p=$((20000 + RANDOM % 12000))
+        if ! ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; then
             echo "$p"
             return
         fi
@@ -107,28 +109,38 @@ make_node_config() { # code -> path of the copy
 H2C_PORT=
 TLS_PORT=
 start_crgw() { # [config] [extra args...]
-    local cfg=${1:-$CRGW_ROOT/config/test/node-120000.yaml}
+    local cfg=${1:-$CRGW_ROOT/config/test/node-120000.yaml} attempt i
     [ $# -gt 0 ] && shift
-    H2C_PORT=$(free_port)
-    TLS_PORT=$(free_port)
-    while [ "$TLS_PORT" = "$H2C_PORT" ]; do TLS_PORT=$(free_port); done
     CRGW_CONFIG=$cfg
-    "$CRGW" serve --config "$cfg" --listen "127.0.0.1:$TLS_PORT" --h2c "127.0.0.1:$H2C_PORT" \
-        --redis "unix:$REDIS_SOCK" "$@" >>"$T/crgw.log" 2>&1 &
-    CRGW_PID=$!
-    local i
-    for i in $(seq 200); do
-        if curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$H2C_PORT/healthz"; then
-            return 0
-        fi
-        if ! kill -0 "$CRGW_PID" 2>/dev/null; then
-            fail "crgw exited at startup"
-            CRGW_PID=
-            exit 1
-        fi
-        sleep 0.05
+    for attempt in 1 2 3 4 5; do
+        H2C_PORT=$(free_port)
+        TLS_PORT=$(free_port)
+        while [ "$TLS_PORT" = "$H2C_PORT" ]; do TLS_PORT=$(free_port); done
+        local logsize
+        logsize=$(stat -c %s "$T/crgw.log" 2>/dev/null || echo 0)
+        "$CRGW" serve --config "$cfg" --listen "127.0.0.1:$TLS_PORT" --h2c "127.0.0.1:$H2C_PORT" \
+            --redis "unix:$REDIS_SOCK" "$@" >>"$T/crgw.log" 2>&1 &
+        CRGW_PID=$!
+        for i in $(seq 200); do
+            if curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$H2C_PORT/healthz" &&
+                kill -0 "$CRGW_PID" 2>/dev/null; then
+                return 0 # (a server of another test run would answer too: ours is still alive)
+            fi
+            if ! kill -0 "$CRGW_PID" 2>/dev/null; then
+                wait "$CRGW_PID" 2>/dev/null
+                CRGW_PID=
+                sleep 0.1
+                tail -c +$((logsize + 1)) "$T/crgw.log" | grep -q 'Address already in use' &&
+                    continue 2
+                fail "crgw exited at startup"
+                exit 1
+            fi
+            sleep 0.05
+        done
+        fail "crgw did not answer /healthz within 10 s"
+        exit 1
     done
-    fail "crgw did not answer /healthz within 10 s"
+    fail "crgw: no free ports after 5 attempts"
     exit 1
 }
 # Sends a signal and waits for the exit; the exit status goes to $RC.
