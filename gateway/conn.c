@@ -181,9 +181,12 @@ static stream *stream_new(crgw_conn *c, int32_t id)
     s->req.query = "";
     s->req.body = "";
     s->req.content_type = "";
-    s->req.client = c->tls ? c->ident.uri : "h2c:loopback";
+    /* copies: a request may outlive its connection (answered after the client went away) */
+    s->req.client = c->tls ? arena_strndup(s, c->ident.uri, strlen(c->ident.uri)) : "h2c:loopback";
     s->req.role = c->tls ? c->ident.roles : ALL_LOCAL_ROLES;
-    s->req.peer_node = c->tls && c->ident.peer_node[0] ? c->ident.peer_node : NULL;
+    s->req.peer_node = c->tls && c->ident.peer_node[0]
+                           ? arena_strndup(s, c->ident.peer_node, strlen(c->ident.peer_node))
+                           : NULL;
     s->req.server = c->srv;
     s->req.conn_id = c->id;
     s->req.stream_id = id;
