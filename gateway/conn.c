@@ -379,8 +379,10 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     const char *date = http_date(&dlen);
     nv[n] = (nghttp2_nv)NV("date", date, dlen);
     nv[n++].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME; /* the value changes every second */
-    if (content_type && content_type[0])
-        nv[n++] = (nghttp2_nv)NV("content-type", content_type, strlen(content_type));
+    if (content_type && content_type[0]) {
+        size_t ctl = strlen(content_type); /* copied: the caller's string may be temporary */
+        nv[n++] = (nghttp2_nv)NV("content-type", arena_strndup(s, content_type, ctl), ctl);
+    }
     char *cl = arena_alloc(s, 24);
     int cll = snprintf(cl, 24, "%zu", len);
     nv[n++] = (nghttp2_nv)NV("content-length", cl, (size_t)cll);
