@@ -435,10 +435,13 @@ int crgw_conn_cancelled(const crgw_req *r)
 static void reject(stream *s, int status, const char *type, const char *title, const char *detail,
                    const char *allow)
 {
-    json_t *extra = NULL;
-    if (allow)
-        extra = json_pack("{s:s}", "allow", allow);
-    crgw_req_problem(&s->req, status, type, title, extra, "%s", detail);
+    if (!allow) {
+        crgw_http_problem_ex(&s->req, status, type, title, NULL, NULL, detail);
+        return;
+    }
+    const char *headers[] = {"allow", allow, NULL};
+    crgw_http_problem_ex(&s->req, status, type, title, json_pack("{s:s}", "allow", allow),
+                         headers, detail);
 }
 
 /* ---- request processing ---- */

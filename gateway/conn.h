@@ -55,6 +55,9 @@ void crgw_conn_cleanup(void);
 void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const char *body,
                        size_t len, const char *const *headers);
 int crgw_conn_cancelled(const crgw_req *r);
+/* The problem answer of crgw_req_problem with extra headers (gateway/http.c; e.g. Allow). */
+void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char *title,
+                          json_t *extra, const char *const *headers, const char *detail);
 /* Request-lifetime storage (the stream's arena), 8-byte aligned. */
 void *crgw_conn_alloc(crgw_req *r, size_t n);
 

@@ -35,14 +35,9 @@ void crgw_req_respond_json(crgw_req *r, int status, json_t *body)
     free(s);
 }
 
-void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title,
-                      json_t *extra, const char *detail_fmt, ...)
+void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char *title,
+                          json_t *extra, const char *const *headers, const char *detail)
 {
-    char detail[512];
-    va_list ap;
-    va_start(ap, detail_fmt);
-    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
-    va_end(ap);
     char type_uri[160];
     snprintf(type_uri, sizeof(type_uri), PROBLEM_BASE "%s", type);
     json_t *o = json_object();
@@ -62,12 +57,23 @@ void crgw_req_problem(crgw_req *r, int status, const char *type, const char *tit
         /* only when a string was not UTF-8 (e.g. a decoded path): a fixed body */
         static const char fallback[] = "{\"type\":\"" PROBLEM_BASE "internal\",\"status\":500}";
         crgw_conn_respond(r, status, "application/problem+json", fallback,
-                          sizeof(fallback) - 1, NULL);
+                          sizeof(fallback) - 1, headers);
         return;
     }
     CRGW_LOG(CRGW_LOG_DEBUG, r->conn_id, r->stream_id, "problem %d %s: %s", status, type, detail);
-    crgw_conn_respond(r, status, "application/problem+json", s, strlen(s), NULL);
+    crgw_conn_respond(r, status, "application/problem+json", s, strlen(s), headers);
     free(s);
+}
+
+void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title,
+                      json_t *extra, const char *detail_fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, detail_fmt);
+    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+    va_end(ap);
+    crgw_http_problem_ex(r, status, type, title, extra, NULL, detail);
 }
 
 int crgw_req_cancelled(const crgw_req *r)

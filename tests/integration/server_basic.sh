@@ -32,6 +32,8 @@ h2c POST /healthz --data-binary x; body=$BODY
 expect_eq "POST /healthz status" "$STATUS" 405
 expect_problem "405" "$body" method-not-allowed 405
 expect_match "405 names GET" "$body" '"allow":"GET"'
+hdr=$(curl -s --http2-prior-knowledge -D - -o /dev/null -X POST --data-binary x "http://127.0.0.1:$H2C_PORT/healthz")
+expect_match "405 Allow header" "$hdr" 'allow: GET'
 
 # malformed percent-encoding
 h2c GET '/heal%zzthz'; body=$BODY
