@@ -428,9 +428,13 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     req *r = arg;
     peer *pe = r->pe;
-    /* A peer that does not answer within the timeout is treated as gone: renew the connection. */
+    /*
+     * A peer that does not answer within the timeout (or a connection stuck in the TCP or TLS
+     * handshake: a stopped process still completes TCP handshakes from its backlog) is treated
+     * as gone: the connection is renewed and every request on it fails.
+     */
     log_debug("peer %s: request timed out", pe->code);
-    if (pe->state == ST_CONNECTED && r->stream_id >= 0) {
+    if (pe->state != ST_IDLE) {
         peer_close(pe, "request timeout");
         return;
     }
