@@ -8,6 +8,7 @@
 #include "gateway/federation.h"
 #include "gateway/ops_routes.h"
 #include "gateway/repair.h"
+#include "gateway/translate_route.h"
 #include "gateway/util.h"
 #include "gateway/verify_route.h"
 
@@ -20,6 +21,7 @@ static const crgw_route routes[] = {
     {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
     {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
     {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
+    {"POST", "/v1/reports/translate", CRGW_ROLE_VERIFIER, crgw_route_translate, "reports_translate"},
     {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify_cached,
      "reports_verify"},
     {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_federation_peers,
