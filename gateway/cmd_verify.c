@@ -212,17 +212,15 @@ static const char *default_alg(EVP_PKEY *k)
 
 static int write_file(const char *path, const char *data, size_t len)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (strcmp(path, "-") == 0)
+        return fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+    FILE *f = fopen(path, "wb");
     if (f == NULL)
         return -1;
     int ok = fwrite(data, 1, len, f) == len;
-    if (f != stdout)
-        ok &= fclose(f) == 0;
-    else
-        ok &= fflush(f) == 0;
+    ok &= fclose(f) == 0;
     return ok ? 0 : -1;
 }
-
 static int sign_xml(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
                     STACK_OF(X509) *chain, const char *dialect, const char *alg, char **out,
                     size_t *out_len)
