@@ -390,11 +390,14 @@ void crgw_route_fed_events(crgw_req *r)
         return;
     }
     long long seq = json_integer_value(seqj);
-    char received[40], seqs[24], field[160], k_dedup[64], k_rs[64], k_app[96];
+    char received[40], seqs[24], field[160], k_dedup[64], k_dedup1[64], k_rs[64], k_app[96];
+    char ttl[24];
     crgw_rs_now_rfc3339(received, 1);
     snprintf(seqs, sizeof(seqs), "%lld", seq);
     snprintf(field, sizeof(field), "%s:%s", origin, rid);
-    crgw_rs_key(k_dedup, sizeof(k_dedup), "dedup", origin);
+    crgw_rs_dedup_key(k_dedup, sizeof(k_dedup), origin, 0);
+    crgw_rs_dedup_key(k_dedup1, sizeof(k_dedup1), origin, 1);
+    snprintf(ttl, sizeof(ttl), "%d", CRGW_RS_DEDUP_DAYS * 86400);
     crgw_rs_key(k_rs, sizeof(k_rs), "rs", uscc);
     crgw_rs_key(k_app, sizeof(k_app), "app", app ? app : "-");
     json_t *val = json_object();
@@ -426,6 +429,7 @@ void crgw_route_fed_events(crgw_req *r)
                           k_app,
                           "crgw:apps:open",
                           "crgw:audit:events",
+                          k_dedup1,
                           eid,
                           seqs,
                           field,
@@ -435,13 +439,14 @@ void crgw_route_fed_events(crgw_req *r)
                           json_is_true(json_object_get(p, "extension")) ? "1" : "0",
                           decided_at,
                           app ? app : "",
-                          audit ? "1" : "0"};
+                          audit ? "1" : "0",
+                          ttl};
     ev_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
     snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
     json_t *em = json_object_get(p, "emitted_ms");
     op->emitted_ms = json_is_integer(em) ? json_integer_value(em) : 0;
-    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 6, (int)CRGW_ARRAY_LEN(argv),
+    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 7, (int)CRGW_ARRAY_LEN(argv),
                       argv, NULL, apply_cb, op);
     free(vals);
     free(hs);

@@ -588,14 +588,15 @@ static void decide_run(decide_op *op)
     char *hs = dumps(h);
     json_decref(h);
 
-    char k_seq[64], k_rs[96], k_dedup[64], k_app[128], now_ms[24];
+    char k_seq[64], k_rs[96], k_dedup[64], k_app[128], now_ms[24], dedup_ttl[24];
+    snprintf(dedup_ttl, sizeof(dedup_ttl), "%d", CRGW_RS_DEDUP_DAYS * 86400);
     char k_out[MAX_DEST][64];
     crgw_rs_key(k_seq, sizeof(k_seq), "seq", cfg->node);
     crgw_rs_key(k_rs, sizeof(k_rs), "rs", op->uscc);
-    crgw_rs_key(k_dedup, sizeof(k_dedup), "dedup", cfg->node);
+    crgw_rs_dedup_key(k_dedup, sizeof(k_dedup), cfg->node, 0);
     crgw_rs_key(k_app, sizeof(k_app), "app", op->app_id[0] ? op->app_id : "-");
     snprintf(now_ms, sizeof(now_ms), "%lld", crgw_rs_now_ms());
-    const char *argv[5 + MAX_DEST + 12];
+    const char *argv[5 + MAX_DEST + 13];
     int n = 0;
     argv[n++] = k_seq;
     argv[n++] = k_rs;
@@ -619,6 +620,7 @@ static void decide_run(decide_op *op)
     argv[n++] = op->app_id[0] ? "1" : "0";
     argv[n++] = op->decided_at;
     argv[n++] = op->app_id;
+    argv[n++] = dedup_ttl;
     int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_DECIDE, nkeys, n, argv, NULL,
                           decide_cb, op);
     free(pres);

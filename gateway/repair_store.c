@@ -44,7 +44,7 @@
  * DECIDE. KEYS: 1 seq, 2 rs, 3 dedup, 4 app, 5 apps_open, 6.. outbox streams.
  * ARGV: 1 field, 2 value prefix, 3 value suffix (value = prefix .. seq .. suffix), 4 event_id,
  * 5 payload, 6 now_ms, 7 decision, 8 history entry, 9 extension 0/1, 10 has_app 0/1,
- * 11 decided_at, 12 app id.
+ * 11 decided_at, 12 app id, 13 dedup set lifetime (s).
  * Returns the origin_seq, or an error NOAPP / MISMATCH / CONFLICT.
  */
 static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
@@ -59,6 +59,7 @@ static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
     "local seq = redis.call('INCR', KEYS[1])\n"
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. seq .. ARGV[3])\n"
     "redis.call('SADD', KEYS[3], ARGV[4])\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[13])\n"
     "if ARGV[10] == '1' then\n"
     "  redis.call('HSET', KEYS[4], 'status', ARGV[7], 'history', append_history(KEYS[4], "
     "ARGV[8]), 'last_seq', seq)\n"
@@ -73,17 +74,21 @@ static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
     "return seq\n";
 
 /*
- * APPLY. KEYS: 1 dedup, 2 rs, 3 stats, 4 app, 5 apps_open, 6 audit list.
+ * APPLY. KEYS: 1 dedup (today), 2 rs, 3 stats, 4 app, 5 apps_open, 6 audit list, 7 dedup
+ * (yesterday).
  * ARGV: 1 event_id, 2 seq, 3 field, 4 value, 5 decision, 6 history entry, 7 extension 0/1,
  * 8 decided_at, 9 app id ("" = none), 10 audit 0/1 (append "field seq" of every applied event
- * to the audit list: the fault test checks that per record the applied seqs only increase).
+ * to the audit list: the fault test checks that per record the applied seqs only increase),
+ * 11 dedup set lifetime (s).
  * Returns "applied", "duplicate" or "stale".
  */
 static const char lua_apply[] = LUA_APPEND_HISTORY
-    "if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then\n"
+    "if redis.call('SISMEMBER', KEYS[7], ARGV[1]) == 1 or "
+    "redis.call('SADD', KEYS[1], ARGV[1]) == 0 then\n"
     "  redis.call('HINCRBY', KEYS[3], 'duplicate', 1)\n"
     "  return 'duplicate'\n"
     "end\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[11])\n"
     "local seq = tonumber(ARGV[2])\n"
     "local cur = redis.call('HGET', KEYS[2], ARGV[3])\n"
     "if cur then\n"
@@ -269,6 +274,17 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
 char *crgw_rs_key(char *out, size_t cap, const char *prefix, const char *id)
 {
     snprintf(out, cap, "crgw:%s:%s", prefix, id);
+    return out;
+}
+
+char *crgw_rs_dedup_key(char *out, size_t cap, const char *origin, int days_ago)
+{
+    time_t t = (time_t)(crgw_rs_now_ms() / 1000) + 8 * 3600 - (time_t)days_ago * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char day[16];
+    strftime(day, sizeof(day), "%Y%m%d", &tm);
+    snprintf(out, cap, "crgw:dedup:%s:%s", origin, day);
     return out;
 }
 

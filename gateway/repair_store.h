@@ -9,7 +9,14 @@
  *                          (read by the verification cache: keep this layout). origin_seq 0 =
  *                          only an application state, no decision known yet.
  *   crgw:seq:<origin>      counter: origin_seq of this node's decisions (INCR in DECIDE)
- *   crgw:dedup:<origin>    set of applied or refused-as-stale event ids (survives restarts)
+ *   crgw:dedup:<origin>:<YYYYMMDD>
+ *                          set of the event ids of origin received (or, at the origin, emitted)
+ *                          on that day (Beijing time); expires after CRGW_RS_DEDUP_DAYS days.
+ *                          An event is a duplicate when today's or yesterday's set holds it.
+ *                          Memory stays bounded; an older replay is still never applied twice:
+ *                          its origin_seq is not above the record's stored one, so it is refused
+ *                          as stale (the per-record origin_seq is what guarantees "at most
+ *                          once"; the sets tell duplicates from stale events in the counts)
  *   crgw:stats:events      hash applied / duplicate / stale: durable event counts
  *   crgw:audit:events      list "field origin_seq" of every applied event, only when crgw runs
  *                          with CRGW_REPAIR_AUDIT=1 (fault tests)
@@ -39,10 +46,11 @@
 #include "gateway/redis.h"
 
 #define CRGW_RS_GROUP "crgw"
+#define CRGW_RS_DEDUP_DAYS 8
 
 typedef enum {
     CRGW_RS_DECIDE = 0,    /* KEYS seq rs dedup app open stream...; ARGV see repair_store.c */
-    CRGW_RS_APPLY,         /* KEYS dedup rs stats app open audit */
+    CRGW_RS_APPLY,         /* KEYS dedup rs stats app open audit dedup-yesterday */
     CRGW_RS_APP_STORE,     /* KEYS app open rs [stream] */
     CRGW_RS_APP_DELIVERED, /* KEYS app rs */
     CRGW_RS_OUTBOX_ACK,    /* KEYS stream; ARGV group id... */
@@ -68,6 +76,8 @@ int crgw_repair_status_fetch(crgw_redis *rc, const char *uscc,
 
 /* "crgw:rs:<uscc>" etc. into out (size cap). Returns out. */
 char *crgw_rs_key(char *out, size_t cap, const char *prefix, const char *id);
+/* "crgw:dedup:<origin>:<YYYYMMDD>" of today (days_ago 0) or an earlier day. Returns out. */
+char *crgw_rs_dedup_key(char *out, size_t cap, const char *origin, int days_ago);
 
 /* Current time as RFC 3339 in Beijing time ("2026-11-23T10:00:00+08:00"; with_ms adds .mmm). */
 void crgw_rs_now_rfc3339(char out[40], int with_ms);

@@ -154,7 +154,9 @@ done
 rp_kill_node $C KILL
 rp_start_node $C
 expect_eq "C keeps the status across a restart" "$(rec_field $C status)" published
-expect_eq "C keeps its dedup set" "$(rp_redis $C SCARD crgw:dedup:$A)" 3
+expect_eq "C keeps its dedup set" "$(rp_redis $C SCARD "crgw:dedup:$A:$(TZ=Asia/Shanghai date +%Y%m%d)")" 3
+expect_match "the dedup set expires (bounded memory)" \
+    "$(rp_redis $C TTL "crgw:dedup:$A:$(TZ=Asia/Shanghai date +%Y%m%d)")" '^[1-9][0-9]{5}$'
 
 # ---- dead letters: an event B refuses for good (400) is moved aside, visible, re-drivable ----
 BAD=$(jq -cn '{event_id: "BROKEN-EVENT-0001", origin_node: "120000", decision: "repaired"}')

@@ -94,6 +94,12 @@ Test(repair, keys_and_times)
     char k[64];
     cr_assert_str_eq(crgw_rs_key(k, sizeof(k), "rs", "91120116MA06T8E28X"),
                      "crgw:rs:91120116MA06T8E28X");
+    char d0[64], d1[64];
+    crgw_rs_dedup_key(d0, sizeof(d0), "120000", 0);
+    crgw_rs_dedup_key(d1, sizeof(d1), "120000", 1);
+    cr_assert_eq(strlen(d0), strlen("crgw:dedup:120000:") + 8, "%s", d0);
+    cr_assert_eq(strncmp(d0, "crgw:dedup:120000:", 18), 0);
+    cr_assert(strcmp(d1, d0) < 0, "yesterday %s sorts before today %s", d1, d0);
     char t[40];
     crgw_rs_now_rfc3339(t, 0);
     cr_assert_eq(strlen(t), 25, "%s", t);
