@@ -239,7 +239,7 @@ typedef struct {
     int is_jws;
 } vstate;
 
-static void translated(crgw_verifier *v, vstate *s, int rc, crgw_diags *warn, crgw_diags *errs)
+static void translated(vstate *s, int rc, crgw_diags *warn, crgw_diags *errs)
 {
     if (rc == 0)
         s->dialect = jstr(s->canon, "dialect", NULL);
@@ -257,7 +257,6 @@ static void translated(crgw_verifier *v, vstate *s, int rc, crgw_diags *warn, cr
         crgw_checks_add(&s->checks, "translation", CRGW_CHECK_PASSED, CRGW_SUB_NONE, "%s",
                         s->dialect);
     }
-    (void)v;
 }
 
 /* The serialization and typ the report's dialect uses (known dialects only). */
@@ -341,7 +340,7 @@ static void verify_xml(crgw_verifier *v, vstate *s, const char *buf, size_t len,
     /* dialect "auto": the adapter recognises the covered root element itself */
     rc = crgw_translate_xml_node(v->adapters, NULL, s->xr.covered, sha, &o, &s->canon, &warn,
                                  &errs);
-    translated(v, s, rc, &warn, &errs);
+    translated(s, rc, &warn, &errs);
     crgw_diags_cleanup(&warn);
     crgw_diags_cleanup(&errs);
 }
@@ -393,7 +392,7 @@ static void verify_jws(crgw_verifier *v, vstate *s, const char *buf, size_t len,
     crgw_diags warn = {0}, errs = {0};
     crgw_translate_opts o = topts(v);
     rc = crgw_translate_json(v->adapters, NULL, payload, sha, &o, &s->canon, &warn, &errs);
-    translated(v, s, rc, &warn, &errs);
+    translated(s, rc, &warn, &errs);
     if (s->canon != NULL)
         check_jws_dialect(s);
     crgw_diags_cleanup(&warn);
