@@ -90,6 +90,17 @@ for n in $A $B $C; do
     expect_eq "node $n has origin_seq 2" "$(rec_field $n origin_seq)" 2
     expect_eq "node $n has the event id" "$(rec_field $n event_id)" "$EV2"
 done
+# The effect: verification answers at a receiving node show the record repaired from now on.
+REPORT="$CRGW_ROOT/tests/fixtures/reports/valid/120000.xml" # Tianjin report of 2026-11-18
+for n in $C $X; do
+    rp_tls $n $n-verifier POST "/v1/reports/verify?scenario=tender" \
+        -H 'content-type: application/xml' --data-binary "@$REPORT"
+    eval "VERIFY_$n=\$BODY"
+done
+expect_match "C's verification answer shows the record repaired" "$VERIFY_130100" \
+    "\"changed_records\":\[\{\"origin_node\":\"120000\",\"record_id\":\"$REC\",\"domain\":\"transport\",\"status\":\"repaired\",[^}]*\"event_id\":\"$EV2\"\}\]"
+expect_match "110000 (not a member) still answers from what it knows" "$VERIFY_110000" \
+    '"changed_records":\[\]'
 rp_tls $X $X-verifier GET "/v1/subjects/$USCC/repairs"
 expect_eq "node $X (outside the agreement) knows nothing" "$(jq -c .records <<<"$BODY")" "[]"
 expect_eq "node $X Redis holds no repair status" "$(rp_redis $X EXISTS crgw:rs:$USCC)" 0
