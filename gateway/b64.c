@@ -36,12 +36,12 @@ static int is_ws(unsigned char c)
 }
 
 /* Decodes n symbols (values) into out; checks that unused trailing bits are zero. */
-static int decode_core(const char *in, size_t len, int url, int allow_ws, int padded,
-                       unsigned char **out, size_t *out_len)
+/* Decodes into buf (at least crgw_b64_decoded_max(len) bytes); 0 or CRGW_B64_ERR. */
+static int decode_into(const char *in, size_t len, int url, int allow_ws, int padded,
+                       unsigned char *buf, size_t *out_len)
 {
     if (!tabs_ready)
         build_tabs();
-    unsigned char *buf = xmalloc(len / 4 * 3 + 4);
     size_t o = 0, nsym = 0, npad = 0;
     unsigned acc = 0;
     const signed char *tab = url ? tab_url : tab_std;
@@ -99,12 +99,32 @@ static int decode_core(const char *in, size_t len, int url, int allow_ws, int pa
         buf[o++] = (unsigned char)(acc >> 2);
     }
     buf[o] = '\0';
-    *out = buf;
     *out_len = o;
     return 0;
 fail:
-    free(buf);
     return CRGW_B64_ERR;
+}
+
+static int decode_core(const char *in, size_t len, int url, int allow_ws, int padded,
+                       unsigned char **out, size_t *out_len)
+{
+    unsigned char *buf = xmalloc(crgw_b64_decoded_max(len));
+    if (decode_into(in, len, url, allow_ws, padded, buf, out_len) != 0) {
+        free(buf);
+        return CRGW_B64_ERR;
+    }
+    *out = buf;
+    return 0;
+}
+
+size_t crgw_b64_decoded_max(size_t len)
+{
+    return len / 4 * 3 + 4;
+}
+
+int crgw_b64url_decode_to(const char *in, size_t len, unsigned char *out, size_t *out_len)
+{
+    return decode_into(in, len, 1, 0, 0, out, out_len);
 }
 
 int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out,

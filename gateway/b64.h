@@ -20,6 +20,11 @@ int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **ou
 /* base64url without padding (JWS); '=' is refused. Returns 0 or CRGW_B64_ERR. */
 int crgw_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 
+/* Room a decoder needs for len input characters (NUL terminator included). */
+size_t crgw_b64_decoded_max(size_t len);
+/* base64url into out (crgw_b64_decoded_max(len) bytes), NUL-terminated. 0 or CRGW_B64_ERR. */
+int crgw_b64url_decode_to(const char *in, size_t len, unsigned char *out, size_t *out_len);
+
 /* Encoders: malloc'd NUL-terminated string, length in *out_len when not NULL. */
 char *crgw_b64_encode(const unsigned char *in, size_t len, size_t *out_len);
 char *crgw_b64url_encode(const unsigned char *in, size_t len, size_t *out_len);

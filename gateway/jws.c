@@ -45,12 +45,10 @@ int crgw_jws_sniff(const char *data, size_t len, crgw_jws_form *form)
     if (data[i] == '{') {
         /* flattened JSON: a top-level "signature" member; a cheap textual probe, parse decides */
         static const char needle[] = "\"signature\"";
-        for (size_t k = i; k + sizeof(needle) - 1 <= len; k++)
-            if (memcmp(data + k, needle, sizeof(needle) - 1) == 0) {
-                *form = CRGW_JWS_FLATTENED;
-                return 1;
-            }
-        return 0;
+        if (memmem(data + i, len - i, needle, sizeof(needle) - 1) == NULL)
+            return 0;
+        *form = CRGW_JWS_FLATTENED;
+        return 1;
     }
     size_t dots = 0;
     for (size_t k = i; k < len; k++) {
@@ -149,10 +147,12 @@ typedef struct {
 
 static hdr_slot hdr_cache[HDR_SLOTS];
 
+/* Slot of a header: its length and a sample of its bytes (equality is a full memcmp). */
 static size_t hdr_hash(const char *h, size_t hl)
 {
-    size_t v = 5381;
-    for (size_t i = 0; i < hl; i++)
+    size_t v = 5381 + hl;
+    size_t step = hl / 64 + 1;
+    for (size_t i = 0; i < hl; i += step)
         v = v * 33 + (unsigned char)h[i];
     return v % HDR_SLOTS;
 }
@@ -222,19 +222,25 @@ static int parse_parts(crgw_jws *jws, const char *h, size_t hl, const char *p, s
     int rc = parse_header(jws, h, hl);
     if (rc != CRGW_JWS_OK)
         return rc;
-    if (crgw_b64url_decode(p, pl, &jws->payload, &jws->payload_len) != 0)
+    /* one block: payload (first, so that it can be handed out as is), signature, signing input */
+    size_t pmax = crgw_b64_decoded_max(pl), smax = crgw_b64_decoded_max(sl);
+    unsigned char *block = xmalloc(pmax + smax + hl + 1 + pl + 1);
+    unsigned char *sig = block + pmax;
+    char *in = (char *)block + pmax + smax;
+    jws->payload = block; /* owned from here on (crgw_jws_cleanup) */
+    if (crgw_b64url_decode_to(p, pl, block, &jws->payload_len) != 0)
         return fail(jws, CRGW_JWS_ERR_FORMAT, "payload is not base64url%s", NULL);
-    if (crgw_b64url_decode(s, sl, &jws->sig, &jws->sig_len) != 0)
+    if (crgw_b64url_decode_to(s, sl, sig, &jws->sig_len) != 0)
         return fail(jws, CRGW_JWS_ERR_FORMAT, "signature is not base64url%s", NULL);
+    memcpy(in, h, hl);
+    in[hl] = '.';
+    memcpy(in + hl + 1, p, pl);
+    in[hl + 1 + pl] = '\0';
+    jws->sig = sig;
+    jws->signing_input = in;
     jws->signing_input_len = hl + 1 + pl;
-    jws->signing_input = xmalloc(jws->signing_input_len + 1);
-    memcpy(jws->signing_input, h, hl);
-    jws->signing_input[hl] = '.';
-    memcpy(jws->signing_input + hl + 1, p, pl);
-    jws->signing_input[jws->signing_input_len] = '\0';
     return CRGW_JWS_OK;
 }
-
 static int all_b64url(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -409,9 +415,7 @@ int crgw_jws_check(crgw_jws *jws, EVP_PKEY *key)
 void crgw_jws_cleanup(crgw_jws *jws)
 {
     json_decref(jws->header);
-    free(jws->payload);
-    free(jws->signing_input);
-    free(jws->sig);
+    free(jws->payload); /* the block holding sig and signing_input too */
     sk_X509_pop_free(jws->x5c, X509_free);
     jws->header = NULL;
     jws->payload = NULL;

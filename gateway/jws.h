@@ -37,7 +37,8 @@ typedef struct {
     const crgw_sigalg *alg;
     json_t *header;                /* the protected header */
     const char *typ;               /* header "typ" or NULL (points into header) */
-    unsigned char *payload;        /* decoded payload, NUL-terminated (not counted) */
+    unsigned char *payload;        /* decoded payload, NUL-terminated (not counted); one
+                                      allocation with sig and signing_input */
     size_t payload_len;
     char *signing_input;           /* ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) */
     size_t signing_input_len;
