@@ -59,7 +59,7 @@ void crgw_checks_add(crgw_checks *c, const char *check, crgw_check_result result
         c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
     }
     crgw_check *e = &c->v[c->n++];
-    e->check = xstrdup(check);
+    e->check = check;
     e->result = result;
     e->sub = result == CRGW_CHECK_FAILED ? sub : CRGW_SUB_NONE;
     e->detail = NULL;
@@ -67,9 +67,10 @@ void crgw_checks_add(crgw_checks *c, const char *check, crgw_check_result result
         va_list ap;
         va_start(ap, detail_fmt);
         char tmp[1024];
-        vsnprintf(tmp, sizeof(tmp), detail_fmt, ap);
+        int n = vsnprintf(tmp, sizeof(tmp), detail_fmt, ap);
         va_end(ap);
-        e->detail = xstrdup(tmp);
+        size_t len = n < 0 ? 0 : (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1;
+        e->detail = xstrndup(tmp, len);
     }
 }
 
@@ -114,7 +115,6 @@ json_t *crgw_checks_to_json(const crgw_checks *c)
 void crgw_checks_cleanup(crgw_checks *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].check);
         free(c->v[i].detail);
     }
     free(c->v);

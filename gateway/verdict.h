@@ -46,7 +46,7 @@ typedef enum {
 } crgw_check_result;
 
 typedef struct {
-    char *check;   /* "signature", "chain", ... */
+    const char *check; /* "signature", "chain", ...: a string with static storage */
     crgw_check_result result;
     crgw_sub sub;  /* for FAILED */
     char *detail;  /* may be NULL */
@@ -57,7 +57,10 @@ typedef struct {
     size_t n, cap;
 } crgw_checks;
 
-/* Appends a check; detail_fmt may be NULL. sub is ignored unless result is FAILED. */
+/*
+ * Appends a check; check must have static storage (a literal); detail_fmt may be NULL. sub is
+ * ignored unless result is FAILED.
+ */
 void crgw_checks_add(crgw_checks *c, const char *check, crgw_check_result result, crgw_sub sub,
                      const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The sub-indication of the failed check of highest precedence, CRGW_SUB_NONE when none. */
