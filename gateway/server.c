@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -475,6 +476,7 @@ static void parent_handler(int sig)
 static int run_workers(crgw_server *s, int n)
 {
     pid_t *pids = xcalloc((size_t)n, sizeof(*pids));
+    pid_t parent = getpid();
     for (int i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid < 0) {
@@ -483,6 +485,12 @@ static int run_workers(crgw_server *s, int n)
             break;
         }
         if (pid == 0) {
+            /* own process group: a terminal's Ctrl-C reaches the parent only, which forwards it
+             * once (a second SIGINT would skip the drain); the parent's death drains us */
+            setpgid(0, 0);
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
             free(pids);
             s->worker = i;
             int rc = run_loop(s);

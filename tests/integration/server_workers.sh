@@ -23,3 +23,24 @@ expect_eq "SIGTERM exit status" "$RC" 0
 left=0
 for p in $pids; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 expect_eq "no worker left behind" "$left" 0
+
+# SIGINT (Ctrl-C reaches the parent only: workers have their own process group): drain, exit 0
+start_crgw "$CRGW_ROOT/config/test/node-120000.yaml" --workers 2
+stop_crgw INT
+expect_eq "SIGINT exit status" "$RC" 0
+expect_eq "both workers drained on SIGINT" "$(grep -c 'SIGINT: draining' "$T/crgw.log")" 2
+
+# the parent killed outright: the workers notice (parent-death signal) and stop
+start_crgw "$CRGW_ROOT/config/test/node-120000.yaml" --workers 2
+pids=$(pgrep -P "$CRGW_PID" | tr '\n' ' ')
+kill -KILL "$CRGW_PID"
+wait "$CRGW_PID" 2>/dev/null
+CRGW_PID=
+left=1
+for _ in $(seq 60); do
+    left=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+    [ "$left" = 0 ] && break
+    sleep 0.05
+done
+expect_eq "workers gone after the parent was killed" "$left" 0
