@@ -61,6 +61,8 @@ struct crgw_server {
     int worker;
     uint64_t started_us;
     size_t n_started; /* modules started */
+    sigset_t saved_mask; /* workers: the mask to restore once the loop handles signals */
+    int restore_mask;
 };
 
 struct event_base *crgw_server_base(const crgw_server *s)
@@ -426,6 +428,8 @@ static int run_loop(crgw_server *s)
     evsignal_add(s->sig_term, NULL);
     evsignal_add(s->sig_int, NULL);
     evsignal_add(s->sig_hup, NULL);
+    if (s->restore_mask)
+        sigprocmask(SIG_SETMASK, &s->saved_mask, NULL); /* pending ones are delivered now */
     s->goaway_timer = evtimer_new(s->base, on_final_goaway, s);
     s->deadline_timer = evtimer_new(s->base, on_deadline, s);
     log_info("crgw node %s serving: tls %s, h2c %s, redis %s, worker %d (pid %d)",
@@ -466,15 +470,22 @@ out:
 
 /* ---- workers: the parent binds, forks N loops, forwards signals, reaps ---- */
 
-static volatile sig_atomic_t parent_sig;
-
-static void parent_handler(int sig)
-{
-    parent_sig = sig;
-}
-
+/*
+ * Signals are blocked before the fork: the parent takes them synchronously (sigwaitinfo, no
+ * lost wake-up between a handler and waitpid) and forwards them; a worker unblocks them once
+ * its loop's handlers are installed (run_loop), so a forwarded signal is never lost to a worker
+ * still starting, nor kills it with the default action.
+ */
 static int run_workers(crgw_server *s, int n)
 {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &s->saved_mask);
+    s->restore_mask = 1;
     pid_t *pids = xcalloc((size_t)n, sizeof(*pids));
     pid_t parent = getpid();
     for (int i = 0; i < n; i++) {
@@ -501,28 +512,24 @@ static int run_workers(crgw_server *s, int n)
         pids[i] = pid;
     }
     close_listeners(s); /* the workers hold them */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = parent_handler;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     int rc = 0, alive = n;
     while (alive > 0) {
-        int st;
-        pid_t pid = waitpid(-1, &st, 0);
-        if (pid < 0 && errno == EINTR) {
-            int sig = parent_sig;
-            parent_sig = 0;
-            for (int i = 0; sig && i < n; i++)
+        siginfo_t info;
+        int sig = sigwaitinfo(&set, &info);
+        if (sig < 0)
+            continue; /* EINTR */
+        if (sig != SIGCHLD) {
+            for (int i = 0; i < n; i++)
                 if (pids[i] > 0)
                     kill(pids[i], sig);
             continue;
         }
-        if (pid < 0)
-            break;
-        for (int i = 0; i < n; i++)
-            if (pids[i] == pid) {
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            for (int i = 0; i < n; i++) {
+                if (pids[i] != pid)
+                    continue;
                 pids[i] = 0;
                 alive--;
                 if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -530,8 +537,10 @@ static int run_workers(crgw_server *s, int n)
                     log_error("worker %d (pid %d) ended with status %d", i, (int)pid, st);
                 }
             }
+        }
     }
     free(pids);
+    sigprocmask(SIG_SETMASK, &s->saved_mask, NULL);
     return rc;
 }
 

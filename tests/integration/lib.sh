@@ -27,7 +27,10 @@ STATUS=
 
 _lib_cleanup() {
     local rc=$?
-    [ -n "$CRGW_PID" ] && kill -KILL "$CRGW_PID" 2>/dev/null
+    if [ -n "$CRGW_PID" ]; then
+        for p in $(pgrep -P "$CRGW_PID" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done # workers
+        kill -KILL "$CRGW_PID" 2>/dev/null
+    fi
     [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
     for p in "${_LIB_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     wait 2>/dev/null
