@@ -321,12 +321,19 @@ json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct red
                 k->len != (size_t)n || memcmp(k->str, field, (size_t)n) != 0)
                 continue;
             json_t *e = json_loadb(v->str, v->len, 0, NULL);
-            int64_t decided;
+            int64_t decided = 0;
             json_t *seq = json_object_get(e, "origin_seq");
             int decision = !json_is_integer(seq) || json_integer_value(seq) != 0;
-            if (json_is_object(e) && decision &&
-                crgw_cache_parse_time(str_at(e, "decided_at"), &decided) == 0 &&
-                (s->issued_at == 0 || decided > s->issued_at)) {
+            if (!json_is_object(e) ||
+                (decision && crgw_cache_parse_time(str_at(e, "decided_at"), &decided) != 0)) {
+                /* a record of this report whose state cannot be read: question 3 has no answer,
+                 * and "nothing changed" would be a guess */
+                log_warn("cache: unreadable repair-status entry %s", field);
+                json_decref(e);
+                json_decref(out);
+                return NULL;
+            }
+            if (decision && (s->issued_at == 0 || decided >= s->issued_at)) {
                 json_t *o = json_object();
                 copy_field(o, e, "origin_node", s->origin[r]);
                 copy_field(o, e, "record_id", s->record_id[r]);
@@ -335,8 +342,6 @@ json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct red
                 copy_field(o, e, "decided_at", NULL);
                 copy_field(o, e, "event_id", NULL);
                 json_array_append_new(out, o);
-            } else if (!json_is_object(e)) {
-                log_warn("cache: unreadable repair-status entry %s (ignored)", field);
             }
             json_decref(e);
             break;
@@ -812,11 +817,12 @@ static void on_hgetall(crgw_redis *rc, redisReply *reply, void *priv)
         strcmp(f->rs_uscc, f->subj.uscc ? f->subj.uscc : "") == 0) {
         f->changed = crgw_cache_changed_records(&f->subj, reply);
         f->rs_state = f->changed ? 2 : 3;
+        if (!f->changed)
+            f->unavailable = "repair-status entry of a record unreadable";
     } else {
         f->rs_state = 3;
-    }
-    if (f->rs_state == 3)
         f->unavailable = "repair-status store unavailable (redis error)";
+    }
     if (f->have_verdict)
         flight_finish(f);
 }

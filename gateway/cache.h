@@ -175,8 +175,9 @@ void crgw_cache_subject_cleanup(crgw_cache_subject *s);
 
 /*
  * current.changed_records from an HGETALL reply of crgw:rs:<uscc>: the subject's records with
- * a decision (origin_seq != 0) taken after its issued_at, in report order (new reference, an
- * array). NULL when the reply is not an array (error).
+ * a decision (origin_seq != 0) taken at or after its issued_at, in report order (new reference,
+ * an array). NULL when the reply is not an array, or when the entry of one of the report's
+ * records cannot be read (unknown is not "nothing changed").
  */
 json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct redisReply *reply);
 

@@ -220,6 +220,20 @@ Test(cache_current, changed_records_from_hgetall)
     json_decref(ch);
     freeReplyObject(r);
 
+    /* an entry of one of the report's records that cannot be read: no answer, not "nothing" */
+    char text4[1024] = "*2\r\n";
+    append_bulk(text4, sizeof(text4), "330100:X-9");
+    append_bulk(text4, sizeof(text4), "{\"status\":\"repaired\",\"decided_at\":\"yesterday\"}");
+    r = resp(text4);
+    cr_assert_null(crgw_cache_changed_records(&s, r), "unreadable decision time");
+    freeReplyObject(r);
+    char text5[1024] = "*2\r\n";
+    append_bulk(text5, sizeof(text5), "120000:TJJT-2026-0088");
+    append_bulk(text5, sizeof(text5), "not json");
+    r = resp(text5);
+    cr_assert_null(crgw_cache_changed_records(&s, r), "unreadable entry");
+    freeReplyObject(r);
+
     r = resp("-ERR boom\r\n");
     cr_assert_null(crgw_cache_changed_records(&s, r), "an error is not 'nothing changed'");
     freeReplyObject(r);
