@@ -68,15 +68,15 @@ typedef struct stream {
     struct stream *prev, *next;
     int32_t id;
     unsigned flags;
-    int early_status;      /* header-time failure: 431 */
+    int early_status; /* header-time failure: 431 */
     size_t hdr_bytes;
-    const char *raw_path;  /* :path as received */
+    const char *raw_path; /* :path as received */
     const char *x_role, *x_client, *x_delay;
     long long content_length; /* -1 when absent */
     crgw_buf body;
-    size_t dropped;        /* body bytes discarded after an early answer */
-    uint64_t deadline_us;  /* request must be complete by then */
-    size_t route_index;    /* for metrics; crgw_routes_count() when unmatched */
+    size_t dropped;       /* body bytes discarded after an early answer */
+    uint64_t deadline_us; /* request must be complete by then */
+    size_t route_index;   /* for metrics; crgw_routes_count() when unmatched */
     const char *route_name;
     int status;
     const char *resp;
@@ -276,9 +276,8 @@ static void stream_release(stream *s)
 
 /* ---- answering ---- */
 
-static ssize_t data_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
-                         size_t length, uint32_t *data_flags, nghttp2_data_source *source,
-                         void *user_data)
+static ssize_t data_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+                         uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
 {
     (void)session;
     (void)stream_id;
@@ -314,21 +313,36 @@ static const char *http_date(size_t *len)
 static const char *status_string(stream *s, int status)
 {
     switch (status) {
-    case 200: return "200";
-    case 201: return "201";
-    case 202: return "202";
-    case 204: return "204";
-    case 400: return "400";
-    case 403: return "403";
-    case 404: return "404";
-    case 405: return "405";
-    case 408: return "408";
-    case 413: return "413";
-    case 422: return "422";
-    case 431: return "431";
-    case 500: return "500";
-    case 501: return "501";
-    case 503: return "503";
+    case 200:
+        return "200";
+    case 201:
+        return "201";
+    case 202:
+        return "202";
+    case 204:
+        return "204";
+    case 400:
+        return "400";
+    case 403:
+        return "403";
+    case 404:
+        return "404";
+    case 405:
+        return "405";
+    case 408:
+        return "408";
+    case 413:
+        return "413";
+    case 422:
+        return "422";
+    case 431:
+        return "431";
+    case 500:
+        return "500";
+    case 501:
+        return "501";
+    case 503:
+        return "503";
     default: {
         char *p = arena_alloc(s, 8);
         snprintf(p, 8, "%d", status);
@@ -354,8 +368,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     uint64_t us = crgw_now_us() - r->started_us;
     crgw_metrics_request(s->route_index, status, us);
     CRGW_LOG(CRGW_LOG_INFO, r->conn_id, r->stream_id,
-             "access client=%s method=%s path=%s route=%s status=%d bytes=%zu us=%llu%s",
-             r->client, r->method, r->path, s->route_name, status, len, (unsigned long long)us,
+             "access client=%s method=%s path=%s route=%s status=%d bytes=%zu us=%llu%s", r->client,
+             r->method, r->path, s->route_name, status, len, (unsigned long long)us,
              (s->flags & F_CLOSED) ? " (client gone, answer dropped)" : "");
     if (was_dispatched)
         n_inflight--;
@@ -440,8 +454,8 @@ static void reject(stream *s, int status, const char *type, const char *title, c
         return;
     }
     const char *headers[] = {"allow", allow, NULL};
-    crgw_http_problem_ex(&s->req, status, type, title, json_pack("{s:s}", "allow", allow),
-                         headers, detail);
+    crgw_http_problem_ex(&s->req, status, type, title, json_pack("{s:s}", "allow", allow), headers,
+                         detail);
 }
 
 /* ---- request processing ---- */
@@ -569,8 +583,7 @@ static void on_headers_done(stream *s)
         s->req.params[i] = arena_strndup(s, m.params[i].p, m.params[i].len);
     s->req.n_params = m.n_params;
     if (!crgw_routes_allowed(m.route, s->req.role)) {
-        reject(s, 403, "forbidden", "Forbidden", "the caller's role may not use this route",
-               NULL);
+        reject(s, 403, "forbidden", "Forbidden", "the caller's role may not use this route", NULL);
         return;
     }
 }
@@ -923,8 +936,7 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
             return;
         }
         if (crgw_tls_identity_of(ssl, crgw_server_config(c->srv), &c->ident) != 0) {
-            CRGW_LOG(CRGW_LOG_WARN, c->id, 0, "closing %s: client certificate not known",
-                     c->addr);
+            CRGW_LOG(CRGW_LOG_WARN, c->id, 0, "closing %s: client certificate not known", c->addr);
             conn_free(c);
             return;
         }
@@ -987,8 +999,7 @@ static void on_slow(evutil_socket_t fd, short what, void *arg)
             /* answered early, upload still going on: stop it at the deadline */
             if (s->deadline_us <= now) {
                 s->flags |= F_RESET;
-                nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id,
-                                          NGHTTP2_NO_ERROR);
+                nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
             } else if (!next || s->deadline_us < next) {
                 next = s->deadline_us;
             }
@@ -998,8 +1009,7 @@ static void on_slow(evutil_socket_t fd, short what, void *arg)
                 reject(s, 408, "request-timeout", "Request timeout",
                        "the request was not complete within the configured time", NULL);
                 /* a grace period for the answer, then the stream is reset (branch above) */
-                s->deadline_us =
-                    now + (uint64_t)s->req.cfg->limits.request_timeout_ms * 1000u;
+                s->deadline_us = now + (uint64_t)s->req.cfg->limits.request_timeout_ms * 1000u;
                 if (!next || s->deadline_us < next)
                     next = s->deadline_us;
             } else if (!next || s->deadline_us < next) {
@@ -1067,8 +1077,8 @@ void crgw_conn_accept(crgw_server *srv, evutil_socket_t fd, const struct sockadd
         conns->prev = c;
     conns = c;
     n_conns++;
-    crgw_metrics_counter_add("crgw_http_connections_total", tls ? "listener=\"tls\"" :
-                                                                  "listener=\"h2c\"", 1);
+    crgw_metrics_counter_add("crgw_http_connections_total",
+                             tls ? "listener=\"tls\"" : "listener=\"h2c\"", 1);
     CRGW_LOG(CRGW_LOG_DEBUG, c->id, 0, "accepted %s connection from %s", tls ? "tls" : "h2c",
              c->addr);
     int ms = crgw_server_config(srv)->limits.idle_timeout_ms;

@@ -56,8 +56,8 @@ void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char 
     if (!s) {
         /* only when a string was not UTF-8 (e.g. a decoded path): a fixed body */
         static const char fallback[] = "{\"type\":\"" PROBLEM_BASE "internal\",\"status\":500}";
-        crgw_conn_respond(r, status, "application/problem+json", fallback,
-                          sizeof(fallback) - 1, headers);
+        crgw_conn_respond(r, status, "application/problem+json", fallback, sizeof(fallback) - 1,
+                          headers);
         return;
     }
     CRGW_LOG(CRGW_LOG_DEBUG, r->conn_id, r->stream_id, "problem %d %s: %s", status, type, detail);
@@ -65,8 +65,8 @@ void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char 
     free(s);
 }
 
-void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title,
-                      json_t *extra, const char *detail_fmt, ...)
+void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title, json_t *extra,
+                      const char *detail_fmt, ...)
 {
     char detail[512];
     va_list ap;

@@ -9,8 +9,8 @@
 
 enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
 
-static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                 0.05,   0.1,   0.25,   0.5,   1.0,  2.5, 10.0};
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,    0.25,  0.5,    1.0,   2.5,  10.0};
 #define N_BUCKETS CRGW_ARRAY_LEN(buckets)
 
 typedef struct series {
@@ -176,8 +176,8 @@ static int render_hist(crgw_buf *out, const char *name, const char *labels, cons
     int rc = 0;
     for (size_t i = 0; i < N_BUCKETS; i++) {
         cum += b[i];
-        rc |= crgw_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                              buckets[i], (unsigned long long)cum);
+        rc |= crgw_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, buckets[i],
+                              (unsigned long long)cum);
     }
     rc |= crgw_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
                           (unsigned long long)n);
@@ -197,9 +197,9 @@ static int render_requests(crgw_buf *out)
     for (size_t r = 0; rstats && r < n_rstats; r++) {
         const char *rn = r < nr ? crgw_routes_at(r)->name : "unmatched";
         for (size_t i = 0; i < MAX_STATUS_SLOTS && rstats[r].status[i]; i++)
-            rc |= crgw_buf_printf(out, "crgw_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                                  rn, rstats[r].status[i],
-                                  (unsigned long long)rstats[r].count[i]);
+            rc |=
+                crgw_buf_printf(out, "crgw_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                                rn, rstats[r].status[i], (unsigned long long)rstats[r].count[i]);
     }
     rc |= crgw_buf_adds(out, "# HELP crgw_http_request_duration_seconds Time from the request's "
                              "first frame to its answer.\n"

@@ -23,16 +23,16 @@ void crgw_route_readyz(crgw_req *r)
     size_t n = crgw_server_not_ready(r->server, reasons, CRGW_ARRAY_LEN(reasons));
     crgw_redis *rc = crgw_server_redis(r->server);
     if (n == 0) {
-        json_t *o = json_pack("{s:s,s:s,s:s}", "status", "ready", "node", r->cfg->node, "redis",
-                              "up");
+        json_t *o =
+            json_pack("{s:s,s:s,s:s}", "status", "ready", "node", r->cfg->node, "redis", "up");
         crgw_req_respond_json(r, 200, o);
         return;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, json_string(reasons[i]));
-    json_t *extra = json_pack("{s:o,s:s}", "reasons", arr, "redis", crgw_redis_up(rc) ? "up" :
-                                                                                       "down");
+    json_t *extra =
+        json_pack("{s:o,s:s}", "reasons", arr, "redis", crgw_redis_up(rc) ? "up" : "down");
     crgw_req_problem(r, 503, "not-ready", "Not ready", extra, "%s%s", reasons[0],
                      n > 1 ? " (and more, see reasons)" : "");
 }

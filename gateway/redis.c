@@ -34,9 +34,9 @@
 struct crgw_redis {
     struct event_base *base;
     char *addr;
-    char *host;   /* NULL for unix */
+    char *host; /* NULL for unix */
     int port;
-    char *path;   /* unix socket path, or NULL */
+    char *path; /* unix socket path, or NULL */
     int timeout_ms;
     redisAsyncContext *ac; /* current context, NULL while disconnected */
     int connected;
@@ -57,7 +57,7 @@ typedef struct {
     crgw_redis *rc;
     crgw_redis_cb cb;
     void *priv;
-    int done;           /* user callback already called (timeout) */
+    int done; /* user callback already called (timeout) */
     uint64_t start_us;
     struct event timer; /* command timeout */
 } command;
@@ -229,8 +229,7 @@ static int parse_addr(crgw_redis *rc, const char *addr)
         free(rc->host);
         rc->host = xstrdup("127.0.0.1");
     } else if (inet_pton(AF_INET, rc->host, bin) != 1 && inet_pton(AF_INET6, rc->host, bin) != 1) {
-        log_error("redis: '%s' is not an IP address (no DNS lookups on the event loop)",
-                  rc->host);
+        log_error("redis: '%s' is not an IP address (no DNS lookups on the event loop)", rc->host);
         free(rc->host);
         rc->host = NULL;
         return -1;

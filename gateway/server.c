@@ -36,7 +36,6 @@
  * the reverse order. {name, start, reload, stop, not_ready}; any hook may be NULL.
  */
 static const crgw_module modules[] = {
-    /* e.g. {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready}, */
     {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready},
     {"cache", crgw_cache_route_start, crgw_cache_route_reload, crgw_cache_route_stop,
      crgw_cache_route_not_ready},
@@ -60,7 +59,7 @@ struct crgw_server {
     int draining;
     int worker;
     uint64_t started_us;
-    size_t n_started; /* modules started */
+    size_t n_started;    /* modules started */
     sigset_t saved_mask; /* workers: the mask to restore once the loop handles signals */
     int restore_mask;
 };
@@ -158,8 +157,8 @@ static evutil_socket_t bind_listener(const char *what, const char *addr)
     struct sockaddr_storage ss;
     int len;
     if (parse_addr(addr, &ss, &len) != 0) {
-        fprintf(stderr, "crgw: serve: bad %s address '%s' (want IPv4:PORT or [IPv6]:PORT)\n",
-                what, addr);
+        fprintf(stderr, "crgw: serve: bad %s address '%s' (want IPv4:PORT or [IPv6]:PORT)\n", what,
+                addr);
         return -1;
     }
     evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -170,8 +169,7 @@ static evutil_socket_t bind_listener(const char *what, const char *addr)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 || listen(fd, 1024) != 0) {
-        fprintf(stderr, "crgw: serve: cannot listen on %s (%s): %s\n", addr, what,
-                strerror(errno));
+        fprintf(stderr, "crgw: serve: cannot listen on %s (%s): %s\n", addr, what, strerror(errno));
         close(fd);
         return -1;
     }
@@ -302,8 +300,8 @@ static void reload(crgw_server *s)
     }
     const char *ol = eff(s->opt_listen, s->cfg->listen), *nl = eff(s->opt_listen, nc->listen);
     const char *oh = eff(s->opt_h2c, s->cfg->h2c), *nh = eff(s->opt_h2c, nc->h2c);
-    if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) || (oh == NULL) != (nh == NULL) ||
-        (oh && strcmp(oh, nh) != 0))
+    if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) ||
+        (oh == NULL) != (nh == NULL) || (oh && strcmp(oh, nh) != 0))
         log_warn("reload: listener addresses changed; they apply at the next restart");
     crgw_config *old = s->cfg;
     s->cfg = nc;
@@ -411,15 +409,13 @@ static int run_loop(crgw_server *s)
         }
     }
     if (s->tls_fd >= 0) {
-        s->tls_listener = evconnlistener_new(s->base, on_accept_tls, s,
-                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-                                             s->tls_fd);
+        s->tls_listener = evconnlistener_new(
+            s->base, on_accept_tls, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, s->tls_fd);
         evconnlistener_set_error_cb(s->tls_listener, on_accept_error);
     }
     if (s->h2c_fd >= 0) {
-        s->h2c_listener = evconnlistener_new(s->base, on_accept_h2c, s,
-                                             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-                                             s->h2c_fd);
+        s->h2c_listener = evconnlistener_new(
+            s->base, on_accept_h2c, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, s->h2c_fd);
         evconnlistener_set_error_cb(s->h2c_listener, on_accept_error);
     }
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -432,8 +428,8 @@ static int run_loop(crgw_server *s)
         sigprocmask(SIG_SETMASK, &s->saved_mask, NULL); /* pending ones are delivered now */
     s->goaway_timer = evtimer_new(s->base, on_final_goaway, s);
     s->deadline_timer = evtimer_new(s->base, on_deadline, s);
-    log_info("crgw node %s serving: tls %s, h2c %s, redis %s, worker %d (pid %d)",
-             s->cfg->node, s->tls_listener ? eff(s->opt_listen, s->cfg->listen) : "off",
+    log_info("crgw node %s serving: tls %s, h2c %s, redis %s, worker %d (pid %d)", s->cfg->node,
+             s->tls_listener ? eff(s->opt_listen, s->cfg->listen) : "off",
              s->h2c_listener ? eff(s->opt_h2c, s->cfg->h2c) : "off", s->redis_addr, s->worker,
              (int)getpid());
     event_base_dispatch(s->base);
@@ -546,9 +542,10 @@ static int run_workers(crgw_server *s, int n)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: crgw serve --config FILE [--h2c ADDR:PORT|off] [--listen ADDR:PORT|off]\n"
-                    "                  [--redis HOST:PORT|unix:PATH] [--workers N]\n"
-                    "                  [--log-level error|warn|info|debug]\n");
+    fprintf(stderr,
+            "usage: crgw serve --config FILE [--h2c ADDR:PORT|off] [--listen ADDR:PORT|off]\n"
+            "                  [--redis HOST:PORT|unix:PATH] [--workers N]\n"
+            "                  [--log-level error|warn|info|debug]\n");
 }
 
 int crgw_cmd_serve(int argc, char **argv)

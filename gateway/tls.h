@@ -14,9 +14,9 @@
 struct crgw_config;
 
 typedef struct {
-    char uri[256];    /* the SAN URI that matched */
-    unsigned roles;   /* CRGW_ROLE_* bits */
-    char peer_node[8];/* node code when roles == CRGW_ROLE_PEER, else "" */
+    char uri[256];     /* the SAN URI that matched */
+    unsigned roles;    /* CRGW_ROLE_* bits */
+    char peer_node[8]; /* node code when roles == CRGW_ROLE_PEER, else "" */
 } crgw_tls_identity;
 
 #define CRGW_TLS_ERR_UNKNOWN (-1) /* no certificate, or no SAN URI known to the configuration */
