@@ -375,11 +375,12 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         n_inflight--;
     crgw_conn *c = s->conn;
     if (!c || (s->flags & F_CLOSED)) {
+        struct crgw_server *srv = r->server; /* r lives inside s: read before the release */
         if (!c)
             undetach(s);
         stream_release(s);
         if (!c)
-            crgw_server_check_drained(r->server);
+            crgw_server_check_drained(srv);
         return;
     }
     size_t nh = 0;

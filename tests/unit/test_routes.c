@@ -74,7 +74,7 @@ Test(routes, path_parameters)
         cr_assert_eq(match(r->method, path, &m, NULL, 0), 0, "%s", path);
         cr_assert_eq(m.n_params, nparams);
         for (size_t n = 0; n < nparams; n++) {
-            char want[16];
+            char want[32];
             snprintf(want, sizeof(want), "v%zu", n);
             cr_assert_eq(m.params[n].len, strlen(want));
             cr_assert_eq(memcmp(m.params[n].p, want, m.params[n].len), 0);
