@@ -34,6 +34,14 @@ _lib_cleanup() {
     [ -n "$REDIS_PID" ] && kill -TERM "$REDIS_PID" 2>/dev/null
     for p in "${_LIB_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     wait 2>/dev/null
+    # a sanitizer report in any log of this test (the ASan build) fails the test
+    local san
+    san=$(grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T" --include='*.log' 2>/dev/null)
+    if [ -n "$san" ]; then
+        echo "FAIL $TEST_NAME: sanitizer report in: $san"
+        grep -rhE -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' $san | head -40
+        FAILED=1
+    fi
     if [ "$rc" != 0 ] || [ "$FAILED" != 0 ]; then
         echo "---- $TEST_NAME: crgw log (last 60 lines) ----"
         tail -n 60 "$T/crgw.log" 2>/dev/null
