@@ -34,22 +34,28 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/crgw
 
+# V=1 shows the whole command lines
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@$(if $(V),,echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libcrgw.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/obj/gateway/main.o: DEFS += -DCRGW_VERSION=\"$(VERSION)\"
 
 $(BUILD)/crgw: $(BUILD)/obj/gateway/main.o $(BUILD)/libcrgw.a
-	$(CC) -o $@ $^ $(LDLIBS_ALL)
+	@$(if $(V),,echo "  LINK  $@")
+	$(Q)$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcrgw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags criterion) -o $@ $< $(BUILD)/libcrgw.a \
+	@$(if $(V),,echo "  TEST  $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags criterion) -o $@ $< $(BUILD)/libcrgw.a \
 	    $(LDLIBS_ALL) $(shell pkg-config --libs criterion)
 
 deps:

@@ -5,7 +5,7 @@
 #define CRGW_COMMANDS_H
 
 int crgw_cmd_serve(int argc, char **argv);        /* gateway/server.c */
-int crgw_cmd_check_config(int argc, char **argv); /* gateway/config.c */
+int crgw_cmd_check_config(int argc, char **argv); /* gateway/cmd_check.c */
 int crgw_cmd_translate(int argc, char **argv);    /* gateway/cmd_translate.c */
 int crgw_cmd_verify(int argc, char **argv);       /* gateway/cmd_verify.c */
 int crgw_cmd_sign(int argc, char **argv);         /* gateway/cmd_verify.c */

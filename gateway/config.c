@@ -19,7 +19,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "gateway/commands.h"
 #include "gateway/util.h"
 #include "gateway/yamltree.h"
 
@@ -1060,35 +1059,4 @@ const crgw_agreement *crgw_config_agreement(const crgw_config *c, const char *id
         if (strcmp(c->agreements[i].id, id) == 0)
             return &c->agreements[i];
     return NULL;
-}
-
-int crgw_cmd_check_config(int argc, char **argv)
-{
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            path = argv[i] + 9;
-        else {
-            fprintf(stderr, "crgw check-config: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (path == NULL) {
-        fprintf(stderr, "usage: crgw check-config --config FILE\n");
-        return 2;
-    }
-    crgw_errs errs = {0};
-    crgw_config *cfg = NULL;
-    if (crgw_config_load(path, &cfg, &errs) != 0) {
-        for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s\n", errs.v[i]);
-        crgw_errs_cleanup(&errs);
-        return 1;
-    }
-    printf("%s: ok: node %s (%s), %zu nodes, %zu agreements, %zu local clients\n", path,
-           cfg->node, cfg->node_name, cfg->n_nodes, cfg->n_agreements, cfg->n_clients);
-    crgw_config_unref(cfg);
-    return 0;
 }

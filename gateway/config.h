@@ -167,7 +167,4 @@ unsigned crgw_config_client_roles(const crgw_config *c, const char *uri);
 const crgw_node *crgw_config_peer_by_uri(const crgw_config *c, const char *uri);
 const crgw_agreement *crgw_config_agreement(const crgw_config *c, const char *id);
 
-/* `crgw check-config --config FILE`: prints errors, returns the exit status. */
-int crgw_cmd_check_config(int argc, char **argv);
-
 #endif

@@ -30,6 +30,7 @@
 #include "gateway/repair.h"
 #include "gateway/tls.h"
 #include "gateway/util.h"
+#include "gateway/verify_route.h"
 
 /*
  * Modules with a life cycle on the server: one line each, started in this order, stopped in
@@ -303,6 +304,18 @@ static void reload(crgw_server *s)
     if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) ||
         (oh == NULL) != (nh == NULL) || (oh && strcmp(oh, nh) != 0))
         log_warn("reload: listener addresses changed; they apply at the next restart");
+    /* trust material last: it replaces the process's verifier once it loads */
+    if (crgw_verify_route_install(nc, &errs) != 0) {
+        print_errs(&errs, 1);
+        crgw_errs_cleanup(&errs);
+        log_error("reload refused: trust material; the running configuration stays");
+        if (nctx)
+            SSL_CTX_free(nctx);
+        crgw_redis_free(nredis);
+        crgw_config_unref(nc);
+        crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+        return;
+    }
     crgw_config *old = s->cfg;
     s->cfg = nc;
     if (nctx) {
@@ -603,6 +616,13 @@ int crgw_cmd_serve(int argc, char **argv)
     }
     crgw_errs_cleanup(&errs);
     apply_log_level(&srv, srv.cfg);
+    if (crgw_verify_route_install(srv.cfg, &errs) != 0) {
+        print_errs(&errs, 0);
+        crgw_errs_cleanup(&errs);
+        fprintf(stderr, "crgw: serve: %s: trust material refused\n", srv.config_path);
+        crgw_config_unref(srv.cfg);
+        return 1;
+    }
     const char *h2c = eff(srv.opt_h2c, srv.cfg->h2c);
     const char *listen_addr = eff(srv.opt_listen, srv.cfg->listen);
     int rc = 1;

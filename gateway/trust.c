@@ -195,8 +195,17 @@ int crgw_trust_new(const crgw_config *cfg, crgw_trust **out, crgw_errs *errs)
         EVP_DigestInit_ex(h, EVP_sha256(), NULL);
         EVP_DigestUpdate(h, policy_id, sizeof(policy_id) - 1);
         EVP_DigestUpdate(h, cn->code, strlen(cn->code));
+        size_t before = errs->n;
         if (load_anchors(n, cn, t->all, h, errs) == 0)
             load_crls(n, cn, h, errs);
+        /* name the node's definition, as configuration errors do: file:line: message */
+        for (size_t e = before; e < errs->n && cfg->federation_path; e++) {
+            crgw_buf b;
+            crgw_buf_init(&b, 4096);
+            crgw_buf_printf(&b, "%s:%d: %s", cfg->federation_path, cn->line, errs->v[e]);
+            free(errs->v[e]);
+            errs->v[e] = crgw_buf_take(&b, NULL);
+        }
         const char *const *algs = (const char *const *)cn->algorithms.v;
         size_t n_algs = cn->algorithms.n;
         if (n_algs == 0) {

@@ -30,6 +30,17 @@ crgw_verifier *crgw_verify_route_verifier(crgw_config *cfg)
     return current;
 }
 
+int crgw_verify_route_install(crgw_config *cfg, crgw_errs *errs)
+{
+    crgw_verifier *v = NULL;
+    if (crgw_verifier_new(cfg, &v, errs) != 0)
+        return -1;
+    crgw_verifier_free(current);
+    current = v;
+    log_info("verify: trust material loaded, version %s", crgw_verifier_trust_version(current));
+    return 0;
+}
+
 void crgw_verify_route_shutdown(void)
 {
     crgw_verifier_free(current);

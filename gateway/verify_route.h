@@ -21,6 +21,15 @@ void crgw_route_verify(crgw_req *r);
  */
 crgw_verifier *crgw_verify_route_verifier(struct crgw_config *cfg);
 
+/*
+ * Builds the verifier of cfg now (trust stores, CRL signatures, adapters) and makes it the
+ * process's verifier. On failure the errors go to errs and the current verifier stays: the
+ * server calls it at start-up (failure: refuse to start) and before swapping in a reloaded
+ * configuration (failure: refuse the reload), so no request pays for loading trust material.
+ * Returns 0 or -1.
+ */
+int crgw_verify_route_install(struct crgw_config *cfg, crgw_errs *errs);
+
 /* Frees the process's verifier (shutdown, tests). */
 void crgw_verify_route_shutdown(void);
 

@@ -19,6 +19,13 @@ for f in tests/unit/data/config/*.yaml; do
         echo "FAIL: $f: no file:line: message in: $out"; fail=1
     fi
 done
+# trust material is checked as the server loads it: a CRL that no anchor of its node signed
+out=$("$CRGW" check-config --config tests/unit/data/config/foreign-crl.yaml 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'fed-foreign-crl.yaml:3: .*CRL not signed by an anchor of node 120000' ||
+    { echo "FAIL: foreign CRL: exit $rc: $out"; fail=1; }
+out=$(timeout 10 "$CRGW" serve --config tests/unit/data/config/foreign-crl.yaml --h2c 127.0.0.1:1 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'trust material refused' ||
+    { echo "FAIL: serve must refuse a foreign CRL at start-up: exit $rc: $out"; fail=1; }
 "$CRGW" check-config --config tests/unit/data/config/ok.yaml >/dev/null || { echo "FAIL: ok.yaml"; fail=1; }
 "$CRGW" check-config >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: usage error must exit 2"; fail=1; }
 "$CRGW" --version | grep -q '^crgw ' || { echo "FAIL: --version"; fail=1; }
