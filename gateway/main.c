@@ -19,6 +19,7 @@ typedef struct {
 static const command commands[] = {
     {"serve", crgw_cmd_serve,
      "serve --config FILE [--h2c ADDR:PORT] [--listen ADDR:PORT] [--redis ADDR|unix:PATH]\n"
+     "        [--workers N] [--log-level error|warn|info|debug]\n"
      "        run the gateway (flags override the file)"},
     {"check-config", crgw_cmd_check_config,
      "check-config --config FILE\n"
