@@ -243,6 +243,27 @@ static int parse_rfc3339(const char *s, size_t n, crgw_datetime *t, const char *
     return 0;
 }
 
+int crgw_time_parse_rfc3339(const char *s, size_t n, int date_only_ok, int64_t *unix_s)
+{
+    crgw_datetime t;
+    const char *why;
+    if (s == NULL)
+        return -1;
+    if (n == 10 && date_only_ok) {
+        size_t i = 0;
+        memset(&t, 0, sizeof(t));
+        if (digits(s, n, &i, 4, &t.y) || s[i++] != '-' || digits(s, n, &i, 2, &t.mo) ||
+            s[i++] != '-' || digits(s, n, &i, 2, &t.d) || !crgw_date_valid(t.y, t.mo, t.d))
+            return -1;
+    } else if (parse_rfc3339(s, n, &t, &why) != 0) {
+        return -1;
+    }
+    /* t is Beijing time (+08:00) */
+    *unix_s = (int64_t)days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s -
+              8 * 3600;
+    return 0;
+}
+
 int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_datetime *out,
                        const char **why)
 {

@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "adapters/dates.h"
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
@@ -164,61 +165,9 @@ int64_t crgw_cache_ttl(int64_t now, int64_t not_after, int failure, int max_ttl_
     return ttl > 0 ? ttl : 0;
 }
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int crgw_cache_parse_time(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, se;
-    if (!s || strlen(s) < 20)
-        return -1;
-    if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-        digits(s + 17, 2, &se))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return -1;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    *out = (int64_t)timegm(&tm) - off;
-    return 0;
+    return s ? crgw_time_parse_rfc3339(s, strlen(s), 0, out) : -1;
 }
 
 void crgw_cache_format_time(int64_t t, char *out, size_t cap)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/dates.h"
 #include "gateway/util.h"
 #include "gateway/yamltree.h"
 
@@ -127,38 +128,9 @@ int32_t crgw_day_of_unix(int64_t unix_s)
 
 int crgw_day_of_rfc3339(const char *s, int32_t *day)
 {
-    size_t n = strlen(s);
-    int32_t date;
-    int hh, mm, ss;
-    if (n < 20 || crgw_date_parse_day(s, 10, &date) != 0 || (s[10] != 'T' && s[10] != 't'))
+    int64_t unix_s;
+    if (crgw_time_parse_rfc3339(s, strlen(s), 0, &unix_s) != 0)
         return -1;
-    if (s[13] != ':' || s[16] != ':' || digits(s + 11, 2, &hh) || digits(s + 14, 2, &mm) ||
-        digits(s + 17, 2, &ss) || hh > 23 || mm > 59 || ss > 60)
-        return -1;
-    const char *p = s + 19;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    int off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (strlen(p) != 6 || p[3] != ':' || digits(p + 1, 2, &oh) || digits(p + 4, 2, &om) ||
-            oh > 23 || om > 59)
-            return -1;
-        off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t unix_s = (int64_t)date * 86400 + hh * 3600 + mm * 60 + ss - off;
     *day = crgw_day_of_unix(unix_s);
     return 0;
 }

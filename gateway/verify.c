@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "adapters/adapter.h"
+#include "adapters/dates.h"
 #include "gateway/jws.h"
 #include "gateway/log.h"
 #include "gateway/trust.h"
@@ -104,61 +105,12 @@ const char *crgw_verifier_trust_version(const crgw_verifier *v)
 
 /* ---- time ---- */
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int crgw_verify_parse_time(const char *s, time_t *out)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, off = TZ_OFFSET;
-    size_t len = strlen(s);
-    if (len < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d))
+    int64_t t;
+    if (s == NULL || crgw_time_parse_rfc3339(s, strlen(s), 1, &t) != 0)
         return -1;
-    const char *p = s + 10;
-    if (*p != '\0') {
-        if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || digits(p + 1, 2, &h) ||
-            p[3] != ':' || digits(p + 4, 2, &mi) || p[6] != ':' || digits(p + 7, 2, &sec))
-            return -1;
-        p += 9;
-        if (*p == '.') {
-            p++;
-            while (*p >= '0' && *p <= '9')
-                p++;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            off = 0;
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh, om;
-            if (strlen(p) < 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
-                return -1;
-            off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-            p += 6;
-        } else {
-            return -1;
-        }
-        if (*p != '\0')
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
-    time_t t = timegm(&tm);
-    struct tm back;
-    gmtime_r(&t, &back);
-    if (back.tm_mday != d || back.tm_mon != mo - 1)
-        return -1; /* 2026-02-30 */
-    *out = t - off;
+    *out = (time_t)t;
     return 0;
 }
 
