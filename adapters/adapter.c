@@ -21,6 +21,8 @@
 struct crgw_adapters {
     map_dialect **v;
     size_t n;
+    EVP_MD_CTX *h;          /* running SHA-256 over the mapping files loaded */
+    unsigned char digest[32];
 };
 
 /* ---- diagnostics ---- */
@@ -83,6 +85,7 @@ void crgw_adapters_free(crgw_adapters *a)
     for (size_t i = 0; i < a->n; i++)
         map_dialect_free(a->v[i]);
     free(a->v);
+    EVP_MD_CTX_free(a->h);
     free(a);
 }
 
@@ -106,7 +109,29 @@ int crgw_adapters_add_file(crgw_adapters *a, const char *file, crgw_diags *errs)
     }
     a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
     a->v[a->n++] = d;
+    /* the digest of what was loaded: name and bytes of every file, in load order */
+    char *data = NULL;
+    size_t len = 0;
+    if (crgw_read_file(file, 1u << 20, &data, &len) == 0) {
+        if (a->h == NULL) {
+            a->h = EVP_MD_CTX_new();
+            crgw_assert(a->h != NULL);
+            EVP_DigestInit_ex(a->h, EVP_sha256(), NULL);
+        }
+        EVP_DigestUpdate(a->h, d->name, strlen(d->name) + 1);
+        EVP_DigestUpdate(a->h, data, len);
+        EVP_MD_CTX *copy = EVP_MD_CTX_new();
+        crgw_assert(copy != NULL && EVP_MD_CTX_copy_ex(copy, a->h) == 1);
+        EVP_DigestFinal_ex(copy, a->digest, NULL);
+        EVP_MD_CTX_free(copy);
+        free(data);
+    }
     return 0;
+}
+
+void crgw_adapters_digest(const crgw_adapters *a, unsigned char out[32])
+{
+    memcpy(out, a->digest, 32);
 }
 
 static int cmp_str(const void *x, const void *y)

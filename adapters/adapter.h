@@ -50,6 +50,8 @@ int crgw_adapters_add_file(crgw_adapters *a, const char *file, crgw_diags *errs)
 /** An empty set (to be filled with crgw_adapters_add_file). */
 crgw_adapters *crgw_adapters_new(void);
 void crgw_adapters_free(crgw_adapters *a);
+/* SHA-256 over the name and bytes of every mapping file loaded (answer versions of caches). */
+void crgw_adapters_digest(const crgw_adapters *a, unsigned char out[32]);
 /**
  * The default mapping directory: "<dir of the executable>/../adapters" (also ../../adapters, for
  * build/<name>/crgw), else "./adapters". Writes into buf, returns buf.

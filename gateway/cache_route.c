@@ -3,7 +3,6 @@
  */
 #include "gateway/cache_route.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 #include "gateway/verify.h"
 #include "gateway/verify_route.h"
 
-#define MAX_MAPPING (4u << 20)
 #define MAX_REPORT (16u << 20)
 
 static crgw_cache *cache; /* one per process (one event loop) */
@@ -44,49 +42,6 @@ static void digest_strv(EVP_MD_CTX *h, const char *tag, const crgw_strv *sv)
 {
     for (size_t i = 0; i < sv->n; i++)
         digest_str(h, tag, sv->v[i]);
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* The bytes of every *.yaml mapping file of dir, in name order (as adapters_load reads them). */
-static int digest_mappings(EVP_MD_CTX *h, const char *dir)
-{
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return -1;
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(dh)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0 && de->d_name[0] != '.') {
-            names = xrealloc(names, (n + 1) * sizeof(char *));
-            names[n++] = xstrdup(de->d_name);
-        }
-    }
-    closedir(dh);
-    if (n)
-        qsort(names, n, sizeof(char *), cmp_str);
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        char *data = NULL;
-        size_t len = 0;
-        if (crgw_read_file(path, MAX_MAPPING, &data, &len) != 0) {
-            rc = -1;
-        } else {
-            digest_str(h, "mapping", names[i]);
-            EVP_DigestUpdate(h, data, len);
-        }
-        free(data);
-        free(names[i]);
-    }
-    free(names);
-    return rc;
 }
 
 int crgw_cache_answer_version(const crgw_config *cfg, const crgw_verifier *v, char out[65])
@@ -112,12 +67,14 @@ int crgw_cache_answer_version(const crgw_config *cfg, const crgw_verifier *v, ch
         digest_strv(h, "require", &a->require_coverage);
         digest_strv(h, "repair_domain", &a->repair_domains);
     }
-    int rc = digest_mappings(h, cfg->adapters_dir ? cfg->adapters_dir : "adapters");
     unsigned char d[32];
+    crgw_adapters_digest(crgw_verifier_adapters(v), d);
+    EVP_DigestUpdate(h, "mappings", 8);
+    EVP_DigestUpdate(h, d, 32);
     EVP_DigestFinal_ex(h, d, NULL);
     EVP_MD_CTX_free(h);
     crgw_hex(d, 32, out);
-    return rc;
+    return 0;
 }
 
 static const char *answer_version(crgw_config *cfg, crgw_verifier *v)
@@ -137,29 +94,6 @@ static const char *answer_version(crgw_config *cfg, crgw_verifier *v)
     log_info("cache: answer version %.16s... (trust %.16s...)", memo.version,
              crgw_verifier_trust_version(v));
     return memo.version;
-}
-
-/* As verify_route.c does for `to`: the canonical report in that dialect, or the errors. */
-static void add_translation(crgw_verifier *v, const char *node, const char *to, json_t *verdict)
-{
-    json_t *canon = json_object_get(verdict, "report");
-    if (canon == NULL)
-        return;
-    crgw_translate_opts o = {.translated_by = node};
-    crgw_diags warn = {0}, errs = {0};
-    char *doc = NULL;
-    size_t len = 0;
-    if (crgw_translate_from_canonical(crgw_verifier_adapters(v), to, canon, &o, &doc, &len, &warn,
-                                      &errs) == 0) {
-        json_object_set_new(verdict, "translated", json_stringn(doc, len));
-        if (warn.n > 0)
-            json_object_set_new(verdict, "translation_warnings", crgw_diags_to_json(&warn));
-    } else {
-        json_object_set_new(verdict, "translation_errors", crgw_diags_to_json(&errs));
-    }
-    free(doc);
-    crgw_diags_cleanup(&warn);
-    crgw_diags_cleanup(&errs);
 }
 
 static json_t *problem(int status, const char *type, const char *title, const char *detail)
@@ -188,7 +122,7 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
         return;
     }
     if (q->to && strcmp(q->to, "canonical") != 0)
-        add_translation(v, q->cfg->node, q->to, oc.verdict);
+        crgw_verify_add_translation(v, q->cfg->node, q->to, oc.verdict);
     out->status = 200;
     out->answer = oc.verdict;
     oc.verdict = NULL;

@@ -32,8 +32,9 @@ void crgw_cache_route_stop(crgw_server *s);
 const char *crgw_cache_route_not_ready(crgw_server *s);
 
 /*
- * The answer version of a configuration and its verifier into out (65 bytes, hex). Reads the
- * mapping files of cfg->adapters_dir. Returns 0, or -1 when they cannot be read.
+ * The answer version of a configuration and its verifier into out (65 bytes, hex): the trust
+ * version, this node, the agreements, the legacy USCC list and the digest of the mapping files
+ * the verifier loaded. Returns 0.
  */
 int crgw_cache_answer_version(const struct crgw_config *cfg, const struct crgw_verifier *v,
                               char out[65]);

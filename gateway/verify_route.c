@@ -47,12 +47,13 @@ void crgw_verify_route_shutdown(void)
     current = NULL;
 }
 
-static void add_translation(crgw_verifier *v, crgw_req *r, const char *to, json_t *verdict)
+void crgw_verify_add_translation(crgw_verifier *v, const char *node, const char *to,
+                                 json_t *verdict)
 {
     json_t *canon = json_object_get(verdict, "report");
     if (canon == NULL)
         return;
-    crgw_translate_opts o = {.translated_by = r->cfg->node};
+    crgw_translate_opts o = {.translated_by = node};
     crgw_diags warn = {0}, errs = {0};
     char *doc = NULL;
     size_t len = 0;
@@ -104,7 +105,7 @@ void crgw_route_verify(crgw_req *r)
         return;
     }
     if (to != NULL && strcmp(to, "canonical") != 0)
-        add_translation(v, r, to, out.verdict);
+        crgw_verify_add_translation(v, r->cfg->node, to, out.verdict);
     json_t *verdict = out.verdict;
     out.verdict = NULL;
     crgw_verify_outcome_cleanup(&out);

@@ -30,6 +30,13 @@ crgw_verifier *crgw_verify_route_verifier(struct crgw_config *cfg);
  */
 int crgw_verify_route_install(struct crgw_config *cfg, crgw_errs *errs);
 
+/*
+ * Adds to a verdict "translated" (its canonical report in dialect `to`, translated by node) and
+ * "translation_warnings", or "translation_errors" when it cannot be translated.
+ */
+void crgw_verify_add_translation(crgw_verifier *v, const char *node, const char *to,
+                                 json_t *verdict);
+
 /* Frees the process's verifier (shutdown, tests). */
 void crgw_verify_route_shutdown(void);
 
