@@ -4,7 +4,16 @@ set -u
 cd "${CRGW_ROOT:-.}"
 CRGW=${CRGW:-build/crgw}
 fail=0
-for f in config/test/node-*.yaml config/demo/*.yaml; do
+# the demo node names the PKI that `make run` creates under ./state: check a copy of it against
+# a demo PKI made here
+tmp=$(mktemp -d /tmp/crgw-config-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+root=$(pwd)
+certs/make-demo-pki "$tmp/state" 120000 >/dev/null 2>&1 || { echo "FAIL: certs/make-demo-pki"; fail=1; }
+sed -e "s#\.\./\.\./state/#$tmp/state/#g" -e "s#\.\./test/federation.yaml#$root/config/test/federation.yaml#" \
+    -e "s#\.\./\.\./adapters#$root/adapters#" -e "s#\.\./calendar-cn.yaml#$root/config/calendar-cn.yaml#" \
+    config/demo/node.yaml >"$tmp/demo-node.yaml"
+for f in config/test/node-*.yaml "$tmp/demo-node.yaml"; do
     [ -f "$f" ] || continue
     case "$f" in */federation.yaml) continue ;; esac
     if ! out=$("$CRGW" check-config --config "$f" 2>&1); then
