@@ -354,21 +354,33 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     free(op);
 }
 
-void crgw_route_fed_events(crgw_req *r)
+/*
+ * The payload of a federation message: the caller must be a peer node and the body a compact
+ * JWS signed by it. NULL when refused (answered here).
+ */
+static json_t *fed_payload(crgw_req *r)
 {
-    crgw_config *cfg = r->cfg;
     char err[256];
     json_t *p = NULL;
     if (r->peer_node == NULL) {
         refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
-        return;
+        return NULL;
     }
-    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
+    int rc =
+        crgw_federation_verify(r->cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
         refuse(r, rc == CRGW_FED_ERR_SIGNER ? 403 : 400,
                rc == CRGW_FED_ERR_SIGNER ? "bad-signer" : "bad-message", "%s", err);
-        return;
+        return NULL;
     }
+    return p;
+}
+
+void crgw_route_fed_events(crgw_req *r)
+{
+    json_t *p = fed_payload(r);
+    if (p == NULL)
+        return;
     const char *eid = pstr(p, "event_id", 64), *origin = pstr(p, "origin_node", 6);
     const char *uscc = pstr(p, "subject_uscc", 18), *decision = pstr(p, "decision", 16);
     const char *decided_at = pstr(p, "decided_at", 39);
@@ -446,8 +458,8 @@ void crgw_route_fed_events(crgw_req *r)
     snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
     json_t *em = json_object_get(p, "emitted_ms");
     op->emitted_ms = json_is_integer(em) ? json_integer_value(em) : 0;
-    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 7, (int)CRGW_ARRAY_LEN(argv),
-                      argv, NULL, apply_cb, op);
+    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 7, (int)CRGW_ARRAY_LEN(argv),
+                          argv, NULL, apply_cb, op);
     free(vals);
     free(hs);
     json_decref(p);
@@ -487,18 +499,9 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 void crgw_route_fed_applications(crgw_req *r)
 {
     crgw_config *cfg = r->cfg;
-    char err[256];
-    json_t *p = NULL;
-    if (r->peer_node == NULL) {
-        refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
+    json_t *p = fed_payload(r);
+    if (p == NULL)
         return;
-    }
-    int rc = crgw_federation_verify(cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
-    if (rc != 0) {
-        refuse(r, rc == CRGW_FED_ERR_SIGNER ? 403 : 400,
-               rc == CRGW_FED_ERR_SIGNER ? "bad-signer" : "bad-message", "%s", err);
-        return;
-    }
     const char *id = pstr(p, "application_id", 64), *applicant = pstr(p, "applicant_node", 6);
     const char *uscc = pstr(p, "subject_uscc", 18), *filed = pstr(p, "filed_at", 39);
     json_t *rec = json_object_get(p, "record");
@@ -559,8 +562,8 @@ void crgw_route_fed_applications(crgw_req *r)
     fapp_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
     snprintf(op->id, sizeof(op->id), "%s", id);
-    rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, 3, (int)CRGW_ARRAY_LEN(argv),
-                      argv, NULL, fapp_cb, op);
+    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, 3,
+                          (int)CRGW_ARRAY_LEN(argv), argv, NULL, fapp_cb, op);
     free(hs);
     free(vals);
     free(doc);
