@@ -104,7 +104,10 @@ check-banned:
 	    { echo "banned function used (see STYLE.md rule 21)"; exit 1; }
 
 format:
-	clang-format -i gateway/*.[ch] adapters/*.[ch] tests/unit/*.c
+	clang-format -i gateway/*.[ch] adapters/*.[ch]
+
+check-format:
+	@clang-format --dry-run --Werror gateway/*.[ch] adapters/*.[ch] && echo "format: ok"
 
 clean:
 	rm -rf build

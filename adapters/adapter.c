@@ -21,7 +21,7 @@
 struct crgw_adapters {
     map_dialect **v;
     size_t n;
-    EVP_MD_CTX *h;          /* running SHA-256 over the mapping files loaded */
+    EVP_MD_CTX *h; /* running SHA-256 over the mapping files loaded */
     unsigned char digest[32];
 };
 
@@ -66,8 +66,8 @@ json_t *crgw_diags_to_json(const crgw_diags *d)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < d->n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "path", d->v[i].path, "message",
-                                           d->v[i].message));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "path", d->v[i].path, "message", d->v[i].message));
     return a;
 }
 
@@ -232,7 +232,8 @@ static int looks_xml(const char *buf, size_t len)
 {
     int c = first_byte(buf, len);
     /* UTF-16 BOMs and '<' */
-    return c == '<' || (len >= 2 && ((unsigned char)buf[0] == 0xFE || (unsigned char)buf[0] == 0xFF));
+    return c == '<' ||
+           (len >= 2 && ((unsigned char)buf[0] == 0xFE || (unsigned char)buf[0] == 0xFF));
 }
 
 const char *crgw_adapters_detect(const crgw_adapters *a, const char *buf, size_t len)
@@ -278,8 +279,8 @@ static int is_auto(const char *dialect)
 
 /* dialect, provenance, consistency, order; takes canon */
 static json_t *finish(const map_dialect *d, json_t *canon, json_t *origin,
-                      const unsigned char sha[32], const crgw_translate_opts *o,
-                      crgw_diags *warn, crgw_diags *errs)
+                      const unsigned char sha[32], const crgw_translate_opts *o, crgw_diags *warn,
+                      crgw_diags *errs)
 {
     /* the skeleton keeps canonical order: fill in place, then drop what stayed null */
     json_object_set_new(canon, "dialect", json_string(d->name));
@@ -326,8 +327,7 @@ static int xml_node(const crgw_adapters *a, const char *dialect, xmlNodePtr root
     if (d == NULL || !d->xml) {
         if (d == NULL && is_auto(dialect))
             crgw_diags_add(errs, "$", "no XML dialect has the root element {%s}%s",
-                           root->ns ? (const char *)root->ns->href : "",
-                           (const char *)root->name);
+                           root->ns ? (const char *)root->ns->href : "", (const char *)root->name);
         else
             crgw_diags_add(errs, "$", "%s is not a known XML dialect", dialect);
         return -1;

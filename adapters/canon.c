@@ -81,18 +81,12 @@ static const crgw_canon_field TOP[] = {
 };
 
 static const crgw_canon_field REC[] = {
-    {"record_id", CT_TEXT, NULL, NULL, 1},
-    {"origin_node", CT_NODE, NULL, NULL, 0},
-    {"category", CT_CODE, K_CATEGORY, NULL, 1},
-    {"kind", CT_CODE, K_RKIND, NULL, 1},
-    {"decision_no", CT_TEXT, NULL, NULL, 0},
-    {"authority", CT_TEXT, NULL, NULL, 0},
-    {"decided_on", CT_DATE, NULL, NULL, 0},
-    {"domain", CT_CODE, K_DOMAIN, NULL, 0},
-    {"severity", CT_CODE, K_SEVERITY, NULL, 0},
-    {"severity_local", CT_TEXT, NULL, NULL, 0},
-    {"content", CT_TEXT, NULL, NULL, 0},
-    {"publicity_until", CT_DATE, NULL, NULL, 0},
+    {"record_id", CT_TEXT, NULL, NULL, 1},      {"origin_node", CT_NODE, NULL, NULL, 0},
+    {"category", CT_CODE, K_CATEGORY, NULL, 1}, {"kind", CT_CODE, K_RKIND, NULL, 1},
+    {"decision_no", CT_TEXT, NULL, NULL, 0},    {"authority", CT_TEXT, NULL, NULL, 0},
+    {"decided_on", CT_DATE, NULL, NULL, 0},     {"domain", CT_CODE, K_DOMAIN, NULL, 0},
+    {"severity", CT_CODE, K_SEVERITY, NULL, 0}, {"severity_local", CT_TEXT, NULL, NULL, 0},
+    {"content", CT_TEXT, NULL, NULL, 0},        {"publicity_until", CT_DATE, NULL, NULL, 0},
     {"status", CT_CODE, K_STATUS, NULL, 0},
 };
 

@@ -19,10 +19,10 @@ typedef enum {
     CT_DATE,     /* YYYY-MM-DD */
     CT_DATETIME, /* YYYY-MM-DDThh:mm:ss+08:00 */
     CT_USCC,
-    CT_NODE,     /* 6-digit division code */
-    CT_RECORDS,  /* array of records */
-    CT_MAP,      /* object: key in key_codes -> value in codes */
-    CT_OBJECT,   /* provenance: kept as is */
+    CT_NODE,    /* 6-digit division code */
+    CT_RECORDS, /* array of records */
+    CT_MAP,     /* object: key in key_codes -> value in codes */
+    CT_OBJECT,  /* provenance: kept as is */
 } crgw_canon_type;
 
 typedef struct {

@@ -259,8 +259,8 @@ int crgw_time_parse_rfc3339(const char *s, size_t n, int date_only_ok, int64_t *
         return -1;
     }
     /* t is Beijing time (+08:00) */
-    *unix_s = (int64_t)days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s -
-              8 * 3600;
+    *unix_s =
+        (int64_t)days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s - 8 * 3600;
     return 0;
 }
 
@@ -281,14 +281,30 @@ int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_date
                 return -1;
             i += it->len;
             break;
-        case T_Y4: r = digits(s, n, &i, 4, &t.y); break;
-        case T_MO2: r = digits(s, n, &i, 2, &t.mo); break;
-        case T_D2: r = digits(s, n, &i, 2, &t.d); break;
-        case T_MO1: r = digits12(s, n, &i, &t.mo); break;
-        case T_D1: r = digits12(s, n, &i, &t.d); break;
-        case T_H2: r = digits(s, n, &i, 2, &t.h); break;
-        case T_MI2: r = digits(s, n, &i, 2, &t.mi); break;
-        case T_S2: r = digits(s, n, &i, 2, &t.s); break;
+        case T_Y4:
+            r = digits(s, n, &i, 4, &t.y);
+            break;
+        case T_MO2:
+            r = digits(s, n, &i, 2, &t.mo);
+            break;
+        case T_D2:
+            r = digits(s, n, &i, 2, &t.d);
+            break;
+        case T_MO1:
+            r = digits12(s, n, &i, &t.mo);
+            break;
+        case T_D1:
+            r = digits12(s, n, &i, &t.d);
+            break;
+        case T_H2:
+            r = digits(s, n, &i, 2, &t.h);
+            break;
+        case T_MI2:
+            r = digits(s, n, &i, 2, &t.mi);
+            break;
+        case T_S2:
+            r = digits(s, n, &i, 2, &t.s);
+            break;
         }
         if (r)
             return -1;
@@ -338,15 +354,33 @@ int crgw_datefmt_format(const crgw_datefmt *f, const crgw_datetime *t, char *out
         const item *it = &f->v[k];
         int r = 0;
         switch (it->t) {
-        case T_LIT: r = put(out, cap, &len, it->lit, it->len); break;
-        case T_Y4: r = putnum(out, cap, &len, t->y, 4); break;
-        case T_MO2: r = putnum(out, cap, &len, t->mo, 2); break;
-        case T_D2: r = putnum(out, cap, &len, t->d, 2); break;
-        case T_MO1: r = putnum(out, cap, &len, t->mo, 0); break;
-        case T_D1: r = putnum(out, cap, &len, t->d, 0); break;
-        case T_H2: r = putnum(out, cap, &len, t->h, 2); break;
-        case T_MI2: r = putnum(out, cap, &len, t->mi, 2); break;
-        case T_S2: r = putnum(out, cap, &len, t->s, 2); break;
+        case T_LIT:
+            r = put(out, cap, &len, it->lit, it->len);
+            break;
+        case T_Y4:
+            r = putnum(out, cap, &len, t->y, 4);
+            break;
+        case T_MO2:
+            r = putnum(out, cap, &len, t->mo, 2);
+            break;
+        case T_D2:
+            r = putnum(out, cap, &len, t->d, 2);
+            break;
+        case T_MO1:
+            r = putnum(out, cap, &len, t->mo, 0);
+            break;
+        case T_D1:
+            r = putnum(out, cap, &len, t->d, 0);
+            break;
+        case T_H2:
+            r = putnum(out, cap, &len, t->h, 2);
+            break;
+        case T_MI2:
+            r = putnum(out, cap, &len, t->mi, 2);
+            break;
+        case T_S2:
+            r = putnum(out, cap, &len, t->s, 2);
+            break;
         }
         if (r)
             return -1;

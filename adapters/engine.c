@@ -62,8 +62,7 @@ static int convert_in(engine *e, const map_field *f, const epath *path, const ch
         const char *c = map_codes_decode(f->codes, s, n, f->prefix);
         if (c == NULL) {
             diag(e->errs, path, "value \"%.*s\" is not in code list %s (%s)",
-                           (int)(n > 200 ? 200 : n), s, f->codes->name,
-                           f->at.n ? f->at.src : f->value.src);
+                 (int)(n > 200 ? 200 : n), s, f->codes->name, f->at.n ? f->at.src : f->value.src);
             return -1;
         }
         *out = json_string(c);
@@ -74,8 +73,7 @@ static int convert_in(engine *e, const map_field *f, const epath *path, const ch
     case MT_DATETIME: {
         crgw_datetime t;
         if (crgw_datefmt_parse(f->fmt, s, n, &t, &why)) {
-            diag(e->errs, path, "\"%.*s\": %s (%s)", (int)(n > 100 ? 100 : n), s, why,
-                           f->at.src);
+            diag(e->errs, path, "\"%.*s\": %s (%s)", (int)(n > 100 ? 100 : n), s, why, f->at.src);
             return -1;
         }
         if (t.has_frac)
@@ -97,8 +95,7 @@ static int convert_in(engine *e, const map_field *f, const epath *path, const ch
         if (crgw_uscc_check(raw, norm, &why)) {
             if (crgw_uscc_normalise(raw, n, norm) == 0 && e->o &&
                 crgw_uscc_listed(norm, e->o->uscc_legacy, e->o->n_uscc_legacy)) {
-                diag(e->warn, path, "legacy code %s accepted by the allow-list (%s)",
-                               norm, why);
+                diag(e->warn, path, "legacy code %s accepted by the allow-list (%s)", norm, why);
             } else {
                 diag(e->errs, path, "\"%s\": %s", raw, why);
                 return -1;
@@ -109,8 +106,8 @@ static int convert_in(engine *e, const map_field *f, const epath *path, const ch
     }
     case MT_NODE:
         if (n != 6 || strspn(s, "0123456789") < 6) {
-            diag(e->errs, path, "\"%.*s\" is not a 6-digit division code",
-                           (int)(n > 50 ? 50 : n), s);
+            diag(e->errs, path, "\"%.*s\" is not a 6-digit division code", (int)(n > 50 ? 50 : n),
+                 s);
             return -1;
         }
         *out = json_stringn(s, n);
@@ -127,15 +124,14 @@ static int get_scalar(engine *e, const map_field *f, const epath *path, void *h,
 {
     int r = e->ops->scalar(e->st, h, s, n);
     if (r < 0 || (r == 1) != (f->type == MT_BOOL)) {
-        diag(e->errs, path, "expected a %s (%s)",
-                       f->type == MT_BOOL ? "boolean" : "string", f->at.src);
+        diag(e->errs, path, "expected a %s (%s)", f->type == MT_BOOL ? "boolean" : "string",
+             f->at.src);
         return -1;
     }
     return *n == 0 ? 1 : 0;
 }
 
-static void read_scalar(engine *e, void *ctx, const map_field *f, json_t *obj,
-                        const char *prefix)
+static void read_scalar(engine *e, void *ctx, const map_field *f, json_t *obj, const char *prefix)
 {
     epath path = {prefix, f->canon, -1, NULL};
     void *h = NULL;
@@ -157,8 +153,7 @@ static void read_scalar(engine *e, void *ctx, const map_field *f, json_t *obj,
         if (f->absent)
             crgw_canon_set(obj, f->canon, json_string(f->absent));
         else if (f->required)
-            diag(e->errs, &path, "required field %s (%s)",
-                           cnt ? "is empty" : "missing", f->at.src);
+            diag(e->errs, &path, "required field %s (%s)", cnt ? "is empty" : "missing", f->at.src);
         return;
     }
     json_t *v = NULL;
@@ -189,7 +184,7 @@ static int list_item(void *item, const char *key, void *u)
     size_t n;
     if (cnt != 1) {
         diag(e->errs, &path, "%s of an item %s", lc->f->value.src,
-                       cnt == 0 ? "missing" : "ambiguous");
+             cnt == 0 ? "missing" : "ambiguous");
         return 0;
     }
     int r = get_scalar(e, lc->f, &path, h, &s, &n);
@@ -224,8 +219,7 @@ static void read_list(engine *e, void *ctx, const map_field *f, json_t *obj, con
         for (size_t j = 0; j < i; j++)
             if (json_equal(json_array_get(lc.out, i), json_array_get(lc.out, j))) {
                 epath pi = {prefix, f->canon, (long)i, NULL};
-                diag(e->warn, &pi, "%s listed twice",
-                               json_string_value(json_array_get(lc.out, i)));
+                diag(e->warn, &pi, "%s listed twice", json_string_value(json_array_get(lc.out, i)));
             }
     crgw_canon_set(obj, f->canon, lc.out);
 }
@@ -247,24 +241,22 @@ static int map_item(void *item, const char *key, void *u)
         void *kh = NULL;
         int cnt = e->ops->find(e->st, item, &f->key, &kh);
         if (cnt != 1 || e->ops->scalar(e->st, kh, &ks, &kn) != 0 || kn == 0) {
-            diag(e->errs, &path, "entry %zu: key %s missing or not text", lc->idx,
-                           f->key.src);
+            diag(e->errs, &path, "entry %zu: key %s missing or not text", lc->idx, f->key.src);
             return 0;
         }
         ks = xstrndup(ks, kn); /* the next scalar() may reuse the buffer */
     }
     const char *kc = map_codes_decode(f->key_codes, ks, kn, 0);
     if (kc == NULL) {
-        diag(e->errs, &path, "key \"%.*s\" is not in code list %s",
-                       (int)(kn > 100 ? 100 : kn), ks, f->key_codes->name);
+        diag(e->errs, &path, "key \"%.*s\" is not in code list %s", (int)(kn > 100 ? 100 : kn), ks,
+             f->key_codes->name);
         goto out;
     }
     epath vpath = {lc->prefix, f->canon, -1, kc};
     if (!key) {
         int cnt = e->ops->find(e->st, item, &f->value, &vh);
         if (cnt != 1) {
-            diag(e->errs, &vpath, "value %s %s", f->value.src,
-                           cnt == 0 ? "missing" : "ambiguous");
+            diag(e->errs, &vpath, "value %s %s", f->value.src, cnt == 0 ? "missing" : "ambiguous");
             goto out;
         }
     }
@@ -274,8 +266,8 @@ static int map_item(void *item, const char *key, void *u)
     }
     const char *vc = map_codes_decode(f->codes, vs, vn, 0);
     if (vc == NULL) {
-        diag(e->errs, &vpath, "value \"%.*s\" is not in code list %s",
-                       (int)(vn > 100 ? 100 : vn), vs, f->codes->name);
+        diag(e->errs, &vpath, "value \"%.*s\" is not in code list %s", (int)(vn > 100 ? 100 : vn),
+             vs, f->codes->name);
         goto out;
     }
     if (json_object_get(lc->out, kc)) {
@@ -296,9 +288,8 @@ static void read_map(engine *e, void *ctx, const map_field *f, json_t *obj, cons
     int present = 0;
     int n = e->ops->each(e->st, ctx, &f->at, f->key_any, map_item, &lc, &present);
     if (n < 0 || (!present && f->required)) {
-        diag(e->errs, &path, n < 0 ? "unexpected structure at %s"
-                                            : "required field missing (%s)",
-                       f->at.src);
+        diag(e->errs, &path, n < 0 ? "unexpected structure at %s" : "required field missing (%s)",
+             f->at.src);
         json_decref(lc.out);
         return;
     }
@@ -313,13 +304,12 @@ static void read_derive(engine *e, const map_field *f, json_t *obj, const char *
     json_t *src = crgw_canon_get(obj, f->derive);
     if (!json_is_string(src))
         return;
-    const char *c = map_codes_decode(f->codes, json_string_value(src),
-                                     json_string_length(src), 0);
+    const char *c = map_codes_decode(f->codes, json_string_value(src), json_string_length(src), 0);
     if (c == NULL) {
         char path[PATH_MAX_LEN];
         join(path, prefix, f->canon);
-        crgw_diags_add(e->errs, path, "no %s for %s \"%s\" (code list %s)", f->canon,
-                       f->derive, json_string_value(src), f->codes->name);
+        crgw_diags_add(e->errs, path, "no %s for %s \"%s\" (code list %s)", f->canon, f->derive,
+                       json_string_value(src), f->codes->name);
         return;
     }
     crgw_canon_set(obj, f->canon, json_string(c));
@@ -353,8 +343,7 @@ static void read_records(engine *e, void *ctx, const map_field *f, json_t *obj)
         rec_ctx rc = {e, f, &f->sections[s], arr};
         int present = 0;
         if (e->ops->each(e->st, ctx, &f->sections[s].at, 0, rec_item, &rc, &present) < 0)
-            crgw_diags_add(e->errs, "records", "expected a list at %s",
-                           f->sections[s].at.src);
+            crgw_diags_add(e->errs, "records", "expected a list at %s", f->sections[s].at.src);
     }
     crgw_canon_set(obj, f->canon, arr);
 }
@@ -364,11 +353,20 @@ static void read_fields(engine *e, void *ctx, const map_field *v, size_t n, json
 {
     for (size_t i = 0; i < n; i++) {
         switch (v[i].kind) {
-        case MF_SCALAR: read_scalar(e, ctx, &v[i], obj, prefix); break;
-        case MF_LIST: read_list(e, ctx, &v[i], obj, prefix); break;
-        case MF_MAP: read_map(e, ctx, &v[i], obj, prefix); break;
-        case MF_RECORDS: read_records(e, ctx, &v[i], obj); break;
-        case MF_DERIVE: break;
+        case MF_SCALAR:
+            read_scalar(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_LIST:
+            read_list(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_MAP:
+            read_map(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_RECORDS:
+            read_records(e, ctx, &v[i], obj);
+            break;
+        case MF_DERIVE:
+            break;
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -433,8 +431,7 @@ static const char *convert_out(engine *e, const map_field *f, const epath *path,
 static int write_fields(engine *e, void *ctx, const map_field *v, size_t n, json_t *obj,
                         const char *prefix);
 
-static void write_scalar(engine *e, void *ctx, const map_field *f, json_t *obj,
-                         const char *prefix)
+static void write_scalar(engine *e, void *ctx, const map_field *f, json_t *obj, const char *prefix)
 {
     char buf[64];
     epath path = {prefix, f->canon, -1, NULL};
@@ -476,8 +473,8 @@ static void write_map(engine *e, void *ctx, const map_field *f, json_t *obj, con
     {
         epath path = {prefix, f->canon, -1, k};
         const char *kd = map_codes_encode(f->key_codes, k);
-        const char *vd = json_is_string(v) ? map_codes_encode(f->codes, json_string_value(v))
-                                           : NULL;
+        const char *vd =
+            json_is_string(v) ? map_codes_encode(f->codes, json_string_value(v)) : NULL;
         if (kd == NULL || vd == NULL) {
             diag(e->warn, &path, "%s cannot carry this conclusion", e->d->name);
             continue;
@@ -559,8 +556,7 @@ static void write_derive_check(engine *e, const map_field *f, json_t *obj, const
     json_t *have = crgw_canon_get(obj, f->canon);
     if (!json_is_string(src) || have == NULL)
         return;
-    const char *c = map_codes_decode(f->codes, json_string_value(src),
-                                     json_string_length(src), 0);
+    const char *c = map_codes_decode(f->codes, json_string_value(src), json_string_length(src), 0);
     if (c == NULL || !json_is_string(have) || strcmp(c, json_string_value(have)) != 0) {
         char path[PATH_MAX_LEN];
         join(path, prefix, f->canon);
@@ -575,11 +571,21 @@ static int write_fields(engine *e, void *ctx, const map_field *v, size_t n, json
 {
     for (size_t i = 0; i < n; i++) {
         switch (v[i].kind) {
-        case MF_SCALAR: write_scalar(e, ctx, &v[i], obj, prefix); break;
-        case MF_LIST: write_list(e, ctx, &v[i], obj, prefix); break;
-        case MF_MAP: write_map(e, ctx, &v[i], obj, prefix); break;
-        case MF_RECORDS: write_records(e, ctx, &v[i], obj); break;
-        case MF_DERIVE: write_derive_check(e, &v[i], obj, prefix); break;
+        case MF_SCALAR:
+            write_scalar(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_LIST:
+            write_list(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_MAP:
+            write_map(e, ctx, &v[i], obj, prefix);
+            break;
+        case MF_RECORDS:
+            write_records(e, ctx, &v[i], obj);
+            break;
+        case MF_DERIVE:
+            write_derive_check(e, &v[i], obj, prefix);
+            break;
         }
     }
     return 0;

@@ -31,10 +31,10 @@ typedef struct {
     const char *start, *p, *end;
     int depth, max;
     jp_frame *st;
-    const char *err;    /* first error (static message) */
+    const char *err; /* first error (static message) */
     const char *err_at;
-    int err_path;       /* the error is reported at the JSON location, not at "$" */
-    crgw_buf sb;        /* unescaped strings */
+    int err_path; /* the error is reported at the JSON location, not at "$" */
+    crgw_buf sb;  /* unescaped strings */
 } jp;
 
 static json_t *jp_value(jp *j);
@@ -98,7 +98,8 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
             return 0;
         cp = (cp << 6) | (p[i] & 0x3Fu);
     }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
         return 0;
     return n;
 }
@@ -429,8 +430,10 @@ static json_t *jp_value(jp *j)
     }
     size_t left = (size_t)(j->end - j->p);
     switch (*j->p) {
-    case '{': return jp_object(j);
-    case '[': return jp_array(j);
+    case '{':
+        return jp_object(j);
+    case '[':
+        return jp_array(j);
     case '"': {
         const char *s;
         size_t n;
@@ -456,7 +459,8 @@ static json_t *jp_value(jp *j)
             return json_null();
         }
         break;
-    default: return jp_number(j);
+    default:
+        return jp_number(j);
     }
     jp_fail(j, "invalid value", 0);
     return NULL;
@@ -619,8 +623,8 @@ static int is_compact(const char *buf, size_t len)
     return dots == 2;
 }
 
-int jsonmap_unwrap(const char *buf, size_t len, int max_depth, json_t **payload,
-                   unsigned *envelope, crgw_diags *errs)
+int jsonmap_unwrap(const char *buf, size_t len, int max_depth, json_t **payload, unsigned *envelope,
+                   crgw_diags *errs)
 {
     *payload = NULL;
     *envelope = 0;
@@ -663,8 +667,8 @@ int jsonmap_unwrap(const char *buf, size_t len, int max_depth, json_t **payload,
     if (json_is_string(pl) && json_is_string(sig) &&
         (json_object_get(j, "protected") || json_object_get(j, "header"))) {
         *envelope = MAP_ENV_JWS_FLAT;
-        int rc = decode_payload(json_string_value(pl), json_string_length(pl), max_depth,
-                                payload, errs);
+        int rc =
+            decode_payload(json_string_value(pl), json_string_length(pl), max_depth, payload, errs);
         json_decref(j);
         return rc;
     }
@@ -712,8 +716,8 @@ static int j_scalar(void *st, void *h, const char **s, size_t *n)
     return -1;
 }
 
-static int j_each(void *st, void *ctx, const map_path *p, int key_any, engine_each_fn fn,
-                  void *u, int *present)
+static int j_each(void *st, void *ctx, const map_path *p, int key_any, engine_each_fn fn, void *u,
+                  int *present)
 {
     json_t *c = NULL;
     *present = 0;
@@ -819,8 +823,8 @@ static int j_list_add(void *st, void *container, const map_path *p, const map_pa
     return j_set(st, j_item(st, container, p), value, v, 0, why);
 }
 
-static int j_map_add(void *st, void *container, const map_field *f, const char *k,
-                     const char *v, const char **why)
+static int j_map_add(void *st, void *container, const map_field *f, const char *k, const char *v,
+                     const char **why)
 {
     if (f->key_any) {
         json_object_set_new(container, k, json_string(v));
@@ -903,8 +907,8 @@ int jsonmap_matches(const map_dialect *d, json_t *payload)
     return 1;
 }
 
-int jsonmap_read(const map_dialect *d, json_t *payload, const crgw_translate_opts *o,
-                 json_t *canon, json_t **origin, crgw_diags *warn, crgw_diags *errs)
+int jsonmap_read(const map_dialect *d, json_t *payload, const crgw_translate_opts *o, json_t *canon,
+                 json_t **origin, crgw_diags *warn, crgw_diags *errs)
 {
     *origin = NULL;
     if (!json_is_object(payload)) {
@@ -923,9 +927,8 @@ int jsonmap_read(const map_dialect *d, json_t *payload, const crgw_translate_opt
     return rc;
 }
 
-int jsonmap_write(const map_dialect *d, json_t *canon, json_t *prov,
-                  const crgw_translate_opts *o, char **out, size_t *out_len, crgw_diags *warn,
-                  crgw_diags *errs)
+int jsonmap_write(const map_dialect *d, json_t *canon, json_t *prov, const crgw_translate_opts *o,
+                  char **out, size_t *out_len, crgw_diags *warn, crgw_diags *errs)
 {
     json_t *doc = json_object();
     engine e = {&JSON_OPS, NULL, d, o, warn, errs};
@@ -967,13 +970,27 @@ static void dump_str(crgw_buf *b, const char *s, size_t n)
         char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t el = 2;
         switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
+        case '"':
+            e[1] = '"';
+            break;
+        case '\\':
+            e[1] = '\\';
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
         default:
             e[1] = 'u';
             e[2] = '0';
@@ -1042,7 +1059,9 @@ static void dump_val(crgw_buf *b, const json_t *v, int pretty, int depth)
         crgw_buf_add(b, "]", 1);
         return;
     }
-    case JSON_STRING: dump_str(b, json_string_value(v), json_string_length(v)); return;
+    case JSON_STRING:
+        dump_str(b, json_string_value(v), json_string_length(v));
+        return;
     case JSON_INTEGER: {
         int w = snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         crgw_buf_add(b, tmp, (size_t)w);
@@ -1073,9 +1092,15 @@ static void dump_val(crgw_buf *b, const json_t *v, int pretty, int depth)
         crgw_buf_add(b, tmp, (size_t)w);
         return;
     }
-    case JSON_TRUE: crgw_buf_add(b, "true", 4); return;
-    case JSON_FALSE: crgw_buf_add(b, "false", 5); return;
-    case JSON_NULL: crgw_buf_add(b, "null", 4); return;
+    case JSON_TRUE:
+        crgw_buf_add(b, "true", 4);
+        return;
+    case JSON_FALSE:
+        crgw_buf_add(b, "false", 5);
+        return;
+    case JSON_NULL:
+        crgw_buf_add(b, "null", 4);
+        return;
     }
 }
 

@@ -18,15 +18,14 @@
  * *payload: the report JSON (new ref); *envelope: 0, MAP_ENV_JWS_FLAT or MAP_ENV_JWS_COMPACT.
  * 0 or -1 (errors with path "$" or the JSON location of a duplicate key).
  */
-int jsonmap_unwrap(const char *buf, size_t len, int max_depth, json_t **payload,
-                   unsigned *envelope, crgw_diags *errs);
+int jsonmap_unwrap(const char *buf, size_t len, int max_depth, json_t **payload, unsigned *envelope,
+                   crgw_diags *errs);
 /* 1 if every fixed value of d is present and equal in payload (d must have some). */
 int jsonmap_matches(const map_dialect *d, json_t *payload);
-int jsonmap_read(const map_dialect *d, json_t *payload, const crgw_translate_opts *o,
-                 json_t *canon, json_t **origin, crgw_diags *warn, crgw_diags *errs);
+int jsonmap_read(const map_dialect *d, json_t *payload, const crgw_translate_opts *o, json_t *canon,
+                 json_t **origin, crgw_diags *warn, crgw_diags *errs);
 /* Writes canon as a pretty-printed UTF-8 document of d with prov as "x-crgw-provenance". */
-int jsonmap_write(const map_dialect *d, json_t *canon, json_t *prov,
-                  const crgw_translate_opts *o, char **out, size_t *out_len, crgw_diags *warn,
-                  crgw_diags *errs);
+int jsonmap_write(const map_dialect *d, json_t *canon, json_t *prov, const crgw_translate_opts *o,
+                  char **out, size_t *out_len, crgw_diags *warn, crgw_diags *errs);
 
 #endif

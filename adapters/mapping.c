@@ -125,8 +125,7 @@ const char *map_codes_decode(const map_codes *c, const char *v, size_t n, int pr
         for (size_t k = 0; k < c->v[i].ndv; k++) {
             const char *dv = c->v[i].dv[k];
             size_t dl = strlen(dv);
-            if (prefix ? (n >= dl && memcmp(v, dv, dl) == 0)
-                       : (n == dl && memcmp(v, dv, n) == 0))
+            if (prefix ? (n >= dl && memcmp(v, dv, dl) == 0) : (n == dl && memcmp(v, dv, n) == 0))
                 return c->v[i].canon;
         }
     }
@@ -320,10 +319,9 @@ static void check_codes_canon(ctx *c, const map_codes *mc, const char *const *co
                 mc->v[i].canon, field);
 }
 
-static const char *const FIELD_KEYS[] = {"at",     "list",     "map",      "key",   "value",
-                                         "derive", "codes",    "key_codes", "match", "date",
-                                         "datetime", "type",   "raw",      "absent", "required",
-                                         "sections", "fields", NULL};
+static const char *const FIELD_KEYS[] = {
+    "at",   "list",     "map",  "key", "value",  "derive",   "codes",    "key_codes", "match",
+    "date", "datetime", "type", "raw", "absent", "required", "sections", "fields",    NULL};
 
 static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int record,
                          map_field *f);
@@ -361,8 +359,7 @@ static void compile_records(ctx *c, const crgw_ynode *spec, map_field *f)
                 const char *v = scalar(c, set->kids[j], "a constant");
                 const crgw_canon_field *cf = crgw_canon_lookup(set->keys[j], 1);
                 if (cf == NULL || cf->type != CT_CODE) {
-                    ERR(c, key_line(set, j), "'%s' is not a coded record field",
-                        set->keys[j]);
+                    ERR(c, key_line(set, j), "'%s' is not a coded record field", set->keys[j]);
                     continue;
                 }
                 if (v && !crgw_canon_code_ok(cf->codes, v))
@@ -434,8 +431,7 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
         const char *derive = scalar(c, crgw_yaml_get(spec, "derive"), "derive");
         int nkinds = !!at + !!list + !!map + !!derive + !!crgw_yaml_get(spec, "sections");
         if (nkinds != 1) {
-            ERR(c, spec->line, "field %s: exactly one of at, list, map, derive, sections",
-                canon);
+            ERR(c, spec->line, "field %s: exactly one of at, list, map, derive, sections", canon);
             return -1;
         }
         if (crgw_yaml_get(spec, "sections")) {
@@ -533,7 +529,9 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
     /* type compatibility with the canonical field */
     int ok = 1;
     switch (cf->type) {
-    case CT_TEXT: ok = f->kind == MF_SCALAR && f->type == MT_TEXT && !f->codes; break;
+    case CT_TEXT:
+        ok = f->kind == MF_SCALAR && f->type == MT_TEXT && !f->codes;
+        break;
     case CT_CODE:
         ok = (f->kind == MF_SCALAR || f->kind == MF_DERIVE) && f->codes &&
              (f->type == MT_TEXT || f->type == MT_BOOL);
@@ -547,9 +545,15 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
                                 f->codes->v[i].dv[k], f->derive);
         }
         break;
-    case CT_CODES: ok = f->kind == MF_LIST && f->codes; break;
-    case CT_DATE: ok = f->kind == MF_SCALAR && f->type == MT_DATE; break;
-    case CT_DATETIME: ok = f->kind == MF_SCALAR && f->type == MT_DATETIME; break;
+    case CT_CODES:
+        ok = f->kind == MF_LIST && f->codes;
+        break;
+    case CT_DATE:
+        ok = f->kind == MF_SCALAR && f->type == MT_DATE;
+        break;
+    case CT_DATETIME:
+        ok = f->kind == MF_SCALAR && f->type == MT_DATETIME;
+        break;
     case CT_USCC:
         if (f->type == MT_TEXT)
             f->type = MT_USCC;
@@ -560,9 +564,15 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
             f->type = MT_NODE;
         ok = f->kind == MF_SCALAR && f->type == MT_NODE;
         break;
-    case CT_MAP: ok = f->kind == MF_MAP && f->codes; break;
-    case CT_RECORDS: ok = 0; break;
-    case CT_OBJECT: ok = 0; break;
+    case CT_MAP:
+        ok = f->kind == MF_MAP && f->codes;
+        break;
+    case CT_RECORDS:
+        ok = 0;
+        break;
+    case CT_OBJECT:
+        ok = 0;
+        break;
     }
     if (!ok) {
         const char *need = cf->type == CT_DATE       ? " (needs 'date: FORMAT')"
@@ -588,9 +598,14 @@ static void schema_fields(map_schema *s, const map_field *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         const map_field *f = &v[i];
         switch (f->kind) {
-        case MF_SCALAR: schema_add(s, &f->at); break;
-        case MF_DERIVE: break;
-        case MF_LIST: schema_add(schema_add(s, &f->at), &f->value); break;
+        case MF_SCALAR:
+            schema_add(s, &f->at);
+            break;
+        case MF_DERIVE:
+            break;
+        case MF_LIST:
+            schema_add(schema_add(s, &f->at), &f->value);
+            break;
         case MF_MAP: {
             map_schema *item = schema_add(s, &f->at);
             if (f->key_any) {
@@ -617,9 +632,9 @@ static void schema_fields(map_schema *s, const map_field *v, size_t n)
 
 /* ---- top level ---- */
 
-static const char *const TOP_KEYS[] = {"dialect", "syntax", "encoding", "namespace",
-                                       "namespaces", "root", "ignore", "fixed",
-                                       "envelopes", "codes", "fields", NULL};
+static const char *const TOP_KEYS[] = {"dialect",    "syntax", "encoding", "namespace",
+                                       "namespaces", "root",   "ignore",   "fixed",
+                                       "envelopes",  "codes",  "fields",   NULL};
 
 static void compile(ctx *c, const crgw_ynode *y)
 {
@@ -637,9 +652,9 @@ static void compile(ctx *c, const crgw_ynode *y)
             ERR(c, key_line(y, i), "unknown key '%s'", y->keys[i]);
     }
     const char *name = scalar(c, crgw_yaml_get(y, "dialect"), "dialect");
-    if (name == NULL || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
-                                      strlen(name) || strstr(name, "--") ||
-        strcmp(name, "canonical") == 0 || strcmp(name, "auto") == 0) {
+    if (name == NULL || !*name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name) ||
+        strstr(name, "--") || strcmp(name, "canonical") == 0 || strcmp(name, "auto") == 0) {
         ERR(c, y->line, "'dialect: NAME' (lower case letters, digits, - _ .) is required");
         name = "?";
     }

@@ -51,19 +51,19 @@ typedef struct {
 typedef struct map_field map_field;
 struct map_field {
     map_kind kind;
-    char *canon;      /* canonical path relative to the report or the record */
-    map_path at;      /* SCALAR: the value; LIST, MAP: the items (JSON: array/object) */
-    map_path value;   /* LIST, MAP: value relative to an item */
-    map_path key;     /* MAP: key relative to an item */
-    int key_any;      /* MAP: JSON object, the member names are the keys */
+    char *canon;    /* canonical path relative to the report or the record */
+    map_path at;    /* SCALAR: the value; LIST, MAP: the items (JSON: array/object) */
+    map_path value; /* LIST, MAP: value relative to an item */
+    map_path key;   /* MAP: key relative to an item */
+    int key_any;    /* MAP: JSON object, the member names are the keys */
     map_type type;
     crgw_datefmt *fmt;
     const map_codes *codes;
     const map_codes *key_codes;
-    int prefix;       /* codes match the start of the value */
-    char *raw;        /* canonical field that receives the value as written */
-    char *absent;     /* canonical value when the dialect has nothing */
-    char *derive;     /* MF_DERIVE: source canonical field */
+    int prefix;   /* codes match the start of the value */
+    char *raw;    /* canonical field that receives the value as written */
+    char *absent; /* canonical value when the dialect has nothing */
+    char *derive; /* MF_DERIVE: source canonical field */
     int required;
     int line;
     map_section *sections; /* MF_RECORDS */
@@ -96,7 +96,7 @@ typedef struct {
     char *encoding; /* XML output encoding, default UTF-8 */
     map_ns *ns;
     size_t nns;
-    map_step root;  /* XML root element */
+    map_step root; /* XML root element */
     map_path *ignore;
     size_t nignore;
     map_path *fixed_at;

@@ -141,7 +141,9 @@ int crgw_xml_parse_strict(const char *buf, size_t len, int max_depth, xmlDocPtr 
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char msg[256];
         snprintf(msg, sizeof(msg), "%s",
-                 fe.set ? fe.msg : e && e->message ? e->message : "not well-formed XML");
+                 fe.set            ? fe.msg
+                 : e && e->message ? e->message
+                                   : "not well-formed XML");
         size_t ml = strlen(msg);
         while (ml > 0 && (msg[ml - 1] == '\n' || msg[ml - 1] == ' '))
             msg[--ml] = '\0';
@@ -267,8 +269,8 @@ static int each_rec(xmlNodePtr n, const map_path *p, size_t i, engine_each_fn fn
     return 0;
 }
 
-static int x_each(void *st, void *ctx, const map_path *p, int key_any, engine_each_fn fn,
-                  void *u, int *present)
+static int x_each(void *st, void *ctx, const map_path *p, int key_any, engine_each_fn fn, void *u,
+                  int *present)
 {
     (void)st;
     (void)key_any;
@@ -337,8 +339,7 @@ static xmlNsPtr out_ns(xml_st *x, xmlNodePtr at, const char *href)
     for (size_t i = 0; i < x->d->nns; i++)
         if (strcmp(x->d->ns[i].uri, href) == 0 && x->d->ns[i].prefix[0])
             prefix = x->d->ns[i].prefix;
-    return xmlNewNs(xmlDocGetRootElement(x->doc), (const xmlChar *)href,
-                    (const xmlChar *)prefix);
+    return xmlNewNs(xmlDocGetRootElement(x->doc), (const xmlChar *)href, (const xmlChar *)prefix);
 }
 
 static xmlNodePtr child_or_new(xml_st *x, xmlNodePtr n, const map_step *s)
@@ -400,8 +401,8 @@ static int x_list_add(void *st, void *container, const map_path *p, const map_pa
     return x_set(st, x_item(st, container, p), value, v, 0, why);
 }
 
-static int x_map_add(void *st, void *container, const map_field *f, const char *k,
-                     const char *v, const char **why)
+static int x_map_add(void *st, void *container, const map_field *f, const char *k, const char *v,
+                     const char **why)
 {
     if (!xml_text_ok(k, why) || !xml_text_ok(v, why))
         return -1;
@@ -494,15 +495,15 @@ static json_t *find_provenance(xmlNodePtr root)
     return NULL;
 }
 
-int xmlmap_read(const map_dialect *d, xmlNodePtr root, const crgw_translate_opts *o,
-                json_t *canon, json_t **origin, crgw_diags *warn, crgw_diags *errs)
+int xmlmap_read(const map_dialect *d, xmlNodePtr root, const crgw_translate_opts *o, json_t *canon,
+                json_t **origin, crgw_diags *warn, crgw_diags *errs)
 {
     *origin = NULL;
     if (!xmlmap_root_matches(d, root)) {
         crgw_diags_add(errs, "$", "root element {%s}%s is not the %s root {%s}%s",
                        root && root->ns ? (const char *)root->ns->href : "",
-                       root ? (const char *)root->name : "?", d->name,
-                       d->root.ns ? d->root.ns : "", d->root.name ? d->root.name : "?");
+                       root ? (const char *)root->name : "?", d->name, d->root.ns ? d->root.ns : "",
+                       d->root.name ? d->root.name : "?");
         return -1;
     }
     xml_st x = {.d = d};
@@ -539,9 +540,9 @@ int xmlmap_write(const map_dialect *d, json_t *canon, const char *prov,
         char *txt = crgw_buf_take(&c, NULL);
         xmlAddPrevSibling(root, xmlNewDocComment(x.doc, (const xmlChar *)txt));
         free(txt);
-        xmlAddPrevSibling(root, xmlNewDocComment(x.doc,
-                                                 (const xmlChar *)" translated by crgw: not the "
-                                                                  "issued document, unsigned "));
+        xmlAddPrevSibling(root,
+                          xmlNewDocComment(x.doc, (const xmlChar *)" translated by crgw: not the "
+                                                                   "issued document, unsigned "));
     }
     engine e = {&XML_OPS, &x, d, o, warn, errs};
     int rc = engine_write(&e, root, canon);

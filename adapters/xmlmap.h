@@ -18,8 +18,8 @@ int xmlmap_root_matches(const map_dialect *d, xmlNodePtr root);
  * Reads root (the dialect's root element) into canon (an object). *origin: the crgw provenance
  * comment of a translated document (new ref), or NULL. 0 or -1.
  */
-int xmlmap_read(const map_dialect *d, xmlNodePtr root, const crgw_translate_opts *o,
-                json_t *canon, json_t **origin, crgw_diags *warn, crgw_diags *errs);
+int xmlmap_read(const map_dialect *d, xmlNodePtr root, const crgw_translate_opts *o, json_t *canon,
+                json_t **origin, crgw_diags *warn, crgw_diags *errs);
 /* Writes canon as a document of d, with prov (compact JSON) in a comment. 0 or -1. */
 int xmlmap_write(const map_dialect *d, json_t *canon, const char *prov,
                  const crgw_translate_opts *o, char **out, size_t *out_len, crgw_diags *warn,

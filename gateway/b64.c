@@ -5,10 +5,8 @@
 
 #include "gateway/util.h"
 
-static const char std_alpha[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char url_alpha[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char std_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char url_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* -1: not in the alphabet; built on first use (both alphabets) */
 static signed char tab_std[256], tab_url[256];
@@ -127,8 +125,7 @@ int crgw_b64url_decode_to(const char *in, size_t len, unsigned char *out, size_t
     return decode_into(in, len, 1, 0, 0, out, out_len);
 }
 
-int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out,
-                    size_t *out_len)
+int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out, size_t *out_len)
 {
     return decode_core(in, len, 0, allow_ws, 1, out, out_len);
 }

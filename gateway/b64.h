@@ -15,8 +15,7 @@
  * skipped anywhere (XMLDSig base64Binary). *out is malloc'd (free()), NUL-terminated (not
  * counted). Returns 0 or CRGW_B64_ERR.
  */
-int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out,
-                    size_t *out_len);
+int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out, size_t *out_len);
 /* base64url without padding (JWS); '=' is refused. Returns 0 or CRGW_B64_ERR. */
 int crgw_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 

@@ -44,8 +44,8 @@ int crgw_cmd_check_config(int argc, char **argv)
         return 1;
     }
     crgw_verifier_free(v);
-    printf("%s: ok: node %s (%s), %zu nodes, %zu agreements, %zu local clients\n", path,
-           cfg->node, cfg->node_name, cfg->n_nodes, cfg->n_agreements, cfg->n_clients);
+    printf("%s: ok: node %s (%s), %zu nodes, %zu agreements, %zu local clients\n", path, cfg->node,
+           cfg->node_name, cfg->n_nodes, cfg->n_agreements, cfg->n_clients);
     crgw_config_unref(cfg);
     return 0;
 }

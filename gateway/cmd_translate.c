@@ -28,8 +28,8 @@ static void usage(void)
 static void print_diags(const crgw_diags *d, const char *prefix, const char *file)
 {
     for (size_t i = 0; i < d->n; i++)
-        fprintf(stderr, "%s%s%s%s: %s\n", prefix, file ? file : "", file ? ": " : "",
-                d->v[i].path, d->v[i].message);
+        fprintf(stderr, "%s%s%s%s: %s\n", prefix, file ? file : "", file ? ": " : "", d->v[i].path,
+                d->v[i].message);
 }
 
 int crgw_cmd_translate(int argc, char **argv)
@@ -114,7 +114,7 @@ int crgw_cmd_translate(int argc, char **argv)
         char *buf = NULL;
         size_t len = 0;
         int r = strcmp(file, "-") == 0 ? crgw_read_file("/dev/stdin", 64u << 20, &buf, &len)
-                                        : crgw_read_file(file, 64u << 20, &buf, &len);
+                                       : crgw_read_file(file, 64u << 20, &buf, &len);
         if (r != 0) {
             fprintf(stderr, "crgw translate: %s: %s\n", file,
                     r == -2 ? "file too large" : strerror(errno));
@@ -128,8 +128,8 @@ int crgw_cmd_translate(int argc, char **argv)
         size_t out_len = 0;
         int ok = crgw_translate_to_canonical(ad, from, buf, len, &o, &canon, &warn, &errs) == 0;
         if (ok && !to_canon)
-            ok = crgw_translate_from_canonical(ad, to, canon, &o, &out, &out_len, &warn,
-                                               &errs) == 0;
+            ok =
+                crgw_translate_from_canonical(ad, to, canon, &o, &out, &out_len, &warn, &errs) == 0;
         print_diags(&warn, "warning: ", several ? file : NULL);
         if (!ok) {
             print_diags(&errs, "", several ? file : NULL);

@@ -49,8 +49,8 @@ static double cpu_seconds(void)
 }
 
 /*
- * --bench SECONDS: verifies each file over and over for SECONDS (CPU time) on this one thread and prints
- * "file dialect algorithm verdict verifications/s" (the whole path, no cache).
+ * --bench SECONDS: verifies each file over and over for SECONDS (CPU time) on this one thread and
+ * prints "file dialect algorithm verdict verifications/s" (the whole path, no cache).
  */
 static int run_bench(crgw_verifier *v, const crgw_verify_opts *vo, double seconds, int n,
                      char **files)
@@ -97,8 +97,7 @@ int crgw_cmd_verify(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"scenario", required_argument, NULL, 's'},
         {"at", required_argument, NULL, 'a'},     {"redis", required_argument, NULL, 'r'},
         {"pretty", no_argument, NULL, 'p'},       {"help", no_argument, NULL, 'h'},
-        {"bench", required_argument, NULL, 'b'},
-        {NULL, 0, NULL, 0},
+        {"bench", required_argument, NULL, 'b'},  {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *scenario = NULL, *at_s = NULL, *redis = NULL;
     int pretty = 0, c;
@@ -222,7 +221,7 @@ static int write_file(const char *path, const char *data, size_t len)
     return ok ? 0 : -1;
 }
 static int sign_xml(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
-                    STACK_OF(X509) *chain, const char *dialect, const char *alg, char **out,
+                    STACK_OF(X509) * chain, const char *dialect, const char *alg, char **out,
                     size_t *out_len)
 {
     crgw_diags d = {0};
@@ -239,7 +238,7 @@ static int sign_xml(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
         .alg = alg,
         .digest = sa != NULL && sa->kind == CRGW_SIGKIND_SM2 ? "SM3"
                   : sa != NULL && strcmp(sa->md ? sa->md : "", "SHA384") == 0 ? "SHA384"
-                                                                               : "SHA256",
+                                                                              : "SHA256",
         .ref_by_id = strcmp(dialect, "csj-xml") == 0 ||
                      xmlHasProp(xmlDocGetRootElement(doc), BAD_CAST "Id") != NULL,
     };
@@ -258,7 +257,7 @@ static int sign_xml(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
 }
 
 static int sign_json(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
-                     STACK_OF(X509) *chain, const char *dialect, const char *alg, char **out,
+                     STACK_OF(X509) * chain, const char *dialect, const char *alg, char **out,
                      size_t *out_len)
 {
     crgw_diags d = {0};
@@ -291,10 +290,10 @@ static int sign_json(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
 int crgw_cmd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
-        {"cert", required_argument, NULL, 'C'},   {"chain", required_argument, NULL, 'n'},
+        {"config", required_argument, NULL, 'c'},  {"key", required_argument, NULL, 'k'},
+        {"cert", required_argument, NULL, 'C'},    {"chain", required_argument, NULL, 'n'},
         {"dialect", required_argument, NULL, 'd'}, {"alg", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *keyp = NULL, *certp = NULL, *dialect = NULL, *alg = NULL;
     const char *chainp[8];

@@ -97,8 +97,8 @@ typedef struct {
     crgw_errs *errs;
     const char *file; /* file being read, for messages */
     char dir[PATH_MAX];
-    size_t n_before;  /* errs->n when loading started */
-    int fed_loaded;   /* the federation file was parsed (its nodes are known) */
+    size_t n_before; /* errs->n when loading started */
+    int fed_loaded;  /* the federation file was parsed (its nodes are known) */
 } lctx;
 
 static void err_at(lctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -230,24 +230,24 @@ static int check_pem(const char *path, pem_kind kind, const char **why)
 /* ---- descriptor tables ---- */
 
 typedef enum {
-    F_STR,     /* any non-empty string */
-    F_CODE6,   /* GB/T 2260 code (char[8]) */
-    F_ADDR,    /* HOST:PORT */
-    F_REDIS,   /* HOST:PORT or unix:PATH (path resolved) */
-    F_INT,     /* int within [min,max] */
-    F_SIZE,    /* size_t within [min,max] */
-    F_U32,     /* uint32_t within [min,max] */
-    F_BOOL,    /* int 0/1 */
+    F_STR,   /* any non-empty string */
+    F_CODE6, /* GB/T 2260 code (char[8]) */
+    F_ADDR,  /* HOST:PORT */
+    F_REDIS, /* HOST:PORT or unix:PATH (path resolved) */
+    F_INT,   /* int within [min,max] */
+    F_SIZE,  /* size_t within [min,max] */
+    F_U32,   /* uint32_t within [min,max] */
+    F_BOOL,  /* int 0/1 */
     F_LOGLEVEL,
-    F_CERT,    /* path to a PEM certificate */
-    F_KEY,     /* path to a PEM private key */
-    F_DIR,     /* path to a directory */
-    F_FILE,    /* path to a readable file */
-    F_STRV,    /* list of strings */
-    F_CERTS,   /* list of PEM certificate paths */
-    F_CRLS,    /* list of PEM CRL paths */
-    F_OBJ,     /* nested mapping described by sub */
-    F_CUSTOM,  /* custom parser */
+    F_CERT,   /* path to a PEM certificate */
+    F_KEY,    /* path to a PEM private key */
+    F_DIR,    /* path to a directory */
+    F_FILE,   /* path to a readable file */
+    F_STRV,   /* list of strings */
+    F_CERTS,  /* list of PEM certificate paths */
+    F_CRLS,   /* list of PEM CRL paths */
+    F_OBJ,    /* nested mapping described by sub */
+    F_CUSTOM, /* custom parser */
 } ftype;
 
 typedef struct field field;
@@ -288,8 +288,8 @@ static int parse_number(lctx *c, crgw_ynode *v, const field *f, long long *out)
         return -1;
     }
     if (n < f->min || n > f->max) {
-        err_at(c, v->line, "'%s' must be between %lld and %lld, got %lld", f->name, f->min,
-               f->max, n);
+        err_at(c, v->line, "'%s' must be between %lld and %lld, got %lld", f->name, f->min, f->max,
+               n);
         return -1;
     }
     *out = n;
@@ -491,7 +491,10 @@ static void parse_roles(lctx *c, crgw_ynode *v, void *target)
 
 static const field client_fields[] = {
     {.name = "uri", .type = F_STR, .required = 1, .off = offsetof(crgw_client, uri)},
-    {.name = "roles", .type = F_CUSTOM, .required = 1, .off = offsetof(crgw_client, roles),
+    {.name = "roles",
+     .type = F_CUSTOM,
+     .required = 1,
+     .off = offsetof(crgw_client, roles),
      .fn = parse_roles},
     {0},
 };
@@ -583,8 +586,8 @@ static void parse_nodes(lctx *c, crgw_ynode *v, void *target)
         if (nd.code[0]) {
             for (size_t j = 0; j < cfg->n_nodes; j++) {
                 if (strcmp(cfg->nodes[j].code, nd.code) == 0) {
-                    err_at(c, item->line, "duplicate node %s (first defined at line %d)",
-                           nd.code, cfg->nodes[j].line);
+                    err_at(c, item->line, "duplicate node %s (first defined at line %d)", nd.code,
+                           cfg->nodes[j].line);
                     break;
                 }
             }
@@ -601,12 +604,19 @@ static void parse_nodes(lctx *c, crgw_ynode *v, void *target)
 }
 
 static const char *const record_kinds[] = {
-    "administrative_penalty", "administrative_compulsory_measure", "serious_dishonesty_list",
-    "abnormal_operation_list", "criminal_judgment", "other_dishonesty"};
-static const char *const domains[] = {
-    "transport", "tax", "fire_safety", "ecology_environment", "market_regulation",
-    "human_resources_social_security", "housing_construction", "emergency_management",
-    "public_security", "medical_insurance"};
+    "administrative_penalty",  "administrative_compulsory_measure",
+    "serious_dishonesty_list", "abnormal_operation_list",
+    "criminal_judgment",       "other_dishonesty"};
+static const char *const domains[] = {"transport",
+                                      "tax",
+                                      "fire_safety",
+                                      "ecology_environment",
+                                      "market_regulation",
+                                      "human_resources_social_security",
+                                      "housing_construction",
+                                      "emergency_management",
+                                      "public_security",
+                                      "medical_insurance"};
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
@@ -676,12 +686,16 @@ static const field agreement_fields[] = {
     {.name = "id", .type = F_STR, .required = 1, .off = offsetof(crgw_agreement, id)},
     {.name = "members", .type = F_STRV, .required = 1, .off = offsetof(crgw_agreement, members)},
     {.name = "kinds", .type = F_CUSTOM, .off = offsetof(crgw_agreement, kinds), .fn = parse_kinds},
-    {.name = "scenarios", .type = F_CUSTOM, .off = offsetof(crgw_agreement, scenarios),
+    {.name = "scenarios",
+     .type = F_CUSTOM,
+     .off = offsetof(crgw_agreement, scenarios),
      .fn = parse_scenarios},
-    {.name = "max_age_days", .type = F_INT, .off = offsetof(crgw_agreement, max_age_days),
-     .min = 0, .max = 3650},
-    {.name = "require_coverage", .type = F_STRV,
-     .off = offsetof(crgw_agreement, require_coverage)},
+    {.name = "max_age_days",
+     .type = F_INT,
+     .off = offsetof(crgw_agreement, max_age_days),
+     .min = 0,
+     .max = 3650},
+    {.name = "require_coverage", .type = F_STRV, .off = offsetof(crgw_agreement, require_coverage)},
     {.name = "repair_domains", .type = F_STRV, .off = offsetof(crgw_agreement, repair_domains)},
     {0},
 };
@@ -711,11 +725,15 @@ static void parse_agreements(lctx *c, crgw_ynode *v, void *target)
                 err_at(c, dom->line, "unknown domain '%s' in repair_domains",
                        ag.repair_domains.v[k]);
         if (ag.kinds == 0 && ag.repair_domains.n == 0 && ag.id)
-            err_at(c, item->line, "agreement '%s' recognises no report kind and shares no "
-                   "repair domain", ag.id);
+            err_at(c, item->line,
+                   "agreement '%s' recognises no report kind and shares no "
+                   "repair domain",
+                   ag.id);
         if (ag.kinds != 0 && ag.n_scenarios == 0 && ag.id)
-            err_at(c, item->line, "agreement '%s' recognises reports but names no scenario "
-                   "(use '*' for every scenario)", ag.id);
+            err_at(c, item->line,
+                   "agreement '%s' recognises reports but names no scenario "
+                   "(use '*' for every scenario)",
+                   ag.id);
         if (ag.members.n < 2 && ag.id)
             err_at(c, item->line, "agreement '%s' needs at least two members", ag.id);
         for (size_t j = 0; ag.id && j < cfg->n_agreements; j++)
@@ -788,16 +806,31 @@ static const field tls_fields[] = {
 #define LIM(f) offsetof(crgw_config, limits) + offsetof(crgw_limits, f)
 static const field limits_fields[] = {
     {.name = "max_body", .type = F_SIZE, .off = LIM(max_body), .min = 1024, .max = 1LL << 30},
-    {.name = "max_header_list", .type = F_SIZE, .off = LIM(max_header_list), .min = 1024,
+    {.name = "max_header_list",
+     .type = F_SIZE,
+     .off = LIM(max_header_list),
+     .min = 1024,
      .max = 1 << 20},
     {.name = "max_streams", .type = F_U32, .off = LIM(max_streams), .min = 1, .max = 10000},
-    {.name = "idle_timeout_ms", .type = F_INT, .off = LIM(idle_timeout_ms), .min = 100,
+    {.name = "idle_timeout_ms",
+     .type = F_INT,
+     .off = LIM(idle_timeout_ms),
+     .min = 100,
      .max = 86400000},
-    {.name = "request_timeout_ms", .type = F_INT, .off = LIM(request_timeout_ms), .min = 100,
+    {.name = "request_timeout_ms",
+     .type = F_INT,
+     .off = LIM(request_timeout_ms),
+     .min = 100,
      .max = 3600000},
-    {.name = "drain_timeout_ms", .type = F_INT, .off = LIM(drain_timeout_ms), .min = 0,
+    {.name = "drain_timeout_ms",
+     .type = F_INT,
+     .off = LIM(drain_timeout_ms),
+     .min = 0,
      .max = 3600000},
-    {.name = "redis_timeout_ms", .type = F_INT, .off = LIM(redis_timeout_ms), .min = 10,
+    {.name = "redis_timeout_ms",
+     .type = F_INT,
+     .off = LIM(redis_timeout_ms),
+     .min = 10,
      .max = 60000},
     {.name = "max_doc_depth", .type = F_INT, .off = LIM(max_doc_depth), .min = 8, .max = 1024},
     {0},
@@ -807,20 +840,20 @@ static const field limits_fields[] = {
 static const field cache_fields[] = {
     {.name = "enabled", .type = F_BOOL, .off = CACHE(enabled)},
     {.name = "max_ttl_s", .type = F_INT, .off = CACHE(max_ttl_s), .min = 1, .max = 31536000},
-    {.name = "failure_ttl_s", .type = F_INT, .off = CACHE(failure_ttl_s), .min = 0,
-     .max = 86400},
+    {.name = "failure_ttl_s", .type = F_INT, .off = CACHE(failure_ttl_s), .min = 0, .max = 86400},
     {0},
 };
 
 #define REPAIR(f) offsetof(crgw_config, repair) + offsetof(crgw_repair_conf, f)
 static const field repair_fields[] = {
     {.name = "calendar", .type = F_FILE, .off = REPAIR(calendar)},
-    {.name = "dead_letter_after_s", .type = F_INT, .off = REPAIR(dead_letter_after_s), .min = 1,
+    {.name = "dead_letter_after_s",
+     .type = F_INT,
+     .off = REPAIR(dead_letter_after_s),
+     .min = 1,
      .max = 31536000},
-    {.name = "retry_base_ms", .type = F_INT, .off = REPAIR(retry_base_ms), .min = 1,
-     .max = 600000},
-    {.name = "retry_max_ms", .type = F_INT, .off = REPAIR(retry_max_ms), .min = 1,
-     .max = 3600000},
+    {.name = "retry_base_ms", .type = F_INT, .off = REPAIR(retry_base_ms), .min = 1, .max = 600000},
+    {.name = "retry_max_ms", .type = F_INT, .off = REPAIR(retry_max_ms), .min = 1, .max = 3600000},
     {0},
 };
 
@@ -830,8 +863,7 @@ static const field top_fields[] = {
     {.name = "listen", .type = F_ADDR, .off = offsetof(crgw_config, listen)},
     {.name = "h2c", .type = F_ADDR, .off = offsetof(crgw_config, h2c)},
     {.name = "redis", .type = F_REDIS, .required = 1, .off = offsetof(crgw_config, redis)},
-    {.name = "workers", .type = F_INT, .off = offsetof(crgw_config, workers), .min = 1,
-     .max = 256},
+    {.name = "workers", .type = F_INT, .off = offsetof(crgw_config, workers), .min = 1, .max = 256},
     {.name = "log_level", .type = F_LOGLEVEL, .off = offsetof(crgw_config, log_level)},
     {.name = "tls", .type = F_OBJ, .sub = tls_fields},
     {.name = "adapters", .type = F_DIR, .off = offsetof(crgw_config, adapters_dir)},

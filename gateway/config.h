@@ -54,17 +54,17 @@ typedef struct {
 
 /* One node of the federation (this node included). */
 typedef struct {
-    char code[8];        /* GB/T 2260 division code, 6 digits */
-    char *name;          /* e.g. 天津 Tianjin */
-    char *platform;      /* credit platform name (issuer authority in its reports) */
-    char *url;           /* https://127.0.0.1:18120 : federation endpoint (TLS) */
-    char *dialect;       /* jjj-xml, csj-xml, cy-json, gba-json, or another adapter's name */
-    crgw_strv anchors;   /* PEM files: trust anchors for reports this node issues */
-    crgw_strv crls;      /* PEM files: CRLs of those anchors */
-    crgw_strv algorithms;/* allowed signature algorithms (JWS names: RS256 PS256 ES256 ES384
-                            EdDSA SM2-SM3 ...); empty = the default allow-list */
-    char *tls_uri;       /* federation TLS identity (SAN URI), default urn:crgw:node:<code> */
-    int line;            /* line of its definition in the federation file */
+    char code[8];         /* GB/T 2260 division code, 6 digits */
+    char *name;           /* e.g. 天津 Tianjin */
+    char *platform;       /* credit platform name (issuer authority in its reports) */
+    char *url;            /* https://127.0.0.1:18120 : federation endpoint (TLS) */
+    char *dialect;        /* jjj-xml, csj-xml, cy-json, gba-json, or another adapter's name */
+    crgw_strv anchors;    /* PEM files: trust anchors for reports this node issues */
+    crgw_strv crls;       /* PEM files: CRLs of those anchors */
+    crgw_strv algorithms; /* allowed signature algorithms (JWS names: RS256 PS256 ES256 ES384
+                             EdDSA SM2-SM3 ...); empty = the default allow-list */
+    char *tls_uri;        /* federation TLS identity (SAN URI), default urn:crgw:node:<code> */
+    int line;             /* line of its definition in the federation file */
 } crgw_node;
 
 typedef struct {
@@ -79,62 +79,62 @@ enum {
 
 typedef struct {
     char *id;
-    crgw_strv members;         /* node codes */
-    unsigned kinds;            /* CRGW_KIND_* bits; 0 for a repair-only agreement */
+    crgw_strv members; /* node codes */
+    unsigned kinds;    /* CRGW_KIND_* bits; 0 for a repair-only agreement */
     crgw_scenario *scenarios;
     size_t n_scenarios;
-    int max_age_days;          /* 0 = no limit */
-    crgw_strv require_coverage;/* canonical record kinds the report must cover, e.g.
-                                  administrative_penalty, administrative_compulsory_measure,
-                                  serious_dishonesty_list, criminal_judgment */
-    crgw_strv repair_domains;  /* canonical domains whose repairs are shared, e.g. transport */
+    int max_age_days;           /* 0 = no limit */
+    crgw_strv require_coverage; /* canonical record kinds the report must cover, e.g.
+                                   administrative_penalty, administrative_compulsory_measure,
+                                   serious_dishonesty_list, criminal_judgment */
+    crgw_strv repair_domains;   /* canonical domains whose repairs are shared, e.g. transport */
     int line;
 } crgw_agreement;
 
 typedef struct {
-    size_t max_body;          /* bytes, default 4 MiB */
-    size_t max_header_list;   /* bytes, default 16 KiB */
-    uint32_t max_streams;     /* per connection, default 100 */
-    int idle_timeout_ms;      /* connection without streams, default 60000 */
-    int request_timeout_ms;   /* headers+body must arrive within, default 10000 */
-    int drain_timeout_ms;     /* SIGTERM: in-flight streams finish within, default 10000 */
-    int redis_timeout_ms;     /* connect and command timeout, default 1000 */
-    int max_doc_depth;        /* XML/JSON nesting, default 64 */
+    size_t max_body;        /* bytes, default 4 MiB */
+    size_t max_header_list; /* bytes, default 16 KiB */
+    uint32_t max_streams;   /* per connection, default 100 */
+    int idle_timeout_ms;    /* connection without streams, default 60000 */
+    int request_timeout_ms; /* headers+body must arrive within, default 10000 */
+    int drain_timeout_ms;   /* SIGTERM: in-flight streams finish within, default 10000 */
+    int redis_timeout_ms;   /* connect and command timeout, default 1000 */
+    int max_doc_depth;      /* XML/JSON nesting, default 64 */
 } crgw_limits;
 
 typedef struct {
-    int enabled;              /* default 1 */
-    int max_ttl_s;            /* default 86400 */
-    int failure_ttl_s;        /* default 60 */
+    int enabled;       /* default 1 */
+    int max_ttl_s;     /* default 86400 */
+    int failure_ttl_s; /* default 60 */
 } crgw_cache_conf;
 
 typedef struct {
-    char *calendar;           /* working-day calendar file (YAML) */
-    int dead_letter_after_s;  /* default 86400 */
-    int retry_base_ms;        /* default 200 */
-    int retry_max_ms;         /* default 60000 */
+    char *calendar;          /* working-day calendar file (YAML) */
+    int dead_letter_after_s; /* default 86400 */
+    int retry_base_ms;       /* default 200 */
+    int retry_max_ms;        /* default 60000 */
 } crgw_repair_conf;
 
 typedef struct crgw_config {
-    char *path;               /* the node file */
-    char *federation_path;    /* the included federation file */
+    char *path;            /* the node file */
+    char *federation_path; /* the included federation file */
     int refs;
 
-    char node[8];             /* this node's code */
+    char node[8]; /* this node's code */
     char *node_name;
-    char *log_level;          /* error|warn|info|debug, default info */
+    char *log_level; /* error|warn|info|debug, default info */
 
-    char *listen;             /* TLS h2 ADDR:PORT, NULL = none */
-    char *h2c;                /* h2c prior knowledge ADDR:PORT, loopback only, NULL = none */
-    char *redis;              /* HOST:PORT or unix:PATH */
-    int workers;              /* event-loop processes, default 1 */
+    char *listen; /* TLS h2 ADDR:PORT, NULL = none */
+    char *h2c;    /* h2c prior knowledge ADDR:PORT, loopback only, NULL = none */
+    char *redis;  /* HOST:PORT or unix:PATH */
+    int workers;  /* event-loop processes, default 1 */
 
-    char *tls_cert;           /* this node's federation certificate (server and client) */
+    char *tls_cert; /* this node's federation certificate (server and client) */
     char *tls_key;
-    char *client_ca;          /* federation CA: verifies clients and peers */
+    char *client_ca; /* federation CA: verifies clients and peers */
 
-    char *adapters_dir;       /* mapping files, default <repo>/adapters */
-    crgw_strv uscc_legacy;    /* legacy USCCs accepted despite failing check characters */
+    char *adapters_dir;    /* mapping files, default <repo>/adapters */
+    crgw_strv uscc_legacy; /* legacy USCCs accepted despite failing check characters */
 
     crgw_limits limits;
     crgw_cache_conf cache;
@@ -142,7 +142,7 @@ typedef struct crgw_config {
 
     crgw_client *clients;
     size_t n_clients;
-    crgw_node *nodes;         /* every node of the federation, this one included */
+    crgw_node *nodes; /* every node of the federation, this one included */
     size_t n_nodes;
     crgw_agreement *agreements;
     size_t n_agreements;

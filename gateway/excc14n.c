@@ -207,9 +207,9 @@ static void element(ctx *c, xmlNodePtr e, int depth)
     }
     for (size_t i = 0; i < nu; i++) {
         const xmlChar *cur = rendered(c, use[i].prefix);
-        int render = use[i].prefix == NULL ? (cur == NULL ? use[i].href[0] != '\0'
-                                                          : !xmlStrEqual(cur, use[i].href))
-                                           : (cur == NULL || !xmlStrEqual(cur, use[i].href));
+        int render = use[i].prefix == NULL
+                         ? (cur == NULL ? use[i].href[0] != '\0' : !xmlStrEqual(cur, use[i].href))
+                         : (cur == NULL || !xmlStrEqual(cur, use[i].href));
         if (render)
             out[no++] = use[i];
     }

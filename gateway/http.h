@@ -22,16 +22,16 @@ struct crgw_config;
 #define CRGW_MAX_PATH_PARAMS 4
 
 typedef struct crgw_req {
-    const char *method;      /* "GET", "POST", ... */
-    const char *path;        /* decoded path without the query, e.g. /v1/reports/verify */
-    const char *query;       /* raw query string without '?', "" when none */
-    const char *body;        /* request body, NUL-terminated (not counted), may be "" */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded path without the query, e.g. /v1/reports/verify */
+    const char *query;  /* raw query string without '?', "" when none */
+    const char *body;   /* request body, NUL-terminated (not counted), may be "" */
     size_t body_len;
-    const char *content_type;/* "" when absent */
+    const char *content_type; /* "" when absent */
 
-    unsigned role;           /* CRGW_ROLE_* of the caller (config.h); all roles on h2c */
-    const char *client;      /* caller identity: certificate SAN URI, or "h2c:loopback" */
-    const char *peer_node;   /* node code when role is CRGW_ROLE_PEER, else NULL */
+    unsigned role;         /* CRGW_ROLE_* of the caller (config.h); all roles on h2c */
+    const char *client;    /* caller identity: certificate SAN URI, or "h2c:loopback" */
+    const char *peer_node; /* node code when role is CRGW_ROLE_PEER, else NULL */
 
     const char *params[CRGW_MAX_PATH_PARAMS]; /* values of {..} segments of the route */
     size_t n_params;
@@ -41,7 +41,7 @@ typedef struct crgw_req {
     uint64_t conn_id;
     int32_t stream_id;
     uint64_t started_us;
-    void *impl;              /* server-private */
+    void *impl; /* server-private */
 } crgw_req;
 
 typedef void (*crgw_handler)(crgw_req *r);
@@ -58,9 +58,8 @@ void crgw_req_respond_json(crgw_req *r, int status, json_t *body);
  * RFC 9457 problem: type is the slug appended to https://crgw.example/problems/ (stable), e.g.
  * "body-too-large". extra (stolen, may be NULL) is merged into the object.
  */
-void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title,
-                      json_t *extra, const char *detail_fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title, json_t *extra,
+                      const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
 /* 1 once the client has gone (stream closed before the answer). */
 int crgw_req_cancelled(const crgw_req *r);
 /* Value of a query parameter (percent-decoded, request-lifetime storage), or NULL. */
@@ -69,10 +68,10 @@ const char *crgw_req_query(crgw_req *r, const char *name);
 /* Route table entry (gateway/routes.c holds the one static table). */
 typedef struct {
     const char *method;
-    const char *pattern;     /* "/v1/repair/applications/{}": {} matches one segment */
-    unsigned roles;          /* allowed CRGW_ROLE_* bits; 0 = any authenticated caller */
+    const char *pattern; /* "/v1/repair/applications/{}": {} matches one segment */
+    unsigned roles;      /* allowed CRGW_ROLE_* bits; 0 = any authenticated caller */
     crgw_handler handler;
-    const char *name;        /* route label for metrics and access logs */
+    const char *name; /* route label for metrics and access logs */
 } crgw_route;
 
 #endif

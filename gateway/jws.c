@@ -16,8 +16,8 @@
 
 static int is_b64url_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 static size_t trim_len(const char *data, size_t len)
@@ -72,8 +72,7 @@ static int fail(crgw_jws *jws, int code, const char *fmt, const char *arg)
 static int decode_x5c(crgw_jws *jws, json_t *x5c)
 {
     if (!json_is_array(x5c) || json_array_size(x5c) == 0 || json_array_size(x5c) > MAX_X5C)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c must be an array of 1..8 certificates%s",
-                    NULL);
+        return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c must be an array of 1..8 certificates%s", NULL);
     jws->x5c = sk_X509_new_null();
     if (jws->x5c == NULL)
         return CRGW_JWS_ERR_INTERNAL;
@@ -142,7 +141,7 @@ typedef struct {
     size_t len;
     json_t *header;
     const crgw_sigalg *alg;
-    STACK_OF(X509) *x5c;
+    STACK_OF(X509) * x5c;
 } hdr_slot;
 
 static hdr_slot hdr_cache[HDR_SLOTS];
@@ -157,7 +156,7 @@ static size_t hdr_hash(const char *h, size_t hl)
     return v % HDR_SLOTS;
 }
 
-static STACK_OF(X509) *x5c_ref(STACK_OF(X509) *in)
+static STACK_OF(X509) * x5c_ref(STACK_OF(X509) * in)
 {
     if (in == NULL)
         return NULL;
@@ -355,8 +354,7 @@ static int parse_flattened(crgw_jws *jws, const char *d, size_t len)
         fail(jws, rc, "flattened JWS needs string protected, payload and signature%s", NULL);
         goto out;
     }
-    const char *hs = json_string_value(h), *ps = json_string_value(p),
-               *ss = json_string_value(s);
+    const char *hs = json_string_value(h), *ps = json_string_value(p), *ss = json_string_value(s);
     size_t hl = json_string_length(h), pl = json_string_length(p), sl = json_string_length(s);
     if (!all_b64url(hs, hl) || !all_b64url(ps, pl) || !all_b64url(ss, sl)) {
         fail(jws, rc, "flattened JWS member is not base64url%s", NULL);
@@ -383,9 +381,9 @@ int crgw_jws_parse(const char *data, size_t len, crgw_jws_form form, crgw_jws *j
                     form == CRGW_JWS_COMPACT ? "compact" : "flattened JSON");
     jws->form = found;
     if (found == CRGW_JWS_COMPACT)
-        return start == 0 ? parse_compact(jws, data, len)
-                          : fail(jws, CRGW_JWS_ERR_FORMAT, "white space before a compact JWS%s",
-                                 NULL);
+        return start == 0
+                   ? parse_compact(jws, data, len)
+                   : fail(jws, CRGW_JWS_ERR_FORMAT, "white space before a compact JWS%s", NULL);
     return parse_flattened(jws, data + start, len - start);
 }
 
@@ -403,8 +401,7 @@ int crgw_jws_check(crgw_jws *jws, EVP_PKEY *key)
     if (!crgw_sigalg_key_fits(jws->alg, key, 1))
         return fail(jws, CRGW_JWS_ERR_KEY, "the key does not fit alg %s", jws->alg->jws);
     int rc = crgw_sigalg_verify(jws->alg, key, (const unsigned char *)jws->signing_input,
-                                jws->signing_input_len, jws->sig, jws->sig_len,
-                                jws->alg->jws_enc);
+                                jws->signing_input_len, jws->sig, jws->sig_len, jws->alg->jws_enc);
     if (rc == CRGW_SIGALG_OK)
         return CRGW_JWS_OK;
     if (rc == CRGW_SIGALG_ERR_KEY)
@@ -435,9 +432,8 @@ static char *cert_b64(X509 *c)
     return s;
 }
 
-int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509) *x5c,
-                  const void *payload, size_t len, crgw_jws_form form, char **out,
-                  size_t *out_len)
+int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509) * x5c,
+                  const void *payload, size_t len, crgw_jws_form form, char **out, size_t *out_len)
 {
     const crgw_sigalg *sa = crgw_sigalg_by_jws(alg);
     if (sa == NULL)
@@ -493,8 +489,9 @@ int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509
         crgw_buf_add(&o, ".", 1);
         crgw_buf_adds(&o, sb);
     } else {
-        crgw_buf_printf(&o, "{\n  \"protected\": \"%s\",\n  \"payload\": \"%s\",\n"
-                            "  \"signature\": \"%s\"\n}\n",
+        crgw_buf_printf(&o,
+                        "{\n  \"protected\": \"%s\",\n  \"payload\": \"%s\",\n"
+                        "  \"signature\": \"%s\"\n}\n",
                         hb, pb, sb);
     }
     crgw_buf_cleanup(&in);
@@ -505,8 +502,8 @@ int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509
     return CRGW_JWS_OK;
 }
 
-int crgw_jws_sign_compact(EVP_PKEY *key, const char *alg, STACK_OF(X509) *x5c,
-                          const void *payload, size_t len, char **out)
+int crgw_jws_sign_compact(EVP_PKEY *key, const char *alg, STACK_OF(X509) * x5c, const void *payload,
+                          size_t len, char **out)
 {
     return crgw_jws_sign(key, alg, NULL, x5c, payload, len, CRGW_JWS_COMPACT, out, NULL);
 }
@@ -548,8 +545,8 @@ int crgw_jws_verify_compact(const char *data, size_t len, const char *const *all
             goto out;
         }
         (void)sk_X509_shift(untrusted);
-        int ok = X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1 &&
-                 X509_verify_cert(ctx) == 1;
+        int ok =
+            X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1 && X509_verify_cert(ctx) == 1;
         if (!ok)
             fail(&jws, 0, "x5c chain: %s",
                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));

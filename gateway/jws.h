@@ -35,20 +35,21 @@ typedef enum {
 typedef struct {
     crgw_jws_form form;
     const crgw_sigalg *alg;
-    json_t *header;                /* the protected header */
-    const char *typ;               /* header "typ" or NULL (points into header) */
-    unsigned char *payload;        /* decoded payload, NUL-terminated (not counted); one
-                                      allocation with sig and signing_input */
+    json_t *header;         /* the protected header */
+    const char *typ;        /* header "typ" or NULL (points into header) */
+    unsigned char *payload; /* decoded payload, NUL-terminated (not counted); one
+                               allocation with sig and signing_input */
     size_t payload_len;
-    char *signing_input;           /* ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) */
+    char *signing_input; /* ASCII(BASE64URL(header) || '.' || BASE64URL(payload)) */
     size_t signing_input_len;
     unsigned char *sig;
     size_t sig_len;
-    STACK_OF(X509) *x5c;           /* x5c[0] = signer; NULL when the header has none */
-    char err[200];                 /* why parsing or verification failed */
+    STACK_OF(X509) * x5c; /* x5c[0] = signer; NULL when the header has none */
+    char err[200];        /* why parsing or verification failed */
 } crgw_jws;
 
-/* Does the input look like a JWS (flattened JSON with "signature", or three dot-separated parts)? */
+/* Does the input look like a JWS (flattened JSON with "signature", or three dot-separated parts)?
+ */
 int crgw_jws_sniff(const char *data, size_t len, crgw_jws_form *form);
 
 /*
@@ -71,13 +72,12 @@ void crgw_jws_cleanup(crgw_jws *jws);
  * compact form or pretty-printed flattened JSON (with a trailing newline). *out is malloc'd,
  * NUL-terminated. Returns CRGW_JWS_OK, CRGW_JWS_ERR_ALG (unknown alg), CRGW_JWS_ERR_KEY.
  */
-int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509) *x5c,
-                  const void *payload, size_t len, crgw_jws_form form, char **out,
-                  size_t *out_len);
+int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509) * x5c,
+                  const void *payload, size_t len, crgw_jws_form form, char **out, size_t *out_len);
 
 /* Compact JWS without typ: what federation messages use (ES256 + x5c). */
-int crgw_jws_sign_compact(EVP_PKEY *key, const char *alg, STACK_OF(X509) *x5c,
-                          const void *payload, size_t len, char **out);
+int crgw_jws_sign_compact(EVP_PKEY *key, const char *alg, STACK_OF(X509) * x5c, const void *payload,
+                          size_t len, char **out);
 
 /*
  * Verifies a compact JWS end to end: parse, alg in allowed_algs (NULL-terminated list; NULL =

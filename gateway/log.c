@@ -29,9 +29,9 @@ void crgw_log_write(crgw_log_level lvl, uint64_t conn, int32_t stream, const cha
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s c=%llu s=%d ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (long)(tv.tv_usec / 1000), level_names[lvl],
-                     (unsigned long long)conn, (int)stream);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(tv.tv_usec / 1000), level_names[lvl], (unsigned long long)conn,
+                     (int)stream);
     if (n < 0 || (size_t)n >= sizeof(line))
         n = 0;
     va_list ap;

@@ -18,12 +18,12 @@
 #define URI_MORE21 "http://www.w3.org/2021/04/xmldsig-more#"
 
 static const crgw_sigalg sigalgs[] = {
-    {"RS256", URI_MORE "rsa-sha256", CRGW_SIGKIND_RSA_PKCS1, "SHA256", NID_undef,
-     CRGW_SIGENC_RAW, CRGW_SIGENC_RAW},
-    {"RS384", URI_MORE "rsa-sha384", CRGW_SIGKIND_RSA_PKCS1, "SHA384", NID_undef,
-     CRGW_SIGENC_RAW, CRGW_SIGENC_RAW},
-    {"RS512", URI_MORE "rsa-sha512", CRGW_SIGKIND_RSA_PKCS1, "SHA512", NID_undef,
-     CRGW_SIGENC_RAW, CRGW_SIGENC_RAW},
+    {"RS256", URI_MORE "rsa-sha256", CRGW_SIGKIND_RSA_PKCS1, "SHA256", NID_undef, CRGW_SIGENC_RAW,
+     CRGW_SIGENC_RAW},
+    {"RS384", URI_MORE "rsa-sha384", CRGW_SIGKIND_RSA_PKCS1, "SHA384", NID_undef, CRGW_SIGENC_RAW,
+     CRGW_SIGENC_RAW},
+    {"RS512", URI_MORE "rsa-sha512", CRGW_SIGKIND_RSA_PKCS1, "SHA512", NID_undef, CRGW_SIGENC_RAW,
+     CRGW_SIGENC_RAW},
     {"PS256", URI_MORE07 "sha256-rsa-MGF1", CRGW_SIGKIND_RSA_PSS, "SHA256", NID_undef,
      CRGW_SIGENC_RAW, CRGW_SIGENC_RAW},
     {"PS384", URI_MORE07 "sha384-rsa-MGF1", CRGW_SIGKIND_RSA_PSS, "SHA384", NID_undef,
@@ -38,8 +38,8 @@ static const crgw_sigalg sigalgs[] = {
      CRGW_SIGENC_P1363, CRGW_SIGENC_P1363},
     {"EdDSA", URI_MORE21 "eddsa-ed25519", CRGW_SIGKIND_ED25519, NULL, NID_undef, CRGW_SIGENC_RAW,
      CRGW_SIGENC_RAW},
-    {"SM2-SM3", "urn:oid:1.2.156.10197.1.501", CRGW_SIGKIND_SM2, "SM3", NID_sm2,
-     CRGW_SIGENC_P1363, CRGW_SIGENC_DER},
+    {"SM2-SM3", "urn:oid:1.2.156.10197.1.501", CRGW_SIGKIND_SM2, "SM3", NID_sm2, CRGW_SIGENC_P1363,
+     CRGW_SIGENC_DER},
 };
 
 static const struct {
@@ -94,8 +94,7 @@ static int key_curve_nid(EVP_PKEY *key)
 {
     char name[64];
     size_t len = 0;
-    if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
-                                        &len))
+    if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len))
         return NID_undef;
     int nid = OBJ_sn2nid(name);
     if (nid == NID_undef)

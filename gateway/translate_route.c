@@ -17,8 +17,8 @@ static char *g_dir;
 const crgw_adapters *crgw_translate_adapters(crgw_config *cfg)
 {
     char buf[PATH_MAX];
-    const char *dir = cfg && cfg->adapters_dir ? cfg->adapters_dir
-                                               : crgw_adapters_default_dir(buf, sizeof(buf));
+    const char *dir =
+        cfg && cfg->adapters_dir ? cfg->adapters_dir : crgw_adapters_default_dir(buf, sizeof(buf));
     if (g_adapters && g_cfg == cfg && g_dir && strcmp(g_dir, dir) == 0)
         return g_adapters;
     crgw_adapters *a = NULL;
@@ -73,17 +73,17 @@ void crgw_route_translate(crgw_req *r)
     json_t *canon = NULL;
     char *out = NULL;
     size_t out_len = 0;
-    int ok = crgw_translate_to_canonical(a, from, r->body, r->body_len, &o, &canon, &warn,
-                                         &errs) == 0;
+    int ok =
+        crgw_translate_to_canonical(a, from, r->body, r->body_len, &o, &canon, &warn, &errs) == 0;
     if (ok && !to_canon)
         ok = crgw_translate_from_canonical(a, to, canon, &o, &out, &out_len, &warn, &errs) == 0;
     if (!ok) {
         json_t *extra = json_object();
         json_object_set_new(extra, "errors", crgw_diags_to_json(&errs));
         json_object_set_new(extra, "warnings", crgw_diags_to_json(&warn));
-        crgw_req_problem(r, 422, "untranslatable-report", "The report cannot be translated",
-                         extra, "%zu error(s), first: %s: %s", errs.n,
-                         errs.n ? errs.v[0].path : "$", errs.n ? errs.v[0].message : "");
+        crgw_req_problem(r, 422, "untranslatable-report", "The report cannot be translated", extra,
+                         "%zu error(s), first: %s: %s", errs.n, errs.n ? errs.v[0].path : "$",
+                         errs.n ? errs.v[0].message : "");
     } else if (to_canon) {
         size_t slen = 0;
         char *s = crgw_json_dump(canon, 1, &slen);

@@ -23,8 +23,7 @@ static const char policy_id[] =
     "crgw-trust-policy-1: rsa>=2048; ec p-256,p-384; sm2; ed25519; ku digitalSignature|"
     "nonRepudiation; san urn:crgw:node:<issuer>; crl required";
 
-static const char *const default_algs[] = {"RS256", "PS256", "ES256", "ES384", "EdDSA",
-                                           "SM2-SM3"};
+static const char *const default_algs[] = {"RS256", "PS256", "ES256", "ES384", "EdDSA", "SM2-SM3"};
 
 typedef struct {
     X509_CRL *crl;
@@ -54,7 +53,7 @@ typedef struct {
     crgw_sub sub; /* NONE, NO_CERTIFICATE_CHAIN_FOUND or CHAIN_CONSTRAINTS_FAILURE */
     char detail[200];
     char anchor_node[8];
-    STACK_OF(X509) *chain; /* when sub == NONE: leaf .. anchor */
+    STACK_OF(X509) * chain; /* when sub == NONE: leaf .. anchor */
     /* facts of the signer that do not depend on time (computed once per entry) */
     char subject[512];
     char serial[80];
@@ -120,8 +119,7 @@ static int load_anchors(tnode *n, const crgw_node *cn, X509_STORE *all, EVP_MD_C
         BIO_free(b);
         free(data);
         if (count == 0) {
-            crgw_errs_add(errs, "%s: no certificate (node %s anchors)", cn->anchors.v[i],
-                          cn->code);
+            crgw_errs_add(errs, "%s: no certificate (node %s anchors)", cn->anchors.v[i], cn->code);
             return -1;
         }
     }
@@ -143,13 +141,13 @@ static int load_crls(tnode *n, const crgw_node *cn, EVP_MD_CTX *h, crgw_errs *er
         while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
             X509 *issuer = NULL;
             for (size_t a = 0; a < n->n_anchors && issuer == NULL; a++)
-                if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
-                                  X509_get_subject_name(n->anchors[a])) == 0 &&
+                if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(n->anchors[a])) ==
+                        0 &&
                     crgw_sigalg_verify_crl_sig(crl, X509_get0_pubkey(n->anchors[a])))
                     issuer = n->anchors[a];
             if (issuer == NULL) {
-                crgw_errs_add(errs, "%s: CRL not signed by an anchor of node %s",
-                              cn->crls.v[i], cn->code);
+                crgw_errs_add(errs, "%s: CRL not signed by an anchor of node %s", cn->crls.v[i],
+                              cn->code);
                 X509_CRL_free(crl);
                 BIO_free(b);
                 free(data);
@@ -329,7 +327,7 @@ static void set_sm2_id(X509 *c)
  * out the same X509 object for the same DER bytes, and an entry holds a reference to each of its
  * key certificates, so a pointer cannot be reused for other bytes while the entry lives.
  */
-static size_t memo_slot(const char *node, X509 *signer, STACK_OF(X509) *extra)
+static size_t memo_slot(const char *node, X509 *signer, STACK_OF(X509) * extra)
 {
     uint64_t h = 1469598103934665603ull;
     for (const char *p = node; *p; p++)
@@ -343,7 +341,7 @@ static size_t memo_slot(const char *node, X509 *signer, STACK_OF(X509) *extra)
     return (size_t)(h % MEMO_CAP);
 }
 
-static int memo_matches(const memo_ent *e, const char *node, X509 *signer, STACK_OF(X509) *extra)
+static int memo_matches(const memo_ent *e, const char *node, X509 *signer, STACK_OF(X509) * extra)
 {
     int n = extra ? sk_X509_num(extra) : 0;
     if (!e->used || strcmp(e->node, node) != 0 || e->n_certs != n + 1 || e->certs[0] != signer)
@@ -355,8 +353,8 @@ static int memo_matches(const memo_ent *e, const char *node, X509 *signer, STACK
 }
 
 /* Runs X509_verify_cert against store without time checks; returns the chain or NULL + error. */
-static STACK_OF(X509) *build_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) *extra,
-                                   int *err)
+static STACK_OF(X509) *
+    build_chain(X509_STORE *store, X509 *signer, STACK_OF(X509) * extra, int *err)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     crgw_assert(ctx != NULL);
@@ -388,8 +386,7 @@ static const char *anchor_owner(const crgw_trust *t, X509 *anchor)
 static void signer_facts(memo_ent *e, const char *node, X509 *signer);
 static void chain_times(memo_ent *e);
 
-static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer,
-                                    STACK_OF(X509) *extra)
+static const memo_ent *chain_lookup(crgw_trust *t, tnode *n, X509 *signer, STACK_OF(X509) * extra)
 {
     size_t start = memo_slot(n->code, signer, extra), slot = start;
     while (t->memo[slot].used) {
@@ -529,16 +526,15 @@ static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_ch
             fmt_time(m->nb[i], t1, sizeof(t1));
             fmt_time(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_NOT_YET_VALID,
-                            "%s certificate not valid before %s, report issued %s", who, t1,
-                            t2);
+                            "%s certificate not valid before %s, report issued %s", who, t1, t2);
             return;
         }
         if (m->na[i] < signing) {
             fmt_time(m->na[i], t1, sizeof(t1));
             fmt_time(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
-                            "%s certificate expired %s, before the report's issue time %s", who,
-                            t1, t2);
+                            "%s certificate expired %s, before the report's issue time %s", who, t1,
+                            t2);
             return;
         }
         if (m->na[i] < at) {
@@ -568,7 +564,7 @@ static const crl_ent *find_crl(tnode *n, X509 *cert, X509 *issuer)
     }
     return NULL;
 }
-static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, time_t at,
+static void check_revocation(tnode *n, STACK_OF(X509) * chain, time_t signing, time_t at,
                              crgw_checks *ck, crgw_trust_info *info)
 {
     int num = sk_X509_num(chain);
@@ -592,8 +588,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, ti
                 fmt_time(nt, ns, sizeof(ns));
                 fmt_time(at, ta, sizeof(ta));
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_TRY_LATER,
-                                "CRL of node %s outdated since %s (evaluation time %s)",
-                                n->code, ns, ta);
+                                "CRL of node %s outdated since %s (evaluation time %s)", n->code,
+                                ns, ta);
                 return;
             }
         }
@@ -605,8 +601,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, ti
             fmt_time(signing, ss, sizeof(ss));
             if (rt <= signing) {
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_REVOKED,
-                                "%s certificate revoked %s, before the report's issue time %s",
-                                who, rs, ss);
+                                "%s certificate revoked %s, before the report's issue time %s", who,
+                                rs, ss);
                 return;
             }
             if (rt <= at) {
@@ -622,7 +618,7 @@ static void check_revocation(tnode *n, STACK_OF(X509) *chain, time_t signing, ti
                     "not revoked (CRL of node %s)", n->code);
 }
 
-static void strength_of(STACK_OF(X509) *chain, X509 *signer, memo_ent *e)
+static void strength_of(STACK_OF(X509) * chain, X509 *signer, memo_ent *e)
 {
     char why[160];
     int num = chain ? sk_X509_num(chain) : 1;
@@ -673,9 +669,8 @@ static crgw_sub verdict_from(const crgw_checks *c, size_t from)
     return crgw_checks_verdict(&view);
 }
 
-crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_OF(X509) *extra,
-                          time_t signing_time, time_t at, crgw_checks *ck,
-                          crgw_trust_info *info)
+crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_OF(X509) * extra,
+                          time_t signing_time, time_t at, crgw_checks *ck, crgw_trust_info *info)
 {
     memset(info, 0, sizeof(*info));
     size_t from = ck->n;

@@ -54,7 +54,7 @@ typedef struct {
  * with its sub-indication). Fills info. Returns the most significant sub-indication of these
  * checks (CRGW_SUB_NONE when all passed).
  */
-crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_OF(X509) *extra,
+crgw_sub crgw_trust_check(crgw_trust *t, const char *node, X509 *signer, STACK_OF(X509) * extra,
                           time_t signing_time, time_t at, crgw_checks *checks,
                           crgw_trust_info *info);
 

@@ -48,8 +48,8 @@ typedef enum {
 typedef struct {
     const char *check; /* "signature", "chain", ...: a string with static storage */
     crgw_check_result result;
-    crgw_sub sub;  /* for FAILED */
-    char *detail;  /* may be NULL */
+    crgw_sub sub; /* for FAILED */
+    char *detail; /* may be NULL */
 } crgw_check;
 
 typedef struct {

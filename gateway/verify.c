@@ -182,9 +182,9 @@ typedef struct {
     crgw_checks checks;
     const crgw_sigalg *alg;
     X509 *signer;           /* borrowed from xr / jws */
-    STACK_OF(X509) *extra;  /* borrowed */
+    STACK_OF(X509) * extra; /* borrowed */
     const char *dialect;
-    json_t *canon;          /* canonical report when translated */
+    json_t *canon; /* canonical report when translated */
     xmlDocPtr doc;
     crgw_xmldsig_result xr;
     crgw_jws jws;
@@ -197,8 +197,8 @@ static void translated(vstate *s, int rc, crgw_diags *warn, crgw_diags *errs)
         s->dialect = jstr(s->canon, "dialect", NULL);
     if (rc != 0) {
         char *t = diags_text(errs, 5);
-        crgw_checks_add(&s->checks, "translation", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
-                        "%s", t);
+        crgw_checks_add(&s->checks, "translation", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE, "%s",
+                        t);
         free(t);
     } else if (warn->n > 0) {
         char *t = diags_text(warn, 5);
@@ -218,14 +218,12 @@ static void check_jws_dialect(vstate *s)
         if (strcmp(jws_dialects[i].dialect, s->dialect) != 0)
             continue;
         if (s->jws.form != jws_dialects[i].form)
-            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED,
-                            CRGW_SUB_FORMAT_FAILURE, "%s reports use the %s JWS serialization",
-                            s->dialect,
+            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
+                            "%s reports use the %s JWS serialization", s->dialect,
                             jws_dialects[i].form == CRGW_JWS_COMPACT ? "compact" : "flattened");
         else if (s->jws.typ == NULL || strcmp(s->jws.typ, jws_dialects[i].typ) != 0)
-            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED,
-                            CRGW_SUB_FORMAT_FAILURE, "%s reports have typ %s", s->dialect,
-                            jws_dialects[i].typ);
+            crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
+                            "%s reports have typ %s", s->dialect, jws_dialects[i].typ);
         else
             crgw_checks_add(&s->checks, "jws_profile", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
                             "%s, typ %s", s->dialect, s->jws.typ);
@@ -283,15 +281,15 @@ static void verify_xml(crgw_verifier *v, vstate *s, const char *buf, size_t len,
                         "%s", s->xr.err);
         break;
     default:
-        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED,
-                        CRGW_SUB_FORMAT_FAILURE, "%s", s->xr.err);
+        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
+                        "%s", s->xr.err);
         return;
     }
     crgw_diags warn = {0}, errs = {0};
     crgw_translate_opts o = topts(v);
     /* dialect "auto": the adapter recognises the covered root element itself */
-    rc = crgw_translate_xml_node(v->adapters, NULL, s->xr.covered, sha, &o, &s->canon, &warn,
-                                 &errs);
+    rc =
+        crgw_translate_xml_node(v->adapters, NULL, s->xr.covered, sha, &o, &s->canon, &warn, &errs);
     translated(s, rc, &warn, &errs);
     crgw_diags_cleanup(&warn);
     crgw_diags_cleanup(&errs);
@@ -303,14 +301,14 @@ static void verify_jws(crgw_verifier *v, vstate *s, const char *buf, size_t len,
     s->is_jws = 1;
     int rc = crgw_jws_parse(buf, len, 0, &s->jws);
     if (rc != CRGW_JWS_OK) {
-        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED,
-                        CRGW_SUB_FORMAT_FAILURE, "%s", s->jws.err);
+        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
+                        "%s", s->jws.err);
         return;
     }
     s->alg = s->jws.alg;
     if (s->jws.x5c == NULL) {
-        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED,
-                        CRGW_SUB_FORMAT_FAILURE, "JWS header has no x5c signer certificate");
+        crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
+                        "JWS header has no x5c signer certificate");
         return;
     }
     s->signer = sk_X509_value(s->jws.x5c, 0);
@@ -318,9 +316,8 @@ static void verify_jws(crgw_verifier *v, vstate *s, const char *buf, size_t len,
     for (int i = 1; i < sk_X509_num(s->jws.x5c); i++)
         sk_X509_push(s->extra, sk_X509_value(s->jws.x5c, i));
 
-    crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_PASSED, CRGW_SUB_NONE,
-                    "JWS %s, %s", s->jws.form == CRGW_JWS_COMPACT ? "compact" : "flattened JSON",
-                    s->alg->jws);
+    crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_PASSED, CRGW_SUB_NONE, "JWS %s, %s",
+                    s->jws.form == CRGW_JWS_COMPACT ? "compact" : "flattened JSON", s->alg->jws);
     rc = crgw_jws_check(&s->jws, NULL);
     if (rc == CRGW_JWS_OK)
         crgw_checks_add(&s->checks, "signature", CRGW_CHECK_PASSED, CRGW_SUB_NONE, "%s",
@@ -423,8 +420,8 @@ static json_t *agreement_reasons(const crgw_agreement *a, json_t *canon, const c
         snprintf(buf, sizeof(buf), "agreement %s does not cover scenario %s", a->id, scenario);
         json_array_append_new(r, json_string(buf));
     } else if (sc->since[0] != '\0' && strcmp(today, sc->since) < 0) {
-        snprintf(buf, sizeof(buf), "scenario %s under agreement %s only from %s", scenario,
-                 a->id, sc->since);
+        snprintf(buf, sizeof(buf), "scenario %s under agreement %s only from %s", scenario, a->id,
+                 sc->since);
         json_array_append_new(r, json_string(buf));
     }
     if (a->max_age_days > 0 && issued > 0) {
@@ -488,8 +485,9 @@ static json_t *recognition(crgw_verifier *v, json_t *canon, const char *issuer, 
         if (best == NULL) {
             best_reasons = json_array();
             char buf[160];
-            snprintf(buf, sizeof(buf), "no agreement between issuer node %s and this node %s "
-                                       "covers reports",
+            snprintf(buf, sizeof(buf),
+                     "no agreement between issuer node %s and this node %s "
+                     "covers reports",
                      issuer, cfg->node);
             json_array_append_new(best_reasons, json_string(buf));
         } else {
@@ -573,8 +571,7 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
     } else if (crgw_jws_sniff(buf, len, &form)) {
         verify_jws(v, &s, buf, len, out->sha256);
     } else {
-        crgw_checks_add(&s.checks, "signature_format", CRGW_CHECK_FAILED,
-                        CRGW_SUB_FORMAT_FAILURE,
+        crgw_checks_add(&s.checks, "signature_format", CRGW_CHECK_FAILED, CRGW_SUB_FORMAT_FAILURE,
                         "neither signed XML nor a JWS (an unsigned report is not verifiable)");
     }
 
@@ -615,8 +612,7 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
         if (cn != NULL && cn->dialect != NULL && s.dialect != NULL &&
             strcmp(cn->dialect, s.dialect) != 0)
             crgw_checks_add(&s.checks, "dialect", CRGW_CHECK_WARNING, CRGW_SUB_NONE,
-                            "node %s issues %s, this report is %s", issuer, cn->dialect,
-                            s.dialect);
+                            "node %s issues %s, this report is %s", issuer, cn->dialect, s.dialect);
     } else if (have_signer) {
         crgw_trust_check(v->trust, NULL, s.signer, s.extra, o->at, o->at, &s.checks, &ti);
     }
@@ -639,8 +635,8 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
                         out->sub == CRGW_SUB_NONE ? json_null()
                                                   : json_string(crgw_sub_name(out->sub)));
     json_object_set_new(vj, "issuer_node", issuer ? json_string(issuer) : json_null());
-    json_object_set_new(vj, "signer", have_signer ? signer_json(s.signer, &ti, s.alg)
-                                                  : json_null());
+    json_object_set_new(vj, "signer",
+                        have_signer ? signer_json(s.signer, &ti, s.alg) : json_null());
     if (o->scenario != NULL) {
         time_t limit = 0;
         json_object_set_new(vj, "recognition",

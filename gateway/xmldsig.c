@@ -132,9 +132,9 @@ typedef struct {
 static void scan_ids(scan_state *s, xmlNodePtr n)
 {
     for (xmlAttrPtr a = n->properties; a != NULL; a = a->next) {
-        if (a->ns != NULL || !(xmlStrEqual(a->name, BAD_CAST "Id") ||
-                               xmlStrEqual(a->name, BAD_CAST "ID") ||
-                               xmlStrEqual(a->name, BAD_CAST "id")))
+        if (a->ns != NULL ||
+            !(xmlStrEqual(a->name, BAD_CAST "Id") || xmlStrEqual(a->name, BAD_CAST "ID") ||
+              xmlStrEqual(a->name, BAD_CAST "id")))
             continue;
         const xmlChar *v = a->children ? a->children->content : NULL;
         if (v == NULL)
@@ -170,8 +170,7 @@ static void scan(scan_state *s, xmlNodePtr n, int depth, int in_sig)
                 s->signature = n;
                 scan(s, n->children, depth + 1, 1);
             } else {
-                if (!in_sig && n->ns != NULL &&
-                    xmlStrEqual(n->ns->href, BAD_CAST CRGW_XMLDSIG_NS))
+                if (!in_sig && n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST CRGW_XMLDSIG_NS))
                     s->ds_outside = 1;
                 scan(s, n->children, depth + 1, in_sig);
             }
@@ -224,8 +223,8 @@ static void clear_marks(xmlNodePtr sig)
 }
 
 typedef struct {
-    int signed_info;      /* 1: SignedInfo only; 0: the reference */
-    xmlNodePtr root;      /* reference by Id: the document element only (no PIs around it) */
+    int signed_info; /* 1: SignedInfo only; 0: the reference */
+    xmlNodePtr root; /* reference by Id: the document element only (no PIs around it) */
 } c14n_sel;
 
 static int c14n_visible(void *ud, xmlNodePtr node, xmlNodePtr parent)
@@ -233,9 +232,8 @@ static int c14n_visible(void *ud, xmlNodePtr node, xmlNodePtr parent)
     const c14n_sel *sel = ud;
     if (node == NULL || node->type == XML_COMMENT_NODE)
         return 0;
-    xmlNodePtr n = node->type == XML_NAMESPACE_DECL || node->type == XML_ATTRIBUTE_NODE
-                       ? parent
-                       : node;
+    xmlNodePtr n =
+        node->type == XML_NAMESPACE_DECL || node->type == XML_ATTRIBUTE_NODE ? parent : node;
     if (n == NULL)
         return 0;
     if (sel->signed_info)
@@ -249,8 +247,8 @@ static int c14n_visible(void *ud, xmlNodePtr node, xmlNodePtr parent)
 }
 
 typedef struct {
-    EVP_MD_CTX *md;  /* when digesting */
-    crgw_buf *buf;   /* when collecting */
+    EVP_MD_CTX *md; /* when digesting */
+    crgw_buf *buf;  /* when collecting */
     int overflow;
 } c14n_sink;
 
@@ -390,27 +388,26 @@ static int c14n_mode(const xmlChar *uri)
 
 typedef struct {
     xmlNodePtr signed_info, sig_value, key_info;
-    int si_mode;      /* CanonicalizationMethod */
-    int ref_mode;     /* C14N of the reference (inclusive 1.0 when no C14N transform) */
+    int si_mode;  /* CanonicalizationMethod */
+    int ref_mode; /* C14N of the reference (inclusive 1.0 when no C14N transform) */
     const EVP_MD *md;
     unsigned char *digest_value;
     size_t digest_len;
-    int ref_by_id;    /* URI="#Id": the document element only, no document-level PIs */
+    int ref_by_id; /* URI="#Id": the document element only, no document-level PIs */
 } sig_parts;
 
 static int check_xpath_transform(xmlNodePtr t, crgw_xmldsig_result *r)
 {
     int bad = 0;
     xmlNodePtr x = elem_from(t->children, &bad);
-    if (bad || !is_ds(x, "XPath") || elem_from(x->next, &bad) != NULL || bad ||
-        !attrs_ok(x, NULL))
+    if (bad || !is_ds(x, "XPath") || elem_from(x->next, &bad) != NULL || bad || !attrs_ok(x, NULL))
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "XPath transform: one ds:XPath expected");
     crgw_buf b;
     crgw_buf_init(&b, 4096);
     int rc = text_only(x, &b);
     size_t s = 0, e = b.len;
-    while (s < e && (b.data[s] == ' ' || b.data[s] == '\n' || b.data[s] == '\t' ||
-                     b.data[s] == '\r'))
+    while (s < e &&
+           (b.data[s] == ' ' || b.data[s] == '\n' || b.data[s] == '\t' || b.data[s] == '\r'))
         s++;
     while (e > s && (b.data[e - 1] == ' ' || b.data[e - 1] == '\n' || b.data[e - 1] == '\t' ||
                      b.data[e - 1] == '\r'))
@@ -446,8 +443,8 @@ static int parse_transforms(xmlNodePtr ts, const crgw_xmldsig_opts *o, sig_parts
             if (!xmlStrEqual(alg, BAD_CAST T_ENVELOPED) || has_children)
                 rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
                              "first transform must be enveloped-signature, got %s", alg);
-        } else if (xmlStrEqual(alg, BAD_CAST T_XPATH) && o->allow_xpath_enveloped &&
-                   !seen_xpath && !seen_c14n) {
+        } else if (xmlStrEqual(alg, BAD_CAST T_XPATH) && o->allow_xpath_enveloped && !seen_xpath &&
+                   !seen_c14n) {
             rc = check_xpath_transform(t, r);
             seen_xpath = 1;
         } else if (mode >= 0 && !seen_c14n) {
@@ -537,8 +534,9 @@ static int parse_signed_info(xmlNodePtr si, xmlNodePtr root, const crgw_xmldsig_
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on SignedInfo");
     xmlNodePtr n = elem_from(si->children, &bad);
     if (!is_ds(n, "CanonicalizationMethod") || !attrs_ok(n, A_ALG) || n->children != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignedInfo needs an empty "
-                                                   "CanonicalizationMethod first");
+        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+                       "SignedInfo needs an empty "
+                       "CanonicalizationMethod first");
     xmlChar *cm = alg_of(n);
     sp->si_mode = c14n_mode(cm);
     if (sp->si_mode < 0) {
@@ -584,8 +582,7 @@ static int parse_key_info(xmlNodePtr ki, crgw_xmldsig_result *r)
         if (!is_ds(n, "X509Data") || !attrs_ok(n, NULL) || ++n_data > 1)
             return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
                            "KeyInfo may hold KeyName and one X509Data only");
-        for (xmlNodePtr c = elem_from(n->children, &bad); c != NULL;
-             c = elem_from(c->next, &bad)) {
+        for (xmlNodePtr c = elem_from(n->children, &bad); c != NULL; c = elem_from(c->next, &bad)) {
             if (!is_ds(c, "X509Certificate") || !attrs_ok(c, NULL))
                 return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
                                "X509Data may hold X509Certificate elements only");
@@ -660,8 +657,7 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     if (st.bad_node)
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "entity reference or DTD node in document");
     if (st.too_deep)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "document nested deeper than %d",
-                       st.max_depth);
+        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "document nested deeper than %d", st.max_depth);
     if (st.bad_ns)
         return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "namespace error: unbound prefix");
     if (st.n_signatures == 0)
@@ -782,7 +778,7 @@ static void add_alg(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char
     xmlNewProp(n, BAD_CAST "Algorithm", BAD_CAST alg);
 }
 
-int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
+int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
                       const crgw_xmldsig_sign_opts *o, char *err, size_t err_len)
 {
     crgw_xmldsig_result r = {0};

@@ -40,13 +40,13 @@ typedef struct {
 } crgw_xmldsig_opts;
 
 typedef struct {
-    const crgw_sigalg *alg;    /* SignatureMethod */
-    const char *digest;        /* DigestMethod as a digest name ("SHA256", "SM3") */
-    xmlNodePtr covered;        /* the element the signature covers (the document element) */
-    xmlNodePtr signature;      /* the ds:Signature element */
-    X509 *signer;              /* first X509Certificate (owned), NULL when none */
-    STACK_OF(X509) *extra;     /* further X509Certificates (owned), never NULL after verify */
-    char err[256];             /* why verification failed */
+    const crgw_sigalg *alg; /* SignatureMethod */
+    const char *digest;     /* DigestMethod as a digest name ("SHA256", "SM3") */
+    xmlNodePtr covered;     /* the element the signature covers (the document element) */
+    xmlNodePtr signature;   /* the ds:Signature element */
+    X509 *signer;           /* first X509Certificate (owned), NULL when none */
+    STACK_OF(X509) * extra; /* further X509Certificates (owned), never NULL after verify */
+    char err[256];          /* why verification failed */
 } crgw_xmldsig_result;
 
 /*
@@ -57,9 +57,9 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
 void crgw_xmldsig_result_cleanup(crgw_xmldsig_result *r);
 
 typedef struct {
-    const char *alg;       /* JWS-style name: RS256 PS256 ES256 ES384 EdDSA SM2-SM3 */
-    const char *digest;    /* "SHA256" (default), "SHA384", "SHA512", "SM3" */
-    int ref_by_id;         /* Reference URI="#<root Id>" instead of "" */
+    const char *alg;    /* JWS-style name: RS256 PS256 ES256 ES384 EdDSA SM2-SM3 */
+    const char *digest; /* "SHA256" (default), "SHA384", "SHA512", "SM3" */
+    int ref_by_id;      /* Reference URI="#<root Id>" instead of "" */
 } crgw_xmldsig_sign_opts;
 
 /*
@@ -68,7 +68,7 @@ typedef struct {
  * CRGW_XMLDSIG_ERR_FORMAT (document already signed, no Id for ref_by_id, DTD),
  * CRGW_XMLDSIG_ERR_ALG, CRGW_XMLDSIG_ERR_KEY; err gets a reason.
  */
-int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
+int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
                       const crgw_xmldsig_sign_opts *o, char *err, size_t err_len);
 
 /*

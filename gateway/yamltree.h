@@ -11,10 +11,10 @@ typedef enum { CRGW_Y_SCALAR, CRGW_Y_MAP, CRGW_Y_SEQ } crgw_ytype;
 
 typedef struct crgw_ynode {
     crgw_ytype type;
-    int line;                 /* 1-based */
-    int quoted;               /* scalar written in quotes */
-    char *scalar;             /* CRGW_Y_SCALAR: the value */
-    char **keys;              /* CRGW_Y_MAP: keys (scalars only) */
+    int line;     /* 1-based */
+    int quoted;   /* scalar written in quotes */
+    char *scalar; /* CRGW_Y_SCALAR: the value */
+    char **keys;  /* CRGW_Y_MAP: keys (scalars only) */
     int *key_lines;
     struct crgw_ynode **kids; /* map values / sequence items */
     size_t n;
