@@ -30,7 +30,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-banned analyze
+.PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned analyze
 
 all: $(BUILD)/crgw
 
