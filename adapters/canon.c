@@ -106,6 +106,16 @@ const crgw_canon_field *crgw_canon_lookup(const char *path, int record)
     return NULL;
 }
 
+int crgw_canon_is_domain(const char *s)
+{
+    return crgw_canon_code_ok(K_DOMAIN, s);
+}
+
+int crgw_canon_is_record_kind(const char *s)
+{
+    return crgw_canon_code_ok(K_RKIND, s);
+}
+
 int crgw_canon_code_ok(const char *const *codes, const char *v)
 {
     if (codes == NULL)

@@ -35,6 +35,10 @@ typedef struct {
 
 /* Field tables (canonical order). */
 const crgw_canon_field *crgw_canon_fields(int record, size_t *n);
+/* 1 when s is a canonical domain (transport, tax, ...) / record kind (administrative_penalty, ...).
+ */
+int crgw_canon_is_domain(const char *s);
+int crgw_canon_is_record_kind(const char *s);
 /* The field of a dotted path, or NULL. */
 const crgw_canon_field *crgw_canon_lookup(const char *path, int record);
 /* 1 if v is one of the codes of f (or f has no code list). */

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "adapters/canon.h"
 #include "gateway/util.h"
 #include "gateway/yamltree.h"
 
@@ -133,7 +134,7 @@ static char *resolve_path(const lctx *c, const char *p)
 
 /* ---- value checks ---- */
 
-static int is_code6(const char *s)
+int crgw_is_node_code(const char *s)
 {
     if (strlen(s) != 6)
         return 0;
@@ -376,7 +377,7 @@ static void parse_field(lctx *c, crgw_ynode *v, const field *f, void *base)
         *sp = xstrdup(s);
         break;
     case F_CODE6:
-        if (!is_code6(s))
+        if (!crgw_is_node_code(s))
             err_at(c, v->line, "'%s' must be a 6-digit GB/T 2260 code, got '%s'", f->name, s);
         else
             snprintf(target, 8, "%s", s);
@@ -603,29 +604,6 @@ static void parse_nodes(lctx *c, crgw_ynode *v, void *target)
     }
 }
 
-static const char *const record_kinds[] = {
-    "administrative_penalty",  "administrative_compulsory_measure",
-    "serious_dishonesty_list", "abnormal_operation_list",
-    "criminal_judgment",       "other_dishonesty"};
-static const char *const domains[] = {"transport",
-                                      "tax",
-                                      "fire_safety",
-                                      "ecology_environment",
-                                      "market_regulation",
-                                      "human_resources_social_security",
-                                      "housing_construction",
-                                      "emergency_management",
-                                      "public_security",
-                                      "medical_insurance"};
-
-static int in_list(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static void parse_kinds(lctx *c, crgw_ynode *v, void *target)
 {
     unsigned *kinds = target;
@@ -716,12 +694,12 @@ static void parse_agreements(lctx *c, crgw_ynode *v, void *target)
         parse_fields(c, item, agreement_fields, &ag, "agreement");
         crgw_ynode *cov = crgw_yaml_get(item, "require_coverage");
         for (size_t k = 0; k < ag.require_coverage.n; k++)
-            if (!in_list(ag.require_coverage.v[k], record_kinds, CRGW_ARRAY_LEN(record_kinds)))
+            if (!crgw_canon_is_record_kind(ag.require_coverage.v[k]))
                 err_at(c, cov->line, "unknown record kind '%s' in require_coverage",
                        ag.require_coverage.v[k]);
         crgw_ynode *dom = crgw_yaml_get(item, "repair_domains");
         for (size_t k = 0; k < ag.repair_domains.n; k++)
-            if (!in_list(ag.repair_domains.v[k], domains, CRGW_ARRAY_LEN(domains)))
+            if (!crgw_canon_is_domain(ag.repair_domains.v[k]))
                 err_at(c, dom->line, "unknown domain '%s' in repair_domains",
                        ag.repair_domains.v[k]);
         if (ag.kinds == 0 && ag.repair_domains.n == 0 && ag.id)

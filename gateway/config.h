@@ -159,6 +159,9 @@ int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs);
 crgw_config *crgw_config_ref(crgw_config *c);
 void crgw_config_unref(crgw_config *c);
 
+/* 1 when s is a node code: exactly 6 digits (GB/T 2260). */
+int crgw_is_node_code(const char *s);
+
 const crgw_node *crgw_config_node(const crgw_config *c, const char *code);
 const crgw_node *crgw_config_self(const crgw_config *c);
 /* Roles of a local client certificate's SAN URI, 0 when unknown. */

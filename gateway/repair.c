@@ -144,16 +144,6 @@ static const char *get_str(json_t *o, const char *key, size_t max, int required,
     return s;
 }
 
-static int is_code(const char *s)
-{
-    if (strlen(s) != 6)
-        return 0;
-    for (int i = 0; i < 6; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 static int uscc_ok(const crgw_config *cfg, const char *s, char norm[19])
 {
     const char *why = NULL;
@@ -186,7 +176,7 @@ static int get_record(const crgw_config *cfg, json_t *body, record_ref *rec, int
     rec->origin = get_str(o, "origin_node", 6, 1, why, whylen);
     if (rec->origin == NULL)
         return -1;
-    if (!is_code(rec->origin) || crgw_config_node(cfg, rec->origin) == NULL) {
+    if (!crgw_is_node_code(rec->origin) || crgw_config_node(cfg, rec->origin) == NULL) {
         snprintf(why, whylen, "unknown origin node '%s'", rec->origin);
         return -1;
     }
