@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "adapters/adapter.h"
 #include "gateway/b64.h"
 #include "gateway/config.h"
 #include "gateway/jws.h"
@@ -313,13 +314,6 @@ static void refuse(crgw_req *r, int status, const char *type, const char *fmt, c
     crgw_req_problem(r, status, type, "Federation message refused", NULL, fmt, arg);
 }
 
-static char *dumps(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    crgw_assert(s != NULL);
-    return s;
-}
-
 /* ---- POST /federation/v1/repair/events ---- */
 
 typedef struct {
@@ -421,14 +415,14 @@ void crgw_route_fed_events(crgw_req *r)
     json_object_set_new(val, "event_id", json_string(eid));
     json_object_set_new(val, "origin_seq", json_integer(seq));
     json_object_set_new(val, "received_at", json_string(received));
-    char *vals = dumps(val);
+    char *vals = crgw_json_dump(val, 0, NULL);
     json_decref(val);
     json_t *h = json_object();
     json_object_set_new(h, "status", json_string(decision));
     json_object_set_new(h, "at", json_string(decided_at));
     json_object_set_new(h, "node", json_string(origin));
     json_object_set_new(h, "event_id", json_string(eid));
-    char *hs = dumps(h);
+    char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
     static int audit = -1;
     if (audit < 0) {
@@ -542,7 +536,7 @@ void crgw_route_fed_applications(crgw_req *r)
     json_object_set_new(h1, "at", json_string(now));
     json_object_set_new(h1, "node", json_string(cfg->node));
     json_array_append_new(hist, h1);
-    char *hs = dumps(hist);
+    char *hs = crgw_json_dump(hist, 0, NULL);
     json_decref(hist);
     json_t *val = json_object();
     json_object_set_new(val, "origin_node", json_string(rorigin));
@@ -553,9 +547,9 @@ void crgw_route_fed_applications(crgw_req *r)
     json_object_set_new(val, "event_id", json_null());
     json_object_set_new(val, "origin_seq", json_integer(0));
     json_object_set_new(val, "received_at", json_string(now));
-    char *vals = dumps(val);
+    char *vals = crgw_json_dump(val, 0, NULL);
     json_decref(val);
-    char *doc = dumps(p);
+    char *doc = crgw_json_dump(p, 0, NULL);
     const char *argv[] = {
         k_app, "crgw:apps:open", k_rs,      id,   doc,    filed,      hs, field, vals,
         "",    now_ms,           applicant, uscc, now_ms, "delivered"};

@@ -222,13 +222,6 @@ static void deadlines_json(json_t *out, int32_t filed, int32_t accepted, int ext
     json_object_set_new(out, "deadlines", dl);
 }
 
-static char *dumps(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    crgw_assert(s != NULL);
-    return s;
-}
-
 /* ---- POST /v1/repair/applications ---- */
 
 typedef struct {
@@ -317,7 +310,7 @@ void crgw_route_repair_application_post(crgw_req *r)
     json_object_set_new(doc, "materials", materials ? json_deep_copy(materials) : json_array());
     json_object_set_new(doc, "applicant_node", json_string(cfg->node));
     json_object_set_new(doc, "filed_at", json_string(filed_at));
-    char *docs = dumps(doc);
+    char *docs = crgw_json_dump(doc, 0, NULL);
 
     json_t *hist = json_array();
     json_t *h0 = json_object();
@@ -330,7 +323,7 @@ void crgw_route_repair_application_post(crgw_req *r)
         json_object_set_new(h1, "status", json_string("delivered"));
         json_array_append_new(hist, h1);
     }
-    char *hists = dumps(hist);
+    char *hists = crgw_json_dump(hist, 0, NULL);
     json_decref(hist);
 
     json_t *val = json_object();
@@ -342,7 +335,7 @@ void crgw_route_repair_application_post(crgw_req *r)
     json_object_set_new(val, "event_id", json_null());
     json_object_set_new(val, "origin_seq", json_integer(0));
     json_object_set_new(val, "received_at", json_string(filed_at));
-    char *vals = dumps(val);
+    char *vals = crgw_json_dump(val, 0, NULL);
     json_decref(val);
 
     crgw_rs_key(key_app, sizeof(key_app), "app", id);
@@ -555,7 +548,7 @@ static void decide_run(decide_op *op)
     json_object_set_new(val, "status", json_string(crgw_rs_status_of_decision(op->decision)));
     json_object_set_new(val, "decided_at", json_string(op->decided_at));
     json_object_set_new(val, "event_id", json_string(op->event_id));
-    char *v = dumps(val);
+    char *v = crgw_json_dump(val, 0, NULL);
     json_decref(val);
     size_t vl = strlen(v);
     crgw_buf pre;
@@ -568,14 +561,14 @@ static void decide_run(decide_op *op)
     snprintf(suf, sizeof(suf), ",\"received_at\":\"%s\"}", received);
 
     json_object_set_new(op->payload, "emitted_ms", json_integer(crgw_rs_now_ms()));
-    char *payload = dumps(op->payload);
+    char *payload = crgw_json_dump(op->payload, 0, NULL);
 
     json_t *h = json_object();
     json_object_set_new(h, "status", json_string(op->decision));
     json_object_set_new(h, "at", json_string(op->decided_at));
     json_object_set_new(h, "node", json_string(cfg->node));
     json_object_set_new(h, "event_id", json_string(op->event_id));
-    char *hs = dumps(h);
+    char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
 
     char k_seq[64], k_rs[96], k_dedup[64], k_app[128], now_ms[24], dedup_ttl[24];
