@@ -25,10 +25,11 @@ LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm
 
 
 
-LIB_SRCS := $(filter-out gateway/main.c,$(wildcard gateway/*.c adapters/*.c))
+LIB_SRCS := $(wildcard gateway/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_SRCS := $(wildcard tests/unit/*/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+SRC_GLOBS := gateway/*.[ch] gateway/*/*.[ch]
 
 .PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned analyze
 
@@ -100,14 +101,14 @@ analyze:
 	@$(MAKE) --no-print-directory BUILD=build/analyze OPT="-O1 -fanalyzer" all
 
 check-banned:
-	@! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|strncpy)[[:space:]]*\(' gateway/*.[ch] adapters/*.[ch] tests/unit/*.c || \
+	@! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|strncpy)[[:space:]]*\(' $(SRC_GLOBS) tests/unit/*/*.c || \
 	    { echo "banned function used (see STYLE.md rule 21)"; exit 1; }
 
 format:
-	clang-format -i gateway/*.[ch] adapters/*.[ch]
+	clang-format -i $(SRC_GLOBS)
 
 check-format:
-	@clang-format --dry-run --Werror gateway/*.[ch] adapters/*.[ch] && echo "format: ok"
+	@clang-format --dry-run --Werror $(SRC_GLOBS) && echo "format: ok"
 
 clean:
 	rm -rf build

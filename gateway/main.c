@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/commands.h"
+#include "gateway/cmd/commands.h"
 
 #ifndef CRGW_VERSION
 #define CRGW_VERSION "0.1"

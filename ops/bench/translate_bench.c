@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "adapters/adapter.h"
-#include "gateway/util.h"
+#include "gateway/translate/adapter.h"
+#include "gateway/core/util.h"
 
 static double now(clockid_t c)
 {

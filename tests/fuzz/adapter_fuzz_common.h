@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/adapter.h"
-#include "adapters/canon.h"
+#include "gateway/translate/adapter.h"
+#include "gateway/translate/canon.h"
 
 #ifndef CRGW_SRCDIR
 #define CRGW_SRCDIR "."

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: a whole crgw HTTP/2 server connection (nghttp2 session, our callbacks, routing,
  * limits, answers) fed from the fuzzer over a socket pair, like nghttp2's fuzz/fuzz_target.cc
- * but through gateway/conn.c. The client connection preface is prepended, so the fuzzer's
+ * but through gateway/server/conn.c. The client connection preface is prepended, so the fuzzer's
  * bytes are frames. Configuration: $CRGW_FUZZ_CONFIG or config/test/node-120000.yaml (run from
  * the repository root).
  */
@@ -15,10 +15,10 @@
 
 #include <event2/event.h>
 
-#include "gateway/config.h"
-#include "gateway/conn.h"
-#include "gateway/log.h"
-#include "gateway/server.h"
+#include "gateway/server/config.h"
+#include "gateway/server/conn.h"
+#include "gateway/core/log.h"
+#include "gateway/server/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/config.h"
-#include "gateway/jws.h"
-#include "gateway/verify.h"
+#include "gateway/server/config.h"
+#include "gateway/verify/jws.h"
+#include "gateway/verify/verify.h"
 
 #ifndef CRGW_SRCDIR
 #define CRGW_SRCDIR "."

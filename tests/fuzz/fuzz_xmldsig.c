@@ -2,7 +2,7 @@
  * libFuzzer target: the XMLDSig verifier (strict profile, C14N, base64, certificates) and the
  * whole verification path (translation of the covered node, trust, verdict JSON) on the same
  * bytes. Findings: crashes, sanitizer reports, leaks, and a verdict that is TOTAL_PASSED while
- * the XMLDSig layer refused the document, and a difference between gateway/excc14n.c and
+ * the XMLDSig layer refused the document, and a difference between gateway/verify/excc14n.c and
  * libxml2's exclusive C14N (whole document, and the subtree of the root's first child element).
  */
 #include <stdint.h>
@@ -13,11 +13,11 @@
 
 #include <libxml/c14n.h>
 
-#include "adapters/adapter.h"
-#include "gateway/excc14n.h"
-#include "gateway/config.h"
-#include "gateway/verify.h"
-#include "gateway/xmldsig.h"
+#include "gateway/translate/adapter.h"
+#include "gateway/verify/excc14n.h"
+#include "gateway/server/config.h"
+#include "gateway/verify/verify.h"
+#include "gateway/verify/xmldsig.h"
 
 #ifndef CRGW_SRCDIR
 #define CRGW_SRCDIR "."
@@ -58,7 +58,7 @@ static int fz_in_subtree(void *ud, xmlNodePtr node, xmlNodePtr parent)
     return 0;
 }
 
-/* gateway/excc14n.c must give libxml2's bytes wherever it claims to support the document */
+/* gateway/verify/excc14n.c must give libxml2's bytes wherever it claims to support the document */
 static void fz_c14n_oracle(xmlDocPtr doc)
 {
     crgw_buf mine;

@@ -1,0 +1,935 @@
+/*
+ * repair: the repair routes and the repair module (calendar, federation keys, outbox, overdue
+ * scan). The Redis side is in repair_store.c, delivery in outbox.c, peers in federation.c.
+ */
+#include "gateway/repair/repair.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "gateway/translate/adapter.h"
+#include "gateway/repair/calendar.h"
+#include "gateway/server/config.h"
+#include "gateway/repair/federation.h"
+#include "gateway/core/log.h"
+#include "gateway/server/metrics.h"
+#include "gateway/repair/outbox.h"
+#include "gateway/repair/repair_store.h"
+#include "gateway/server/server.h"
+#include "gateway/core/util.h"
+
+#define MAX_DEST 64
+#define MAX_ID 128
+#define OVERDUE_SCAN_MS 60000
+#define OVERDUE_SCAN_MAX 1000
+
+static crgw_calendar *calendar;
+static struct event *overdue_timer;
+static crgw_server *server;
+
+const crgw_calendar *crgw_repair_calendar(void)
+{
+    return calendar;
+}
+
+/* ---- identifiers ---- */
+
+void crgw_repair_new_id(char out[27])
+{
+    static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    unsigned char rnd[10];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        uint64_t t = crgw_now_us();
+        for (size_t i = 0; i < sizeof(rnd); i++)
+            rnd[i] = (unsigned char)(t >> (i * 5)) ^ (unsigned char)rand();
+    }
+    unsigned long long ms = (unsigned long long)crgw_rs_now_ms();
+    /* 48-bit time: 10 characters; 80 random bits: 16 characters. */
+    for (int i = 9; i >= 0; i--) {
+        out[i] = b32[ms & 31];
+        ms >>= 5;
+    }
+    unsigned acc = 0;
+    int bits = 0, k = 10;
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        acc = (acc << 8) | rnd[i];
+        bits += 8;
+        while (bits >= 5) {
+            out[k++] = b32[(acc >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    out[26] = '\0';
+}
+
+/* ---- destinations ---- */
+
+static int in_list(const char **v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+size_t crgw_repair_destinations(const crgw_config *cfg, const char *origin, const char *domain,
+                                const char *applicant, const char **out, size_t max)
+{
+    size_t n = 0;
+    if (applicant && *applicant && strcmp(applicant, origin) != 0 && n < max)
+        out[n++] = applicant;
+    for (size_t i = 0; i < cfg->n_agreements; i++) {
+        const crgw_agreement *a = &cfg->agreements[i];
+        if (!crgw_strv_contains(&a->members, origin) ||
+            !crgw_strv_contains(&a->repair_domains, domain))
+            continue;
+        for (size_t j = 0; j < a->members.n && n < max; j++) {
+            const char *m = a->members.v[j];
+            if (strcmp(m, origin) != 0 && !in_list(out, n, m))
+                out[n++] = m;
+        }
+    }
+    return n;
+}
+
+/* ---- request helpers ---- */
+
+static json_t *parse_body(crgw_req *r)
+{
+    if (r->body_len == 0) {
+        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL, "a JSON body is required");
+        return NULL;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        crgw_req_problem(r, 400, "bad-json", "Malformed JSON", NULL,
+                         "the body is not a JSON "
+                         "object: %s",
+                         e.text);
+        return NULL;
+    }
+    return j;
+}
+
+/* A required (or optional when !req) string member of at most max bytes, printable. */
+static const char *get_str(json_t *o, const char *key, size_t max, int required, char *why,
+                           size_t whylen)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            snprintf(why, whylen, "missing field '%s'", key);
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t l = s ? strlen(s) : 0;
+    if (s == NULL || l == 0 || l > max) {
+        snprintf(why, whylen, "field '%s' must be a non-empty string of at most %zu bytes", key,
+                 max);
+        return NULL;
+    }
+    for (size_t i = 0; i < l; i++)
+        if ((unsigned char)s[i] < 0x20) {
+            snprintf(why, whylen, "field '%s' contains control characters", key);
+            return NULL;
+        }
+    return s;
+}
+
+static int uscc_ok(const crgw_config *cfg, const char *s, char norm[19])
+{
+    const char *why = NULL;
+    if (crgw_uscc_check(s, norm, &why) == 0)
+        return 1;
+    for (size_t i = 0; i < cfg->uscc_legacy.n; i++)
+        if (strcmp(cfg->uscc_legacy.v[i], s) == 0) {
+            snprintf(norm, 19, "%s", s);
+            return strlen(s) == 18;
+        }
+    return 0;
+}
+
+typedef struct {
+    const char *origin;
+    const char *record_id;
+    const char *domain;
+    const char *kind;
+} record_ref;
+
+/* Validates the "record" object. 0 or -1 with why. */
+static int get_record(const crgw_config *cfg, json_t *body, record_ref *rec, int need_kind,
+                      char *why, size_t whylen)
+{
+    json_t *o = json_object_get(body, "record");
+    if (!json_is_object(o)) {
+        snprintf(why, whylen, "missing object 'record'");
+        return -1;
+    }
+    rec->origin = get_str(o, "origin_node", 6, 1, why, whylen);
+    if (rec->origin == NULL)
+        return -1;
+    if (!crgw_is_node_code(rec->origin) || crgw_config_node(cfg, rec->origin) == NULL) {
+        snprintf(why, whylen, "unknown origin node '%s'", rec->origin);
+        return -1;
+    }
+    rec->record_id = get_str(o, "record_id", MAX_ID, 1, why, whylen);
+    rec->domain = rec->record_id ? get_str(o, "domain", 64, 1, why, whylen) : NULL;
+    if (rec->record_id == NULL || rec->domain == NULL)
+        return -1;
+    rec->kind = get_str(o, "kind", 64, need_kind, why, whylen);
+    if (need_kind && rec->kind == NULL)
+        return -1;
+    return 0;
+}
+
+static void problem_422(crgw_req *r, const char *why)
+{
+    crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
+}
+
+static void deadlines_json(json_t *out, int32_t filed, int32_t accepted, int extended,
+                           const char *status)
+{
+    crgw_repair_deadlines d;
+    crgw_repair_deadlines_compute(calendar, filed, accepted, extended, &d);
+    char a[11], b[11], c[11];
+    crgw_date_format_day(d.accept_by, a);
+    crgw_date_format_day(d.overall_by, c);
+    json_t *dl = json_object();
+    json_object_set_new(dl, "accept_by", json_string(a));
+    if (d.decide_by >= 0) {
+        crgw_date_format_day(d.decide_by, b);
+        json_object_set_new(dl, "decide_by", json_string(b));
+    } else {
+        json_object_set_new(dl, "decide_by", json_null());
+    }
+    json_object_set_new(dl, "overall_by", json_string(c));
+    int32_t today = crgw_day_of_unix(crgw_rs_now_ms() / 1000);
+    json_object_set_new(dl, "overdue", json_boolean(crgw_repair_overdue(&d, status, today)));
+    json_object_set_new(dl, "extended", json_boolean(extended));
+    int y, m, dd;
+    crgw_civil_from_days(d.overall_by, &y, &m, &dd);
+    if (crgw_calendar_covers(calendar, y) != 1)
+        json_object_set_new(dl, "calendar_provisional", json_true());
+    json_object_set_new(out, "deadlines", dl);
+}
+
+/* ---- POST /v1/repair/applications ---- */
+
+typedef struct {
+    crgw_req *r;
+    json_t *answer;
+    char dest[8];
+} app_op;
+
+static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    app_op *op = priv;
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "the application could not be stored durably: %s",
+                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+        json_decref(op->answer);
+    } else {
+        crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
+        if (op->dest[0])
+            crgw_outbox_kick(op->dest);
+        crgw_req_respond_json(op->r, 201, op->answer);
+    }
+    free(op);
+}
+
+void crgw_route_repair_application_post(crgw_req *r)
+{
+    crgw_config *cfg = r->cfg;
+    char why[256] = "";
+    json_t *body = parse_body(r);
+    if (body == NULL)
+        return;
+    record_ref rec;
+    char norm[19];
+    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
+    if (uscc == NULL)
+        goto invalid;
+    if (!uscc_ok(cfg, uscc, norm)) {
+        snprintf(why, sizeof(why), "subject_uscc is not a valid unified social credit code");
+        goto invalid;
+    }
+    if (get_record(cfg, body, &rec, 0, why, sizeof(why)) != 0)
+        goto invalid;
+    const char *commit = get_str(body, "commitment_sha256", 64, 1, why, sizeof(why));
+    if (commit == NULL)
+        goto invalid;
+    if (strlen(commit) != 64 || strspn(commit, "0123456789abcdefABCDEF") != 64) {
+        snprintf(why, sizeof(why), "commitment_sha256 must be 64 hex digits");
+        goto invalid;
+    }
+    json_t *applicant = json_object_get(body, "applicant");
+    if (!json_is_object(applicant) || !get_str(applicant, "name", 256, 1, why, sizeof(why))) {
+        if (!why[0])
+            snprintf(why, sizeof(why), "missing object 'applicant' with a 'name'");
+        goto invalid;
+    }
+    json_t *materials = json_object_get(body, "materials");
+    if (materials != NULL && !json_is_array(materials)) {
+        snprintf(why, sizeof(why), "materials must be an array");
+        goto invalid;
+    }
+
+    char id[27], filed_at[40], now_ms[24], field[160], key_app[96], key_rs[96], key_out[64];
+    crgw_repair_new_id(id);
+    crgw_rs_now_rfc3339(filed_at, 0);
+    long long ms = crgw_rs_now_ms();
+    snprintf(now_ms, sizeof(now_ms), "%lld", ms);
+    snprintf(field, sizeof(field), "%s:%s", rec.origin, rec.record_id);
+    int local = strcmp(rec.origin, cfg->node) == 0;
+    const char *status = local ? "delivered" : "submitted";
+
+    /* The document as filed (what A receives), normalised USCC. */
+    json_t *doc = json_object();
+    json_object_set_new(doc, "application_id", json_string(id));
+    json_object_set_new(doc, "subject_uscc", json_string(norm));
+    json_t *recj = json_object();
+    json_object_set_new(recj, "origin_node", json_string(rec.origin));
+    json_object_set_new(recj, "record_id", json_string(rec.record_id));
+    json_object_set_new(recj, "domain", json_string(rec.domain));
+    if (rec.kind)
+        json_object_set_new(recj, "kind", json_string(rec.kind));
+    json_object_set_new(doc, "record", recj);
+    json_object_set_new(doc, "commitment_sha256", json_string(commit));
+    json_object_set(doc, "applicant", applicant);
+    json_object_set_new(doc, "materials", materials ? json_deep_copy(materials) : json_array());
+    json_object_set_new(doc, "applicant_node", json_string(cfg->node));
+    json_object_set_new(doc, "filed_at", json_string(filed_at));
+    char *docs = crgw_json_dump(doc, 0, NULL);
+
+    json_t *hist = json_array();
+    json_t *h0 = json_object();
+    json_object_set_new(h0, "status", json_string("submitted"));
+    json_object_set_new(h0, "at", json_string(filed_at));
+    json_object_set_new(h0, "node", json_string(cfg->node));
+    json_array_append_new(hist, h0);
+    if (local) {
+        json_t *h1 = json_deep_copy(h0);
+        json_object_set_new(h1, "status", json_string("delivered"));
+        json_array_append_new(hist, h1);
+    }
+    char *hists = crgw_json_dump(hist, 0, NULL);
+    json_decref(hist);
+
+    json_t *val = json_object();
+    json_object_set_new(val, "origin_node", json_string(rec.origin));
+    json_object_set_new(val, "record_id", json_string(rec.record_id));
+    json_object_set_new(val, "domain", json_string(rec.domain));
+    json_object_set_new(val, "status", json_string(status));
+    json_object_set_new(val, "decided_at", json_null());
+    json_object_set_new(val, "event_id", json_null());
+    json_object_set_new(val, "origin_seq", json_integer(0));
+    json_object_set_new(val, "received_at", json_string(filed_at));
+    char *vals = crgw_json_dump(val, 0, NULL);
+    json_decref(val);
+
+    crgw_rs_key(key_app, sizeof(key_app), "app", id);
+    crgw_rs_key(key_rs, sizeof(key_rs), "rs", norm);
+    crgw_rs_key(key_out, sizeof(key_out), "outbox", rec.origin);
+    const char *argv[] = {
+        key_app, "crgw:apps:open", key_rs,    key_out, id,     docs,  filed_at, hists, field, vals,
+        docs,    now_ms,           cfg->node, norm,    now_ms, status};
+    int nkeys = local ? 3 : 4;
+    /* Without the stream key the ARGV shift by one: rebuild for the local case. */
+    const char *argv_local[] = {
+        key_app, "crgw:apps:open", key_rs,    id,   docs,   filed_at, hists, field, vals,
+        docs,    now_ms,           cfg->node, norm, now_ms, status};
+
+    app_op *op = xcalloc(1, sizeof(*op));
+    op->r = r;
+    if (!local)
+        snprintf(op->dest, sizeof(op->dest), "%s", rec.origin);
+    op->answer = json_object();
+    json_object_set_new(op->answer, "application_id", json_string(id));
+    json_object_set_new(op->answer, "status", json_string(status));
+    json_object_set_new(op->answer, "filed_at", json_string(filed_at));
+    deadlines_json(op->answer, crgw_day_of_unix(ms / 1000), -1, 0, status);
+    int rc;
+    if (local)
+        rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, nkeys,
+                          (int)CRGW_ARRAY_LEN(argv_local), argv_local, NULL, app_store_cb, op);
+    else
+        rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, nkeys,
+                          (int)CRGW_ARRAY_LEN(argv), argv, NULL, app_store_cb, op);
+    free(docs);
+    free(hists);
+    free(vals);
+    json_decref(doc);
+    json_decref(body);
+    if (rc != 0) {
+        json_decref(op->answer);
+        free(op);
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis is not connected");
+    }
+    return;
+invalid:
+    json_decref(body);
+    problem_422(r, why);
+}
+
+/* ---- GET /v1/repair/applications/{id} ---- */
+
+static int valid_id(const char *s)
+{
+    size_t l = strlen(s);
+    if (l == 0 || l > 64)
+        return 0;
+    for (size_t i = 0; i < l; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    crgw_req *r = priv;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis did not answer");
+        return;
+    }
+    if (reply->elements == 0) {
+        crgw_req_problem(r, 404, "unknown-application", "Unknown application", NULL,
+                         "no application %s at this node", r->params[0]);
+        return;
+    }
+    const char *doc = NULL, *status = "", *filed = "", *accepted = NULL, *hist = "[]";
+    int extended = 0;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
+        if (strcmp(k, "doc") == 0)
+            doc = v;
+        else if (strcmp(k, "status") == 0)
+            status = v;
+        else if (strcmp(k, "filed_at") == 0)
+            filed = v;
+        else if (strcmp(k, "accepted_at") == 0)
+            accepted = v;
+        else if (strcmp(k, "history") == 0)
+            hist = v;
+        else if (strcmp(k, "extended") == 0)
+            extended = strcmp(v, "1") == 0;
+    }
+    json_t *out = doc ? json_loads(doc, 0, NULL) : NULL;
+    if (!json_is_object(out)) {
+        json_decref(out);
+        out = json_object();
+    }
+    json_object_set_new(out, "status", json_string(status));
+    json_t *h = json_loads(hist, 0, NULL);
+    json_object_set_new(out, "history", json_is_array(h) ? h : json_array());
+    if (!json_is_array(h))
+        json_decref(h);
+    int32_t fday, aday = -1;
+    if (crgw_day_of_rfc3339(filed, &fday) != 0)
+        fday = crgw_day_of_unix(crgw_rs_now_ms() / 1000);
+    if (accepted && crgw_day_of_rfc3339(accepted, &aday) != 0)
+        aday = -1;
+    deadlines_json(out, fday, aday, extended, status);
+    crgw_req_respond_json(r, 200, out);
+}
+
+void crgw_route_repair_application_get(crgw_req *r)
+{
+    if (!valid_id(r->params[0])) {
+        crgw_req_problem(r, 404, "unknown-application", "Unknown application", NULL,
+                         "malformed application id");
+        return;
+    }
+    char key[96];
+    crgw_rs_key(key, sizeof(key), "app", r->params[0]);
+    if (crgw_redis_command(crgw_server_redis(r->server), app_get_cb, r, "HGETALL %s", key) != 0)
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis is not connected");
+}
+
+/* ---- POST /v1/repair/decisions ---- */
+
+typedef struct {
+    crgw_req *r;
+    json_t *payload; /* event without origin_seq */
+    char event_id[27];
+    char uscc[19];
+    char field[160];
+    char app_id[72];
+    char decision[16];
+    char decided_at[40];
+    int extension;
+    char applicant[8];
+    const char *dest[MAX_DEST];
+    size_t n_dest;
+} decide_op;
+
+static void decide_op_free(decide_op *op)
+{
+    json_decref(op->payload);
+    free(op);
+}
+
+static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    decide_op *op = priv;
+    crgw_req *r = op->r;
+    if (reply == NULL) {
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis did not answer: the decision may not be recorded");
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        if (strncmp(reply->str, "NOAPP", 5) == 0)
+            problem_422(r, "unknown application_id at this node");
+        else if (strncmp(reply->str, "MISMATCH", 8) == 0)
+            problem_422(r, "the application concerns another record");
+        else if (strncmp(reply->str, "CONFLICT", 8) == 0)
+            crgw_req_problem(r, 409, "repair-state-conflict", "Decision not allowed now", NULL,
+                             "%s: %s not allowed", reply->str + 9, op->decision);
+        else
+            crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
+                             reply->str);
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        json_t *ans = json_object();
+        json_object_set_new(ans, "event_id", json_string(op->event_id));
+        json_object_set_new(ans, "origin_seq", json_integer(reply->integer));
+        json_t *d = json_array();
+        for (size_t i = 0; i < op->n_dest; i++) {
+            json_array_append_new(d, json_string(op->dest[i]));
+            crgw_outbox_kick(op->dest[i]);
+        }
+        json_object_set_new(ans, "destinations", d);
+        char lab[48];
+        snprintf(lab, sizeof(lab), "decision=\"%s\"", op->decision);
+        crgw_metrics_counter_add("crgw_repair_decisions_total", lab, 1);
+        crgw_req_respond_json(r, 201, ans);
+    } else {
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "unexpected Redis reply");
+    }
+    decide_op_free(op);
+}
+
+/* Builds the value prefix/suffix and runs DECIDE. */
+static void decide_run(decide_op *op)
+{
+    crgw_req *r = op->r;
+    crgw_config *cfg = r->cfg;
+    json_t *rec = json_object_get(op->payload, "record");
+    if (op->applicant[0])
+        json_object_set_new(op->payload, "applicant_node", json_string(op->applicant));
+    json_t *recj = json_object_get(op->payload, "record");
+    op->n_dest =
+        crgw_repair_destinations(cfg, cfg->node, json_string_value(json_object_get(recj, "domain")),
+                                 op->applicant, op->dest, MAX_DEST);
+
+    char received[40];
+    crgw_rs_now_rfc3339(received, 1);
+    json_t *val = json_object();
+    json_object_set(val, "origin_node", json_object_get(rec, "origin_node"));
+    json_object_set(val, "record_id", json_object_get(rec, "record_id"));
+    json_object_set(val, "domain", json_object_get(rec, "domain"));
+    json_object_set_new(val, "status", json_string(crgw_rs_status_of_decision(op->decision)));
+    json_object_set_new(val, "decided_at", json_string(op->decided_at));
+    json_object_set_new(val, "event_id", json_string(op->event_id));
+    char *v = crgw_json_dump(val, 0, NULL);
+    json_decref(val);
+    size_t vl = strlen(v);
+    crgw_buf pre;
+    crgw_buf_init(&pre, 4096);
+    (void)crgw_buf_add(&pre, v, vl - 1);
+    (void)crgw_buf_adds(&pre, ",\"origin_seq\":");
+    char *pres = crgw_buf_take(&pre, NULL);
+    free(v);
+    char suf[80];
+    snprintf(suf, sizeof(suf), ",\"received_at\":\"%s\"}", received);
+
+    json_object_set_new(op->payload, "emitted_ms", json_integer(crgw_rs_now_ms()));
+    char *payload = crgw_json_dump(op->payload, 0, NULL);
+
+    json_t *h = json_object();
+    json_object_set_new(h, "status", json_string(op->decision));
+    json_object_set_new(h, "at", json_string(op->decided_at));
+    json_object_set_new(h, "node", json_string(cfg->node));
+    json_object_set_new(h, "event_id", json_string(op->event_id));
+    char *hs = crgw_json_dump(h, 0, NULL);
+    json_decref(h);
+
+    char k_seq[64], k_rs[96], k_dedup[64], k_app[128], now_ms[24], dedup_ttl[24];
+    snprintf(dedup_ttl, sizeof(dedup_ttl), "%d", CRGW_RS_DEDUP_DAYS * 86400);
+    char k_out[MAX_DEST][64];
+    crgw_rs_key(k_seq, sizeof(k_seq), "seq", cfg->node);
+    crgw_rs_key(k_rs, sizeof(k_rs), "rs", op->uscc);
+    crgw_rs_dedup_key(k_dedup, sizeof(k_dedup), cfg->node, 0);
+    crgw_rs_key(k_app, sizeof(k_app), "app", op->app_id[0] ? op->app_id : "-");
+    snprintf(now_ms, sizeof(now_ms), "%lld", crgw_rs_now_ms());
+    const char *argv[5 + MAX_DEST + 13];
+    int n = 0;
+    argv[n++] = k_seq;
+    argv[n++] = k_rs;
+    argv[n++] = k_dedup;
+    argv[n++] = k_app;
+    argv[n++] = "crgw:apps:open";
+    for (size_t i = 0; i < op->n_dest; i++) {
+        crgw_rs_key(k_out[i], sizeof(k_out[i]), "outbox", op->dest[i]);
+        argv[n++] = k_out[i];
+    }
+    int nkeys = n;
+    argv[n++] = op->field;
+    argv[n++] = pres;
+    argv[n++] = suf;
+    argv[n++] = op->event_id;
+    argv[n++] = payload;
+    argv[n++] = now_ms;
+    argv[n++] = op->decision;
+    argv[n++] = hs;
+    argv[n++] = op->extension ? "1" : "0";
+    argv[n++] = op->app_id[0] ? "1" : "0";
+    argv[n++] = op->decided_at;
+    argv[n++] = op->app_id;
+    argv[n++] = dedup_ttl;
+    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_DECIDE, nkeys, n, argv, NULL,
+                          decide_cb, op);
+    free(pres);
+    free(payload);
+    free(hs);
+    if (rc != 0) {
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis is not connected");
+        decide_op_free(op);
+    }
+}
+
+static void decide_app_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    decide_op *op = priv;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis did not answer");
+        decide_op_free(op);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_STRING) {
+        problem_422(op->r, "unknown application_id at this node");
+        decide_op_free(op);
+        return;
+    }
+    snprintf(op->applicant, sizeof(op->applicant), "%.*s", (int)reply->len, reply->str);
+    decide_run(op);
+}
+
+void crgw_route_repair_decision(crgw_req *r)
+{
+    crgw_config *cfg = r->cfg;
+    char why[256] = "";
+    json_t *body = parse_body(r);
+    if (body == NULL)
+        return;
+    record_ref rec;
+    char norm[19];
+    if (get_record(cfg, body, &rec, 0, why, sizeof(why)) != 0)
+        goto invalid;
+    if (strcmp(rec.origin, cfg->node) != 0) {
+        crgw_req_problem(r, 403, "not-origin", "Not the identifying node", NULL,
+                         "record %s was identified by node %s: only that node decides "
+                         "(whoever identified the record repairs it); this node is %s",
+                         rec.record_id, rec.origin, cfg->node);
+        json_decref(body); /* rec points into body */
+        return;
+    }
+    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
+    if (uscc == NULL)
+        goto invalid;
+    if (!uscc_ok(cfg, uscc, norm)) {
+        snprintf(why, sizeof(why), "subject_uscc is not a valid unified social credit code");
+        goto invalid;
+    }
+    const char *decision = get_str(body, "decision", 16, 1, why, sizeof(why));
+    if (decision == NULL)
+        goto invalid;
+    if (!crgw_rs_decision_valid(decision)) {
+        snprintf(why, sizeof(why),
+                 "decision must be accepted, refused, repaired, rejected or "
+                 "revoked");
+        goto invalid;
+    }
+    const char *decided_by = get_str(body, "decided_by", 256, 1, why, sizeof(why));
+    const char *decided_at =
+        decided_by ? get_str(body, "decided_at", 39, 1, why, sizeof(why)) : NULL;
+    if (decided_at == NULL)
+        goto invalid;
+    int32_t dday;
+    if (crgw_day_of_rfc3339(decided_at, &dday) != 0) {
+        snprintf(why, sizeof(why), "decided_at must be an RFC 3339 date-time");
+        goto invalid;
+    }
+    const char *app_id = get_str(body, "application_id", 64, 0, why, sizeof(why));
+    if (why[0])
+        goto invalid;
+    if (app_id && !valid_id(app_id)) {
+        snprintf(why, sizeof(why), "malformed application_id");
+        goto invalid;
+    }
+    json_t *ext = json_object_get(body, "extension");
+    if (ext && !json_is_boolean(ext)) {
+        snprintf(why, sizeof(why), "extension must be a boolean");
+        goto invalid;
+    }
+    const char *reason = get_str(body, "reason", 2000, 0, why, sizeof(why));
+    if (why[0])
+        goto invalid;
+
+    decide_op *op = xcalloc(1, sizeof(*op));
+    op->r = r;
+    crgw_repair_new_id(op->event_id);
+    snprintf(op->uscc, sizeof(op->uscc), "%s", norm);
+    snprintf(op->field, sizeof(op->field), "%s:%s", rec.origin, rec.record_id);
+    snprintf(op->app_id, sizeof(op->app_id), "%s", app_id ? app_id : "");
+    snprintf(op->decision, sizeof(op->decision), "%s", decision);
+    snprintf(op->decided_at, sizeof(op->decided_at), "%s", decided_at);
+    op->extension = ext && json_is_true(ext);
+    json_t *p = json_object();
+    json_object_set_new(p, "event_id", json_string(op->event_id));
+    json_object_set_new(p, "origin_node", json_string(cfg->node));
+    json_object_set_new(p, "subject_uscc", json_string(norm));
+    json_t *recj = json_object();
+    json_object_set_new(recj, "origin_node", json_string(rec.origin));
+    json_object_set_new(recj, "record_id", json_string(rec.record_id));
+    json_object_set_new(recj, "domain", json_string(rec.domain));
+    json_object_set_new(p, "record", recj);
+    json_object_set_new(p, "decision", json_string(decision));
+    json_object_set_new(p, "decided_by", json_string(decided_by));
+    json_object_set_new(p, "decided_at", json_string(decided_at));
+    if (app_id)
+        json_object_set_new(p, "application_id", json_string(app_id));
+    json_object_set_new(p, "extension", json_boolean(op->extension));
+    if (reason)
+        json_object_set_new(p, "reason", json_string(reason));
+    op->payload = p;
+    json_decref(body); /* app_id and the other views die here: use op's copies */
+    if (op->app_id[0] == '\0') {
+        decide_run(op);
+        return;
+    }
+    char key[128];
+    crgw_rs_key(key, sizeof(key), "app", op->app_id);
+    if (crgw_redis_command(crgw_server_redis(r->server), decide_app_cb, op,
+                           "HGET %s applicant_node", key) != 0) {
+        decide_op_free(op);
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis is not connected");
+    }
+    return;
+invalid:
+    json_decref(body);
+    problem_422(r, why);
+}
+
+/* ---- GET /v1/subjects/{uscc}/repairs ---- */
+
+typedef struct {
+    crgw_req *r;
+    char uscc[19];
+} subj_op;
+
+static void subject_cb(json_t *records, void *priv)
+{
+    subj_op *op = priv;
+    if (records == NULL) {
+        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis did not answer");
+    } else {
+        json_t *out = json_object();
+        json_object_set_new(out, "subject_uscc", json_string(op->uscc));
+        json_object_set(out, "records", records);
+        crgw_req_respond_json(op->r, 200, out);
+    }
+    free(op);
+}
+
+void crgw_route_subject_repairs(crgw_req *r)
+{
+    char norm[19];
+    if (!uscc_ok(r->cfg, r->params[0], norm)) {
+        problem_422(r, "not a valid unified social credit code");
+        return;
+    }
+    subj_op *op = xcalloc(1, sizeof(*op));
+    op->r = r;
+    snprintf(op->uscc, sizeof(op->uscc), "%s", norm);
+    if (crgw_repair_status_fetch(crgw_server_redis(r->server), norm, subject_cb, op) != 0) {
+        free(op);
+        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
+                         "Redis is not connected");
+    }
+}
+
+/* ---- overdue scan ---- */
+
+static size_t scan_pending;
+static long scan_overdue;
+
+static void overdue_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    (void)priv;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        int32_t f, a = -1;
+        const char *acc =
+            reply->element[2]->type == REDIS_REPLY_STRING ? reply->element[2]->str : NULL;
+        int ext = reply->element[3]->type == REDIS_REPLY_STRING &&
+                  strcmp(reply->element[3]->str, "1") == 0;
+        if (crgw_day_of_rfc3339(reply->element[1]->str, &f) == 0) {
+            if (acc && crgw_day_of_rfc3339(acc, &a) != 0)
+                a = -1;
+            crgw_repair_deadlines d;
+            crgw_repair_deadlines_compute(calendar, f, a, ext, &d);
+            if (crgw_repair_overdue(&d, reply->element[0]->str,
+                                    crgw_day_of_unix(crgw_rs_now_ms() / 1000)))
+                scan_overdue++;
+        }
+    }
+    if (--scan_pending == 0)
+        crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, (double)scan_overdue);
+}
+
+static void overdue_list_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)priv;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+        return;
+    scan_overdue = 0;
+    if (reply->elements == 0) {
+        crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, 0);
+        return;
+    }
+    scan_pending = reply->elements;
+    for (size_t i = 0; i < reply->elements; i++) {
+        char key[128];
+        crgw_rs_key(key, sizeof(key), "app", reply->element[i]->str);
+        if (crgw_redis_command(rc, overdue_item_cb, NULL,
+                               "HMGET %s status filed_at accepted_at extended", key) != 0)
+            scan_pending--;
+    }
+}
+
+static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (scan_pending == 0 && server != NULL)
+        (void)crgw_redis_command(crgw_server_redis(server), overdue_list_cb, NULL,
+                                 "ZRANGE crgw:apps:open 0 %d", OVERDUE_SCAN_MAX - 1);
+    static long scan_ms = -1;
+    if (scan_ms < 0) {
+        const char *e = getenv("CRGW_REPAIR_SCAN_MS");
+        scan_ms = e && *e ? strtol(e, NULL, 10) : OVERDUE_SCAN_MS;
+        if (scan_ms < 100)
+            scan_ms = 100;
+    }
+    struct timeval tv = {scan_ms / 1000, (scan_ms % 1000) * 1000};
+    evtimer_add(overdue_timer, &tv);
+}
+
+/* ---- module ---- */
+
+/*
+ * A broken repair configuration (no calendar, unusable federation key) is logged, not fatal: the
+ * node still serves everything else; deadlines then count Monday..Friday (flagged
+ * calendar_provisional) and nothing is delivered to peers until the configuration is fixed
+ * (events wait in the outbox).
+ */
+static int federation_ok;
+
+int crgw_repair_start(crgw_server *s)
+{
+    crgw_config *cfg = crgw_server_config(s);
+    char err[300];
+    if (cfg->repair.calendar == NULL) {
+        log_error(
+            "repair: no calendar configured (repair.calendar): deadlines count Monday..Friday");
+        calendar = crgw_calendar_new_empty();
+    } else if (crgw_calendar_load(cfg->repair.calendar, &calendar, err, sizeof(err)) != 0) {
+        log_error("repair: %s: deadlines count Monday..Friday", err);
+        calendar = crgw_calendar_new_empty();
+    }
+    server = s;
+    crgw_metrics_help("crgw_repair_events_total",
+                      "Repair status events received from peers, by result");
+    crgw_metrics_help("crgw_repair_overdue_applications", "Open repair applications past a "
+                                                          "deadline");
+    crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, 0);
+    overdue_timer = evtimer_new(crgw_server_base(s), overdue_timer_cb, NULL);
+    struct timeval tv = {1, 0};
+    evtimer_add(overdue_timer, &tv);
+    federation_ok = crgw_federation_init(cfg) == 0;
+    if (!federation_ok)
+        log_error("repair: federation identity unusable: nothing is sent to peers, peers' "
+                  "messages are refused");
+    else if (crgw_outbox_start(s) != 0)
+        log_error("repair: outbox not started: nothing is sent to peers");
+    return 0;
+}
+
+void crgw_repair_reload(crgw_server *s, crgw_config *old)
+{
+    (void)old;
+    crgw_config *cfg = crgw_server_config(s);
+    crgw_calendar *c = NULL;
+    char err[300];
+    if (cfg->repair.calendar == NULL ||
+        crgw_calendar_load(cfg->repair.calendar, &c, err, sizeof(err)) != 0) {
+        log_error("repair: reload keeps the previous calendar: %s",
+                  cfg->repair.calendar ? err : "none configured");
+    } else {
+        crgw_calendar_free(calendar);
+        calendar = c;
+    }
+    crgw_outbox_stop();
+    crgw_federation_cleanup();
+    federation_ok = crgw_federation_init(cfg) == 0;
+    if (!federation_ok)
+        log_error("repair: federation identity unusable after reload: nothing is sent to peers");
+    else if (crgw_outbox_start(s) != 0)
+        log_error("repair: outbox not restarted after reload");
+}
+
+void crgw_repair_stop(crgw_server *s)
+{
+    (void)s;
+    crgw_outbox_stop();
+    crgw_federation_cleanup();
+    if (overdue_timer) {
+        event_free(overdue_timer);
+        overdue_timer = NULL;
+    }
+    crgw_calendar_free(calendar);
+    calendar = NULL;
+    server = NULL;
+}
+
+const char *crgw_repair_not_ready(crgw_server *s)
+{
+    (void)s;
+    return federation_ok ? NULL : "repair: federation identity unusable";
+}

@@ -1,0 +1,77 @@
+/*
+ * http: the request/handler contract between the HTTP/2 server and the modules that answer
+ * requests (translate, verify, cache, repair, federation, operators).
+ *
+ * A handler is called once the request is complete (headers and bounded body). It answers
+ * exactly once with crgw_req_respond*(), either before returning or later from an asynchronous
+ * callback (Redis, a coalesced verification, a peer). A request stays valid until it has been
+ * answered, even if the client resets the stream meanwhile: then the answer is discarded
+ * (crgw_req_cancelled() tells a long operation it may stop early). The server frees it.
+ */
+#ifndef CRGW_HTTP_H
+#define CRGW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct crgw_server;
+struct crgw_config;
+
+#define CRGW_MAX_PATH_PARAMS 4
+
+typedef struct crgw_req {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded path without the query, e.g. /v1/reports/verify */
+    const char *query;  /* raw query string without '?', "" when none */
+    const char *body;   /* request body, NUL-terminated (not counted), may be "" */
+    size_t body_len;
+    const char *content_type; /* "" when absent */
+
+    unsigned role;         /* CRGW_ROLE_* of the caller (config.h); all roles on h2c */
+    const char *client;    /* caller identity: certificate SAN URI, or "h2c:loopback" */
+    const char *peer_node; /* node code when role is CRGW_ROLE_PEER, else NULL */
+
+    const char *params[CRGW_MAX_PATH_PARAMS]; /* values of {..} segments of the route */
+    size_t n_params;
+
+    struct crgw_config *cfg; /* configuration in force when the request arrived (ref held) */
+    struct crgw_server *server;
+    uint64_t conn_id;
+    int32_t stream_id;
+    uint64_t started_us;
+    void *impl; /* server-private */
+} crgw_req;
+
+typedef void (*crgw_handler)(crgw_req *r);
+
+/*
+ * Answers the request. body is copied. Extra headers: pairs name, value, NULL-terminated,
+ * may be NULL. Calling it twice is a bug (asserted).
+ */
+void crgw_req_respond(crgw_req *r, int status, const char *content_type, const char *body,
+                      size_t len, const char *const *headers);
+/* Answers with the JSON serialisation of body (reference stolen), application/json. */
+void crgw_req_respond_json(crgw_req *r, int status, json_t *body);
+/*
+ * RFC 9457 problem: type is the slug appended to https://crgw.example/problems/ (stable), e.g.
+ * "body-too-large". extra (stolen, may be NULL) is merged into the object.
+ */
+void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title, json_t *extra,
+                      const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
+/* 1 once the client has gone (stream closed before the answer). */
+int crgw_req_cancelled(const crgw_req *r);
+/* Value of a query parameter (percent-decoded, request-lifetime storage), or NULL. */
+const char *crgw_req_query(crgw_req *r, const char *name);
+
+/* Route table entry (gateway/server/routes.c holds the one static table). */
+typedef struct {
+    const char *method;
+    const char *pattern; /* "/v1/repair/applications/{}": {} matches one segment */
+    unsigned roles;      /* allowed CRGW_ROLE_* bits; 0 = any authenticated caller */
+    crgw_handler handler;
+    const char *name; /* route label for metrics and access logs */
+} crgw_route;
+
+#endif

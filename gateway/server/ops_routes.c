@@ -1,0 +1,58 @@
+#include "gateway/server/ops_routes.h"
+
+#include <string.h>
+
+#include "gateway/server/config.h"
+#include "gateway/server/conn.h"
+#include "gateway/server/metrics.h"
+#include "gateway/server/redis.h"
+#include "gateway/server/server.h"
+#include "gateway/core/util.h"
+
+#define METRICS_LIMIT (8u * 1024 * 1024)
+
+void crgw_route_healthz(crgw_req *r)
+{
+    static const char body[] = "{\"status\":\"ok\"}\n";
+    crgw_req_respond(r, 200, "application/json", body, sizeof(body) - 1, NULL);
+}
+
+void crgw_route_readyz(crgw_req *r)
+{
+    const char *reasons[16];
+    size_t n = crgw_server_not_ready(r->server, reasons, CRGW_ARRAY_LEN(reasons));
+    crgw_redis *rc = crgw_server_redis(r->server);
+    if (n == 0) {
+        json_t *o =
+            json_pack("{s:s,s:s,s:s}", "status", "ready", "node", r->cfg->node, "redis", "up");
+        crgw_req_respond_json(r, 200, o);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(reasons[i]));
+    json_t *extra =
+        json_pack("{s:o,s:s}", "reasons", arr, "redis", crgw_redis_up(rc) ? "up" : "down");
+    crgw_req_problem(r, 503, "not-ready", "Not ready", extra, "%s%s", reasons[0],
+                     n > 1 ? " (and more, see reasons)" : "");
+}
+
+void crgw_route_metrics(crgw_req *r)
+{
+    crgw_metrics_gauge_set("crgw_http_open_connections", NULL, (double)crgw_conn_count());
+    crgw_metrics_gauge_set("crgw_http_open_streams", NULL, (double)crgw_conn_open_streams());
+    crgw_metrics_gauge_set("crgw_http_requests_in_flight", NULL, (double)crgw_conn_inflight());
+    crgw_metrics_gauge_set("crgw_redis_up", NULL, crgw_redis_up(crgw_server_redis(r->server)));
+    crgw_metrics_gauge_set("crgw_draining", NULL, crgw_server_draining(r->server));
+    crgw_buf b;
+    crgw_buf_init(&b, METRICS_LIMIT);
+    if (crgw_metrics_render(&b) != 0) {
+        crgw_buf_cleanup(&b);
+        crgw_req_problem(r, 500, "metrics-too-large", "Metrics too large", NULL,
+                         "the metrics exceed %u bytes", METRICS_LIMIT);
+        return;
+    }
+    crgw_req_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                     b.len, NULL);
+    crgw_buf_cleanup(&b);
+}

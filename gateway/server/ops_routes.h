@@ -1,0 +1,16 @@
+/*
+ * ops_routes: the operator routes /healthz, /readyz and /metrics.
+ */
+#ifndef CRGW_OPS_ROUTES_H
+#define CRGW_OPS_ROUTES_H
+
+#include "gateway/server/http.h"
+
+/* GET /healthz: 200 {"status":"ok"} while the loop runs. */
+void crgw_route_healthz(crgw_req *r);
+/* GET /readyz: 200 when configured and Redis answers PING (and every module is ready), else 503. */
+void crgw_route_readyz(crgw_req *r);
+/* GET /metrics: Prometheus text format. */
+void crgw_route_metrics(crgw_req *r);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * redis: hiredis 0.14 async on the libevent loop.
+ *
+ * hiredis 0.14 has no timeouts: the connect and every command get a libevent timer (stored in
+ * the command, one allocation per command). A timeout frees the hiredis context
+ * (redisAsyncFree), which calls every pending callback with reply == NULL; a failed connect is
+ * freed by hiredis itself after the connect callback (without the disconnect callback), so
+ * reconnects are scheduled from the connect callback, the disconnect callback and our own
+ * teardown, each checking that the context is still the current one.
+ *
+ * Health: a PING every CRGW_REDIS_PING_MS; up = connected and the last PING answered.
+ */
+#include "gateway/server/redis.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "gateway/core/log.h"
+#include "gateway/core/util.h"
+
+#define PING_MS 500
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+struct crgw_redis {
+    struct event_base *base;
+    char *addr;
+    char *host; /* NULL for unix */
+    int port;
+    char *path; /* unix socket path, or NULL */
+    int timeout_ms;
+    redisAsyncContext *ac; /* current context, NULL while disconnected */
+    int connected;
+    int up;
+    int ping_pending;
+    int backoff_ms;
+    int freeing;
+    struct event *connect_timer;
+    struct event *retry_timer;
+    struct event *ping_timer;
+    void (*obs)(void *ctx, unsigned long us, int ok);
+    void *obs_ctx;
+    unsigned long reconnects;
+    int down_logged;
+};
+
+typedef struct {
+    crgw_redis *rc;
+    crgw_redis_cb cb;
+    void *priv;
+    int done; /* user callback already called (timeout) */
+    uint64_t start_us;
+    struct event timer; /* command timeout */
+} command;
+
+static void start_connect(crgw_redis *rc);
+
+static void schedule_reconnect(crgw_redis *rc)
+{
+    if (rc->freeing || evtimer_pending(rc->retry_timer, NULL))
+        return;
+    struct timeval tv = {rc->backoff_ms / 1000, (rc->backoff_ms % 1000) * 1000};
+    evtimer_add(rc->retry_timer, &tv);
+    rc->backoff_ms *= 2;
+    if (rc->backoff_ms > BACKOFF_MAX_MS)
+        rc->backoff_ms = BACKOFF_MAX_MS;
+}
+
+static void set_up(crgw_redis *rc, int up)
+{
+    if (rc->up != up)
+        log_info("redis %s %s", rc->addr, up ? "up" : "down");
+    rc->up = up;
+}
+
+/* Drops the current context (timeout or error): pending callbacks get NULL, then reconnect. */
+static void drop_context(crgw_redis *rc, const char *why)
+{
+    redisAsyncContext *ac = rc->ac;
+    if (!ac)
+        return;
+    log_warn("redis %s: %s", rc->addr, why);
+    rc->ac = NULL;
+    rc->connected = 0;
+    rc->ping_pending = 0;
+    set_up(rc, 0);
+    evtimer_del(rc->connect_timer);
+    ac->data = NULL;
+    redisAsyncFree(ac);
+    schedule_reconnect(rc);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    crgw_redis *rc = ac->data;
+    if (!rc || rc->ac != ac)
+        return;
+    evtimer_del(rc->connect_timer);
+    if (status != REDIS_OK) {
+        if (!rc->down_logged)
+            log_warn("redis %s: connect failed: %s", rc->addr, ac->errstr);
+        rc->down_logged = 1;
+        rc->ac = NULL; /* hiredis frees it after this callback */
+        rc->connected = 0;
+        set_up(rc, 0);
+        schedule_reconnect(rc);
+        return;
+    }
+    rc->connected = 1;
+    rc->down_logged = 0;
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    log_debug("redis %s: connected", rc->addr);
+    /* first PING right away so readiness flips quickly */
+    event_active(rc->ping_timer, EV_TIMEOUT, 0);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    crgw_redis *rc = ac->data;
+    if (!rc || rc->ac != ac)
+        return;
+    log_warn("redis %s: disconnected%s%s", rc->addr, status == REDIS_OK ? "" : ": ",
+             status == REDIS_OK ? "" : ac->errstr);
+    rc->ac = NULL;
+    rc->connected = 0;
+    rc->ping_pending = 0;
+    set_up(rc, 0);
+    schedule_reconnect(rc);
+}
+
+static void on_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    drop_context(arg, "connect timeout");
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    start_connect(arg);
+}
+
+static void start_connect(crgw_redis *rc)
+{
+    if (rc->ac || rc->freeing)
+        return;
+    rc->reconnects++;
+    redisAsyncContext *ac =
+        rc->path ? redisAsyncConnectUnix(rc->path) : redisAsyncConnect(rc->host, rc->port);
+    if (!ac) {
+        log_error("redis %s: cannot allocate a context", rc->addr);
+        schedule_reconnect(rc);
+        return;
+    }
+    if (ac->err) {
+        if (!rc->down_logged)
+            log_warn("redis %s: connect: %s", rc->addr, ac->errstr);
+        rc->down_logged = 1;
+        redisAsyncFree(ac);
+        set_up(rc, 0);
+        schedule_reconnect(rc);
+        return;
+    }
+    ac->data = rc;
+    if (redisLibeventAttach(ac, rc->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        schedule_reconnect(rc);
+        return;
+    }
+    rc->ac = ac;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    struct timeval tv = {rc->timeout_ms / 1000, (rc->timeout_ms % 1000) * 1000};
+    evtimer_add(rc->connect_timer, &tv);
+}
+
+static void on_ping(crgw_redis *rc, redisReply *reply, void *priv)
+{
+    (void)priv;
+    rc->ping_pending = 0;
+    int ok = reply && reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0;
+    set_up(rc, ok && rc->connected);
+}
+
+static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    crgw_redis *rc = arg;
+    struct timeval tv = {0, PING_MS * 1000};
+    evtimer_add(rc->ping_timer, &tv);
+    if (!rc->connected || rc->ping_pending)
+        return;
+    if (crgw_redis_command(rc, on_ping, NULL, "PING") == 0)
+        rc->ping_pending = 1;
+}
+
+static int parse_addr(crgw_redis *rc, const char *addr)
+{
+    if (strncmp(addr, "unix:", 5) == 0) {
+        if (!addr[5])
+            return -1;
+        rc->path = xstrdup(addr + 5);
+        return 0;
+    }
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return -1;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port <= 0 || port > 65535)
+        return -1;
+    rc->host = xstrndup(addr, (size_t)(colon - addr));
+    rc->port = (int)port;
+    /* hiredis resolves names with a blocking getaddrinfo(): IP literals only on the loop */
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (strcmp(rc->host, "localhost") == 0) {
+        free(rc->host);
+        rc->host = xstrdup("127.0.0.1");
+    } else if (inet_pton(AF_INET, rc->host, bin) != 1 && inet_pton(AF_INET6, rc->host, bin) != 1) {
+        log_error("redis: '%s' is not an IP address (no DNS lookups on the event loop)", rc->host);
+        free(rc->host);
+        rc->host = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms)
+{
+    crgw_redis *rc = xcalloc(1, sizeof(*rc));
+    rc->base = base;
+    rc->addr = xstrdup(addr);
+    rc->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    if (parse_addr(rc, addr) != 0) {
+        log_error("redis: bad address '%s' (HOST:PORT or unix:PATH)", addr);
+        goto fail_addr;
+    }
+    rc->connect_timer = evtimer_new(base, on_connect_timeout, rc);
+    rc->retry_timer = evtimer_new(base, on_retry, rc);
+    rc->ping_timer = evtimer_new(base, on_ping_timer, rc);
+    struct timeval tv = {0, PING_MS * 1000};
+    evtimer_add(rc->ping_timer, &tv);
+    start_connect(rc);
+    return rc;
+
+fail_addr:
+    free(rc->addr);
+    free(rc);
+    return NULL;
+}
+
+void crgw_redis_free(crgw_redis *rc)
+{
+    if (!rc)
+        return;
+    rc->freeing = 1;
+    if (rc->ac) {
+        redisAsyncContext *ac = rc->ac;
+        rc->ac = NULL;
+        rc->connected = 0;
+        ac->data = NULL;
+        redisAsyncFree(ac); /* pending callbacks run now with reply == NULL */
+    }
+    event_free(rc->connect_timer);
+    event_free(rc->retry_timer);
+    event_free(rc->ping_timer);
+    free(rc->addr);
+    free(rc->host);
+    free(rc->path);
+    free(rc);
+}
+
+int crgw_redis_up(const crgw_redis *rc)
+{
+    return rc && rc->up;
+}
+
+const char *crgw_redis_addr(const crgw_redis *rc)
+{
+    return rc->addr;
+}
+
+void crgw_redis_set_observer(crgw_redis *rc, void (*obs)(void *ctx, unsigned long us, int ok),
+                             void *ctx)
+{
+    rc->obs = obs;
+    rc->obs_ctx = ctx;
+}
+
+static void on_command_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    command *cmd = arg;
+    crgw_redis *rc = cmd->rc;
+    /* The reply may still come, but the connection is no longer trustworthy: drop it. The
+     * command's own hiredis callback runs from redisAsyncFree with NULL and frees cmd. */
+    drop_context(rc, "command timeout");
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)ac;
+    command *cmd = priv;
+    redisReply *reply = r;
+    crgw_redis *rc = cmd->rc;
+    event_del(&cmd->timer);
+    if (!cmd->done) {
+        cmd->done = 1;
+        int ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (rc->obs)
+            rc->obs(rc->obs_ctx, (unsigned long)(crgw_now_us() - cmd->start_us), ok);
+        cmd->cb(rc, reply, cmd->priv);
+    }
+    free(cmd);
+}
+
+static command *command_new(crgw_redis *rc, crgw_redis_cb cb, void *priv)
+{
+    command *cmd = xmalloc(sizeof(*cmd));
+    cmd->rc = rc;
+    cmd->cb = cb;
+    cmd->priv = priv;
+    cmd->done = 0;
+    cmd->start_us = crgw_now_us();
+    evtimer_assign(&cmd->timer, rc->base, on_command_timeout, cmd);
+    return cmd;
+}
+
+static void command_armed(crgw_redis *rc, command *cmd)
+{
+    struct timeval tv = {rc->timeout_ms / 1000, (rc->timeout_ms % 1000) * 1000};
+    evtimer_add(&cmd->timer, &tv);
+}
+
+int crgw_redis_command(crgw_redis *rc, crgw_redis_cb cb, void *priv, const char *fmt, ...)
+{
+    if (!rc || !rc->ac || !rc->connected)
+        return CRGW_REDIS_ERR_DOWN;
+    command *cmd = command_new(rc, cb, priv);
+    va_list ap;
+    va_start(ap, fmt);
+    int st = redisvAsyncCommand(rc->ac, on_reply, cmd, fmt, ap);
+    va_end(ap);
+    if (st != REDIS_OK) {
+        free(cmd);
+        return CRGW_REDIS_ERR_DOWN;
+    }
+    command_armed(rc, cmd);
+    return 0;
+}
+
+int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int argc,
+                           const char **argv, const size_t *argvlen)
+{
+    if (!rc || !rc->ac || !rc->connected)
+        return CRGW_REDIS_ERR_DOWN;
+    command *cmd = command_new(rc, cb, priv);
+    if (redisAsyncCommandArgv(rc->ac, on_reply, cmd, argc, argv, argvlen) != REDIS_OK) {
+        free(cmd);
+        return CRGW_REDIS_ERR_DOWN;
+    }
+    command_armed(rc, cmd);
+    return 0;
+}

@@ -1,0 +1,684 @@
+/*
+ * server: `crgw serve` (argument parsing, listeners, signals, reload, drain, workers, modules).
+ */
+#include "gateway/server/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "gateway/cache/cache_route.h"
+#include "gateway/cmd/commands.h"
+#include "gateway/server/config.h"
+#include "gateway/server/conn.h"
+#include "gateway/core/log.h"
+#include "gateway/server/metrics.h"
+#include "gateway/server/redis.h"
+#include "gateway/repair/repair.h"
+#include "gateway/server/tls.h"
+#include "gateway/core/util.h"
+#include "gateway/verify/verify_route.h"
+
+/*
+ * Modules with a life cycle on the server: one line each, started in this order, stopped in
+ * the reverse order. {name, start, reload, stop, not_ready}; any hook may be NULL.
+ */
+static const crgw_module modules[] = {
+    {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready},
+    {"cache", crgw_cache_route_start, crgw_cache_route_reload, crgw_cache_route_stop,
+     crgw_cache_route_not_ready},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+#define FINAL_GOAWAY_MS 200 /* shutdown notice, one round trip, then the real GOAWAY */
+
+struct crgw_server {
+    struct event_base *base;
+    const char *config_path;
+    crgw_config *cfg;
+    const char *opt_h2c, *opt_listen, *opt_redis, *opt_log_level;
+    char *redis_addr;
+    crgw_redis *redis;
+    SSL_CTX *ssl_ctx;
+    evutil_socket_t tls_fd, h2c_fd;
+    struct evconnlistener *tls_listener, *h2c_listener;
+    struct event *sig_term, *sig_int, *sig_hup;
+    struct event *goaway_timer, *deadline_timer;
+    int draining;
+    int worker;
+    uint64_t started_us;
+    size_t n_started;    /* modules started */
+    sigset_t saved_mask; /* workers: the mask to restore once the loop handles signals */
+    int restore_mask;
+};
+
+struct event_base *crgw_server_base(const crgw_server *s)
+{
+    return s->base;
+}
+
+crgw_config *crgw_server_config(const crgw_server *s)
+{
+    return s->cfg;
+}
+
+crgw_redis *crgw_server_redis(const crgw_server *s)
+{
+    return s->redis;
+}
+
+int crgw_server_draining(const crgw_server *s)
+{
+    return s->draining;
+}
+
+uint64_t crgw_server_started_us(const crgw_server *s)
+{
+    return s->started_us;
+}
+
+int crgw_server_worker(const crgw_server *s)
+{
+    return s->worker;
+}
+
+struct ssl_ctx_st *crgw_server_ssl_ctx(const crgw_server *s)
+{
+    return s->ssl_ctx;
+}
+
+size_t crgw_server_not_ready(crgw_server *s, const char **reasons, size_t max)
+{
+    size_t n = 0;
+    if (s->draining && n < max)
+        reasons[n++] = "draining: the node is shutting down";
+    if (!s->cfg && n < max)
+        reasons[n++] = "configuration not loaded";
+    if (!crgw_redis_up(s->redis) && n < max)
+        reasons[n++] = "redis: not answering PING";
+    for (size_t i = 0; modules[i].name && i < s->n_started && n < max; i++) {
+        const char *why = modules[i].not_ready ? modules[i].not_ready(s) : NULL;
+        if (why)
+            reasons[n++] = why;
+    }
+    return n;
+}
+
+void crgw_server_check_drained(crgw_server *s)
+{
+    if (s->draining && crgw_conn_count() == 0 && crgw_conn_inflight() == 0)
+        event_base_loopexit(s->base, NULL);
+}
+
+/* ---- addresses and listeners ---- */
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+    *len = (int)sizeof(*ss);
+    memset(ss, 0, sizeof(*ss));
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, len) != 0)
+        return -1;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+    if (ss->ss_family == AF_INET && in->sin_port == 0)
+        return -1;
+    if (ss->ss_family == AF_INET6 && in6->sin6_port == 0)
+        return -1;
+    return 0;
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return 0;
+}
+
+static evutil_socket_t bind_listener(const char *what, const char *addr)
+{
+    struct sockaddr_storage ss;
+    int len;
+    if (parse_addr(addr, &ss, &len) != 0) {
+        fprintf(stderr, "crgw: serve: bad %s address '%s' (want IPv4:PORT or [IPv6]:PORT)\n", what,
+                addr);
+        return -1;
+    }
+    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "crgw: serve: socket: %s\n", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 || listen(fd, 1024) != 0) {
+        fprintf(stderr, "crgw: serve: cannot listen on %s (%s): %s\n", addr, what, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    evutil_make_socket_nonblocking(fd);
+    return fd;
+}
+
+static void on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                          int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    crgw_conn_accept(arg, fd, sa, 1);
+}
+
+static void on_accept_h2c(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                          int socklen, void *arg)
+{
+    (void)l;
+    (void)socklen;
+    crgw_conn_accept(arg, fd, sa, 0);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    log_warn("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void close_listeners(crgw_server *s)
+{
+    if (s->tls_listener)
+        evconnlistener_free(s->tls_listener);
+    else if (s->tls_fd >= 0)
+        close(s->tls_fd);
+    if (s->h2c_listener)
+        evconnlistener_free(s->h2c_listener);
+    else if (s->h2c_fd >= 0)
+        close(s->h2c_fd);
+    s->tls_listener = s->h2c_listener = NULL;
+    s->tls_fd = s->h2c_fd = -1;
+}
+
+/* ---- configuration ---- */
+
+static const char *eff(const char *opt, const char *file)
+{
+    if (opt)
+        return strcmp(opt, "off") == 0 ? NULL : opt;
+    return file;
+}
+
+static void print_errs(const crgw_errs *e, int to_log)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        if (to_log)
+            log_error("reload: %s", e->v[i]);
+        else
+            fprintf(stderr, "%s\n", e->v[i]);
+    }
+}
+
+static void apply_log_level(const crgw_server *s, const crgw_config *cfg)
+{
+    const char *lvl = s->opt_log_level ? s->opt_log_level : cfg->log_level;
+    if (lvl && crgw_log_set_level(lvl) != 0)
+        log_warn("unknown log level '%s'", lvl);
+}
+
+static void redis_observer(void *ctx, unsigned long us, int ok)
+{
+    (void)ctx;
+    crgw_metrics_observe("crgw_redis_command_duration_seconds", NULL, (double)us / 1e6);
+    if (!ok)
+        crgw_metrics_counter_add("crgw_redis_errors_total", NULL, 1);
+}
+
+static void start_redis(crgw_server *s)
+{
+    const char *addr = eff(s->opt_redis, s->cfg->redis);
+    free(s->redis_addr);
+    s->redis_addr = xstrdup(addr ? addr : "unix:/var/run/redis/redis-server.sock");
+    s->redis = crgw_redis_new(s->base, s->redis_addr, s->cfg->limits.redis_timeout_ms);
+    if (s->redis)
+        crgw_redis_set_observer(s->redis, redis_observer, NULL);
+}
+
+static void reload(crgw_server *s)
+{
+    log_info("SIGHUP: reloading %s", s->config_path);
+    crgw_config *nc = NULL;
+    crgw_errs errs = {0};
+    if (crgw_config_load(s->config_path, &nc, &errs) != 0) {
+        print_errs(&errs, 1);
+        crgw_errs_cleanup(&errs);
+        log_error("reload refused (%zu error%s): the running configuration stays", errs.n,
+                  errs.n == 1 ? "" : "s");
+        crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+        return;
+    }
+    crgw_errs_cleanup(&errs);
+    SSL_CTX *nctx = NULL;
+    if (s->tls_listener) {
+        char err[512];
+        nctx = crgw_tls_ctx_new(nc, err, sizeof(err));
+        if (!nctx) {
+            log_error("reload refused: TLS: %s; the running configuration stays", err);
+            crgw_config_unref(nc);
+            crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+            return;
+        }
+    }
+    /* a new Redis address: the new client first, so a bad address refuses the reload */
+    const char *naddr = eff(s->opt_redis, nc->redis);
+    crgw_redis *nredis = NULL;
+    if (naddr && strcmp(naddr, s->redis_addr) != 0) {
+        nredis = crgw_redis_new(s->base, naddr, nc->limits.redis_timeout_ms);
+        if (!nredis) {
+            log_error("reload refused: bad redis address; the running configuration stays");
+            if (nctx)
+                SSL_CTX_free(nctx);
+            crgw_config_unref(nc);
+            crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+            return;
+        }
+        crgw_redis_set_observer(nredis, redis_observer, NULL);
+    }
+    const char *ol = eff(s->opt_listen, s->cfg->listen), *nl = eff(s->opt_listen, nc->listen);
+    const char *oh = eff(s->opt_h2c, s->cfg->h2c), *nh = eff(s->opt_h2c, nc->h2c);
+    if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) ||
+        (oh == NULL) != (nh == NULL) || (oh && strcmp(oh, nh) != 0))
+        log_warn("reload: listener addresses changed; they apply at the next restart");
+    /* trust material last: it replaces the process's verifier once it loads */
+    if (crgw_verify_route_install(nc, &errs) != 0) {
+        print_errs(&errs, 1);
+        crgw_errs_cleanup(&errs);
+        log_error("reload refused: trust material; the running configuration stays");
+        if (nctx)
+            SSL_CTX_free(nctx);
+        crgw_redis_free(nredis);
+        crgw_config_unref(nc);
+        crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+        return;
+    }
+    crgw_config *old = s->cfg;
+    s->cfg = nc;
+    if (nctx) {
+        SSL_CTX_free(s->ssl_ctx); /* connections in progress keep their reference */
+        s->ssl_ctx = nctx;
+    }
+    apply_log_level(s, nc);
+    if (nredis) {
+        log_info("reload: redis address %s -> %s", s->redis_addr, naddr);
+        crgw_redis_free(s->redis); /* pending commands are called back with NULL */
+        s->redis = nredis;
+        free(s->redis_addr);
+        s->redis_addr = xstrdup(naddr);
+    }
+    for (size_t i = 0; modules[i].name && i < s->n_started; i++)
+        if (modules[i].reload)
+            modules[i].reload(s, old);
+    crgw_config_unref(old);
+    crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"ok\"", 1);
+    log_info("configuration reloaded from %s", s->config_path);
+}
+
+/* ---- signals and drain ---- */
+
+static void on_final_goaway(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    crgw_server *s = arg;
+    crgw_conn_drain_all(1);
+    crgw_server_check_drained(s);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    crgw_server *s = arg;
+    log_warn("drain deadline reached: %zu connection(s), %zu request(s) in flight abandoned",
+             crgw_conn_count(), crgw_conn_inflight());
+    event_base_loopexit(s->base, NULL);
+}
+
+static void start_drain(crgw_server *s, const char *why)
+{
+    s->draining = 1;
+    log_info("%s: draining (%zu connection(s), %zu request(s) in flight, deadline %d ms)", why,
+             crgw_conn_count(), crgw_conn_inflight(), s->cfg->limits.drain_timeout_ms);
+    close_listeners(s);
+    crgw_conn_drain_all(0);
+    crgw_server_check_drained(s);
+    struct timeval g = {0, FINAL_GOAWAY_MS * 1000};
+    evtimer_add(s->goaway_timer, &g);
+    int ms = s->cfg->limits.drain_timeout_ms;
+    struct timeval d = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(s->deadline_timer, &d);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    crgw_server *s = arg;
+    if (sig == SIGHUP) {
+        reload(s);
+        return;
+    }
+    if (s->draining) {
+        if (sig == SIGINT) {
+            log_warn("SIGINT again: exiting now");
+            event_base_loopexit(s->base, NULL);
+        }
+        return;
+    }
+    start_drain(s, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* ---- one event loop (a process) ---- */
+
+static int run_loop(crgw_server *s)
+{
+    int rc = 1;
+    s->base = event_base_new();
+    if (!s->base) {
+        log_error("event_base_new failed");
+        return 1;
+    }
+    s->started_us = crgw_now_us();
+    if (s->tls_fd >= 0) {
+        char err[512];
+        s->ssl_ctx = crgw_tls_ctx_new(s->cfg, err, sizeof(err));
+        if (!s->ssl_ctx) {
+            log_error("TLS: %s", err);
+            goto out;
+        }
+    }
+    start_redis(s);
+    if (!s->redis)
+        goto out;
+    for (; modules[s->n_started].name; s->n_started++) {
+        const crgw_module *m = &modules[s->n_started];
+        if (m->start && m->start(s) != 0) {
+            log_error("module %s failed to start", m->name);
+            goto out;
+        }
+    }
+    if (s->tls_fd >= 0) {
+        s->tls_listener = evconnlistener_new(
+            s->base, on_accept_tls, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, s->tls_fd);
+        evconnlistener_set_error_cb(s->tls_listener, on_accept_error);
+    }
+    if (s->h2c_fd >= 0) {
+        s->h2c_listener = evconnlistener_new(
+            s->base, on_accept_h2c, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, s->h2c_fd);
+        evconnlistener_set_error_cb(s->h2c_listener, on_accept_error);
+    }
+    s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->sig_int = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->sig_hup = evsignal_new(s->base, SIGHUP, on_signal, s);
+    evsignal_add(s->sig_term, NULL);
+    evsignal_add(s->sig_int, NULL);
+    evsignal_add(s->sig_hup, NULL);
+    if (s->restore_mask)
+        sigprocmask(SIG_SETMASK, &s->saved_mask, NULL); /* pending ones are delivered now */
+    s->goaway_timer = evtimer_new(s->base, on_final_goaway, s);
+    s->deadline_timer = evtimer_new(s->base, on_deadline, s);
+    log_info("crgw node %s serving: tls %s, h2c %s, redis %s, worker %d (pid %d)", s->cfg->node,
+             s->tls_listener ? eff(s->opt_listen, s->cfg->listen) : "off",
+             s->h2c_listener ? eff(s->opt_h2c, s->cfg->h2c) : "off", s->redis_addr, s->worker,
+             (int)getpid());
+    event_base_dispatch(s->base);
+    log_info("stopped: %zu connection(s) left", crgw_conn_count());
+    rc = 0;
+
+out:
+    while (s->n_started > 0) {
+        const crgw_module *m = &modules[--s->n_started];
+        if (m->stop)
+            m->stop(s);
+    }
+    crgw_conn_close_all();
+    close_listeners(s);
+    crgw_redis_free(s->redis);
+    s->redis = NULL;
+    if (s->ssl_ctx)
+        SSL_CTX_free(s->ssl_ctx);
+    struct event **evs[] = {&s->sig_term, &s->sig_int, &s->sig_hup, &s->goaway_timer,
+                            &s->deadline_timer};
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(evs); i++)
+        if (*evs[i]) {
+            event_free(*evs[i]);
+            *evs[i] = NULL;
+        }
+    /* let libevent run deferred frees (bufferevents) before the base goes */
+    event_base_loop(s->base, EVLOOP_NONBLOCK);
+    event_base_free(s->base);
+    s->base = NULL;
+    crgw_conn_cleanup();
+    crgw_metrics_reset();
+    return rc;
+}
+
+/* ---- workers: the parent binds, forks N loops, forwards signals, reaps ---- */
+
+/*
+ * Signals are blocked before the fork: the parent takes them synchronously (sigwaitinfo, no
+ * lost wake-up between a handler and waitpid) and forwards them; a worker unblocks them once
+ * its loop's handlers are installed (run_loop), so a forwarded signal is never lost to a worker
+ * still starting, nor kills it with the default action.
+ */
+static int run_workers(crgw_server *s, int n)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &s->saved_mask);
+    s->restore_mask = 1;
+    pid_t *pids = xcalloc((size_t)n, sizeof(*pids));
+    pid_t parent = getpid();
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "crgw: serve: fork: %s\n", strerror(errno));
+            n = i;
+            break;
+        }
+        if (pid == 0) {
+            /* own process group: a terminal's Ctrl-C reaches the parent only, which forwards it
+             * once (a second SIGINT would skip the drain); the parent's death drains us */
+            setpgid(0, 0);
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
+            free(pids);
+            s->worker = i;
+            int rc = run_loop(s);
+            crgw_config_unref(s->cfg);
+            free(s->redis_addr);
+            _exit(rc);
+        }
+        pids[i] = pid;
+    }
+    close_listeners(s); /* the workers hold them */
+    int rc = 0, alive = n;
+    while (alive > 0) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&set, &info);
+        if (sig < 0)
+            continue; /* EINTR */
+        if (sig != SIGCHLD) {
+            for (int i = 0; i < n; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], sig);
+            continue;
+        }
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+            for (int i = 0; i < n; i++) {
+                if (pids[i] != pid)
+                    continue;
+                pids[i] = 0;
+                alive--;
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                    rc = 1;
+                    log_error("worker %d (pid %d) ended with status %d", i, (int)pid, st);
+                }
+            }
+        }
+    }
+    free(pids);
+    sigprocmask(SIG_SETMASK, &s->saved_mask, NULL);
+    return rc;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: crgw serve --config FILE [--h2c ADDR:PORT|off] [--listen ADDR:PORT|off]\n"
+            "                  [--redis HOST:PORT|unix:PATH] [--workers N]\n"
+            "                  [--log-level error|warn|info|debug]\n");
+}
+
+int crgw_cmd_serve(int argc, char **argv)
+{
+    crgw_server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.tls_fd = srv.h2c_fd = -1;
+    int workers = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = NULL;
+        if (strcmp(a, "--config") == 0)
+            dst = &srv.config_path;
+        else if (strcmp(a, "--h2c") == 0)
+            dst = &srv.opt_h2c;
+        else if (strcmp(a, "--listen") == 0)
+            dst = &srv.opt_listen;
+        else if (strcmp(a, "--redis") == 0)
+            dst = &srv.opt_redis;
+        else if (strcmp(a, "--log-level") == 0)
+            dst = &srv.opt_log_level;
+        else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+            char *end;
+            long w = strtol(argv[++i], &end, 10);
+            if (*end || w < 1 || w > 256) {
+                fprintf(stderr, "crgw: serve: --workers wants 1..256\n");
+                return 2;
+            }
+            workers = (int)w;
+            continue;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 0;
+        } else {
+            fprintf(stderr, "crgw: serve: unknown argument '%s'\n", a);
+            usage();
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "crgw: serve: %s needs a value\n", a);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    if (!srv.config_path) {
+        usage();
+        return 2;
+    }
+    crgw_errs errs = {0};
+    if (crgw_config_load(srv.config_path, &srv.cfg, &errs) != 0) {
+        print_errs(&errs, 0);
+        crgw_errs_cleanup(&errs);
+        fprintf(stderr, "crgw: serve: %s: configuration refused\n", srv.config_path);
+        return 1;
+    }
+    crgw_errs_cleanup(&errs);
+    apply_log_level(&srv, srv.cfg);
+    if (crgw_verify_route_install(srv.cfg, &errs) != 0) {
+        print_errs(&errs, 0);
+        crgw_errs_cleanup(&errs);
+        fprintf(stderr, "crgw: serve: %s: trust material refused\n", srv.config_path);
+        crgw_config_unref(srv.cfg);
+        return 1;
+    }
+    const char *h2c = eff(srv.opt_h2c, srv.cfg->h2c);
+    const char *listen_addr = eff(srv.opt_listen, srv.cfg->listen);
+    int rc = 1;
+    if (h2c) {
+        struct sockaddr_storage ss;
+        int len;
+        if (parse_addr(h2c, &ss, &len) != 0) {
+            fprintf(stderr, "crgw: serve: bad h2c address '%s'\n", h2c);
+            goto out;
+        }
+        if (!is_loopback(&ss)) {
+            fprintf(stderr,
+                    "crgw: serve: refusing h2c on %s: the h2c listener has no TLS and no client "
+                    "authentication, it binds only to loopback addresses (127.0.0.0/8, [::1])\n",
+                    h2c);
+            goto out;
+        }
+    }
+    if (!h2c && !listen_addr) {
+        fprintf(stderr, "crgw: serve: no listener (neither listen nor h2c)\n");
+        goto out;
+    }
+    if (listen_addr && (srv.tls_fd = bind_listener("tls", listen_addr)) < 0)
+        goto out;
+    if (h2c && (srv.h2c_fd = bind_listener("h2c", h2c)) < 0)
+        goto out;
+    signal(SIGPIPE, SIG_IGN);
+    if (!workers)
+        workers = srv.cfg->workers > 0 ? srv.cfg->workers : 1;
+    rc = workers > 1 ? run_workers(&srv, workers) : run_loop(&srv);
+
+out:
+    close_listeners(&srv);
+    crgw_config_unref(srv.cfg);
+    free(srv.redis_addr);
+    return rc;
+}
+
+crgw_server *crgw_server_new_embedded(struct event_base *base, crgw_config *cfg,
+                                      const char *redis_addr)
+{
+    crgw_server *s = xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->cfg = crgw_config_ref(cfg);
+    s->tls_fd = s->h2c_fd = -1;
+    s->opt_redis = redis_addr;
+    s->started_us = crgw_now_us();
+    start_redis(s);
+    return s;
+}
+
+void crgw_server_free_embedded(crgw_server *s)
+{
+    crgw_conn_close_all();
+    crgw_redis_free(s->redis);
+    crgw_config_unref(s->cfg);
+    free(s->redis_addr);
+    free(s);
+}

@@ -1,0 +1,75 @@
+/*
+ * verify: the whole verification of a report issued elsewhere (ARCHITECTURE.md §4).
+ *
+ *   detect the form (XML, flattened JWS JSON, compact JWS)
+ *   -> strict parse + signature structure and cryptography over the covered node / payload
+ *   -> translate exactly that node / payload to the canonical report (adapter API)
+ *   -> issuer node = canonical issuer.node -> chain to THAT node's anchors, revocation, policy
+ *   -> recognition under the agreements of the configuration (when a scenario is asked)
+ *   -> verdict JSON in the shape of API.md (indication, subindication, issuer_node, signer,
+ *      recognition, report, checks).
+ *
+ * A crgw_verifier holds what is parsed once per configuration: the trust stores of every node
+ * (gateway/verify/trust.h) and the adapters. It is not thread-safe (one per event loop / process).
+ */
+#ifndef CRGW_VERIFY_H
+#define CRGW_VERIFY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "gateway/server/config.h"
+#include "gateway/verify/verdict.h"
+
+typedef struct crgw_verifier crgw_verifier;
+struct crgw_adapters;
+struct crgw_trust;
+
+/*
+ * Builds a verifier for cfg (a reference is taken): trust material of every node and the
+ * adapters of cfg->adapters_dir. Returns 0 and *out, or -1 with errors in errs.
+ */
+int crgw_verifier_new(struct crgw_config *cfg, crgw_verifier **out, crgw_errs *errs);
+void crgw_verifier_free(crgw_verifier *v);
+struct crgw_config *crgw_verifier_config(const crgw_verifier *v);
+struct crgw_trust *crgw_verifier_trust(const crgw_verifier *v);
+struct crgw_adapters *crgw_verifier_adapters(const crgw_verifier *v);
+/* Hex SHA-256 of the trust material and policy of the whole federation. */
+const char *crgw_verifier_trust_version(const crgw_verifier *v);
+
+typedef struct {
+    const char *scenario; /* recognition scenario ("tender", ...), NULL = not asked */
+    time_t at;            /* evaluation time */
+} crgw_verify_opts;
+
+typedef struct {
+    json_t *verdict;          /* the answer (API.md, without file/current/cache), owned */
+    crgw_sub sub;             /* CRGW_SUB_NONE = TOTAL_PASSED */
+    int recognised;           /* -1 not asked, 0 no, 1 yes */
+    int cacheable;            /* 0 for transient outcomes (TRY_LATER, internal trouble) */
+    time_t not_after;         /* the answer may change at this time: min(report valid_until,
+                                 chain notAfter, CRL nextUpdate, recognition age limit); 0 =
+                                 no known limit */
+    char issuer_node[8];      /* "" when unknown */
+    unsigned char sha256[32]; /* of the bytes verified */
+} crgw_verify_outcome;
+
+/*
+ * Verifies one report (the exact bytes received). Always fills out (a report that cannot be read
+ * at all is TOTAL_FAILED/FORMAT_FAILURE); returns 0, or -1 only on an internal error.
+ */
+int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw_verify_opts *o,
+                       crgw_verify_outcome *out);
+void crgw_verify_outcome_cleanup(crgw_verify_outcome *out);
+
+/*
+ * RFC 3339 date-time ("2026-11-23T10:00:00+08:00", "...Z", fractional seconds ignored) or a
+ * date "YYYY-MM-DD" (its start, +08:00) to time_t. Returns 0 or -1.
+ */
+int crgw_verify_parse_time(const char *s, time_t *out);
+/* RFC 3339 in +08:00 (the API's zone): "2026-11-23T10:00:00+08:00". out >= 32 bytes. */
+void crgw_verify_format_time(time_t t, char *out, size_t len);
+
+#endif
