@@ -21,11 +21,11 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
-#include "gateway/translate/dates.h"
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
+#include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/redis.h"
+#include "gateway/translate/dates.h"
 
 #define FLIGHT_BUCKETS 1024
 #define MEMO_SLOTS 4096
@@ -407,7 +407,7 @@ int crgw_cache_splice(crgw_buf *out, const char *verdict, size_t vlen, int64_t n
     while (vlen > 0 && (verdict[vlen - 1] == '\n' || verdict[vlen - 1] == ' '))
         vlen--;
     if (vlen < 2 || verdict[0] != '{' || verdict[vlen - 1] != '}')
-        return -2;
+        return CRGW_ERR_INVALID;
     size_t inner = 1;
     while (inner < vlen - 1 && (verdict[inner] == ' ' || verdict[inner] == '\n'))
         inner++;
@@ -436,7 +436,7 @@ int crgw_cache_splice(crgw_buf *out, const char *verdict, size_t vlen, int64_t n
     }
     rc |= crgw_buf_printf(out, ",\"cache\":\"%s\",\"cache_age_s\":%lld}", cache,
                           (long long)(age_s > 0 ? age_s : 0));
-    return rc ? CRGW_BUF_ERR_TOOBIG : 0;
+    return rc ? CRGW_ERR_TOOBIG : 0;
 }
 
 /* ---------- metrics ---------- */

@@ -62,6 +62,8 @@
 #ifndef CRGW_CACHE_H
 #define CRGW_CACHE_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -195,7 +197,7 @@ int crgw_cache_value_decode(const char *value, size_t len, unsigned char body_di
 /*
  * The answer: verdict (a JSON object text) with "current", "cache" and "cache_age_s" appended
  * without parsing it. changed NULL = the repair-status store could not be read. Returns 0 or
- * CRGW_BUF_ERR_TOOBIG / -2 when verdict is not an object text.
+ * CRGW_ERR_TOOBIG, or CRGW_ERR_INVALID when verdict is not an object text.
  */
 int crgw_cache_splice(crgw_buf *out, const char *verdict, size_t vlen, int64_t now,
                       const json_t *changed, const char *unavailable, const char *cache,

@@ -11,12 +11,12 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/cache/cache.h"
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
-#include "gateway/server/redis.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/server/redis.h"
+#include "gateway/translate/adapter.h"
 #include "gateway/verify/verify.h"
 #include "gateway/verify/verify_route.h"
 

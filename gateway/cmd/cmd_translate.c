@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/cmd/commands.h"
-#include "gateway/server/config.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/translate/adapter.h"
 
 static void usage(void)
 {
@@ -117,7 +117,7 @@ int crgw_cmd_translate(int argc, char **argv)
                                        : crgw_read_file(file, 64u << 20, &buf, &len);
         if (r != 0) {
             fprintf(stderr, "crgw translate: %s: %s\n", file,
-                    r == -2 ? "file too large" : strerror(errno));
+                    r == CRGW_ERR_TOOBIG ? "file too large" : strerror(errno));
             if (rc == 0)
                 rc = 1;
             continue;

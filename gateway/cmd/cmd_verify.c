@@ -11,12 +11,12 @@
 #include <libxml/parser.h>
 #include <openssl/pem.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/cache/cache_route.h"
 #include "gateway/cmd/commands.h"
-#include "gateway/server/config.h"
-#include "gateway/verify/jws.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/translate/adapter.h"
+#include "gateway/verify/jws.h"
 #include "gateway/verify/verify.h"
 #include "gateway/verify/xmldsig.h"
 
@@ -115,7 +115,8 @@ int crgw_cmd_verify(int argc, char **argv)
             at_s = optarg;
             break;
         case 'r':
-            redis = optarg; /* through the verdict cache of that Redis (gateway/cache/cache_route.h) */
+            redis =
+                optarg; /* through the verdict cache of that Redis (gateway/cache/cache_route.h) */
             break;
         case 'p':
             pretty = 1;

@@ -34,7 +34,7 @@ static int is_ws(unsigned char c)
 }
 
 /* Decodes n symbols (values) into out; checks that unused trailing bits are zero. */
-/* Decodes into buf (at least crgw_b64_decoded_max(len) bytes); 0 or CRGW_B64_ERR. */
+/* Decodes into buf (at least crgw_b64_decoded_max(len) bytes); 0 or CRGW_ERR_INVALID. */
 static int decode_into(const char *in, size_t len, int url, int allow_ws, int padded,
                        unsigned char *buf, size_t *out_len)
 {
@@ -100,7 +100,7 @@ static int decode_into(const char *in, size_t len, int url, int allow_ws, int pa
     *out_len = o;
     return 0;
 fail:
-    return CRGW_B64_ERR;
+    return CRGW_ERR_INVALID;
 }
 
 static int decode_core(const char *in, size_t len, int url, int allow_ws, int padded,
@@ -109,7 +109,7 @@ static int decode_core(const char *in, size_t len, int url, int allow_ws, int pa
     unsigned char *buf = xmalloc(crgw_b64_decoded_max(len));
     if (decode_into(in, len, url, allow_ws, padded, buf, out_len) != 0) {
         free(buf);
-        return CRGW_B64_ERR;
+        return CRGW_ERR_INVALID;
     }
     *out = buf;
     return 0;

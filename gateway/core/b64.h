@@ -6,22 +6,22 @@
 #ifndef CRGW_B64_H
 #define CRGW_B64_H
 
-#include <stddef.h>
+#include "gateway/core/err.h"
 
-#define CRGW_B64_ERR (-1)
+#include <stddef.h>
 
 /*
  * Standard base64 with '=' padding. When allow_ws, ASCII white space (space, tab, CR, LF) is
  * skipped anywhere (XMLDSig base64Binary). *out is malloc'd (free()), NUL-terminated (not
- * counted). Returns 0 or CRGW_B64_ERR.
+ * counted). Returns 0 or CRGW_ERR_INVALID.
  */
 int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **out, size_t *out_len);
-/* base64url without padding (JWS); '=' is refused. Returns 0 or CRGW_B64_ERR. */
+/* base64url without padding (JWS); '=' is refused. Returns 0 or CRGW_ERR_INVALID. */
 int crgw_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 
 /* Room a decoder needs for len input characters (NUL terminator included). */
 size_t crgw_b64_decoded_max(size_t len);
-/* base64url into out (crgw_b64_decoded_max(len) bytes), NUL-terminated. 0 or CRGW_B64_ERR. */
+/* base64url into out (crgw_b64_decoded_max(len) bytes), NUL-terminated. 0 or CRGW_ERR_INVALID. */
 int crgw_b64url_decode_to(const char *in, size_t len, unsigned char *out, size_t *out_len);
 
 /* Encoders: malloc'd NUL-terminated string, length in *out_len when not NULL. */

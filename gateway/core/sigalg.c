@@ -240,22 +240,22 @@ int crgw_sigalg_verify(const crgw_sigalg *alg, EVP_PKEY *key, const unsigned cha
                        size_t msg_len, const unsigned char *sig, size_t sig_len, crgw_sigenc enc)
 {
     if (!crgw_sigalg_key_fits(alg, key, 0))
-        return CRGW_SIGALG_ERR_KEY;
+        return CRGW_ERR_KEY;
     unsigned char *der = NULL;
     size_t der_len = 0;
     int is_ec = alg->kind == CRGW_SIGKIND_ECDSA || alg->kind == CRGW_SIGKIND_SM2;
     if (is_ec && enc == CRGW_SIGENC_P1363) {
         if (p1363_to_der(key, sig, sig_len, &der, &der_len) != 0)
-            return CRGW_SIGALG_ERR_BADSIG;
+            return CRGW_ERR_SIG;
         sig = der;
         sig_len = der_len;
     } else if (is_ec != (enc != CRGW_SIGENC_RAW)) {
-        return CRGW_SIGALG_ERR_BADSIG;
+        return CRGW_ERR_SIG;
     }
-    int rc = CRGW_SIGALG_ERR_BADSIG;
+    int rc = CRGW_ERR_SIG;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     if (mctx == NULL) {
-        rc = CRGW_SIGALG_ERR_INTERNAL;
+        rc = CRGW_ERR_INTERNAL;
         goto out;
     }
     if (!digest_init(alg, key, mctx, 0))
@@ -274,8 +274,8 @@ int crgw_sigalg_sign(const crgw_sigalg *alg, EVP_PKEY *key, const unsigned char 
                      size_t msg_len, crgw_sigenc enc, unsigned char **sig, size_t *sig_len)
 {
     if (!crgw_sigalg_key_fits(alg, key, 0))
-        return CRGW_SIGALG_ERR_KEY;
-    int rc = CRGW_SIGALG_ERR_INTERNAL;
+        return CRGW_ERR_KEY;
+    int rc = CRGW_ERR_INTERNAL;
     unsigned char *buf = NULL;
     size_t len = 0;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();

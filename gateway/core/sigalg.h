@@ -10,6 +10,8 @@
 #ifndef CRGW_SIGALG_H
 #define CRGW_SIGALG_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include <openssl/evp.h>
@@ -44,9 +46,6 @@ typedef struct {
 #define CRGW_SM2_ID "1234567812345678"
 
 #define CRGW_SIGALG_OK 0
-#define CRGW_SIGALG_ERR_BADSIG (-1) /* the signature does not verify (or is malformed) */
-#define CRGW_SIGALG_ERR_KEY (-2)    /* the key does not fit the algorithm */
-#define CRGW_SIGALG_ERR_INTERNAL (-3)
 
 /* Look-ups; NULL when unknown. */
 const crgw_sigalg *crgw_sigalg_by_jws(const char *name);
@@ -66,14 +65,14 @@ int crgw_sigalg_key_fits(const crgw_sigalg *alg, EVP_PKEY *key, int pin_curve);
 /*
  * Verifies sig over msg with key. enc is the signature encoding (see crgw_sigenc); for P1363 the
  * length must be exactly twice the group order size. The whole sig buffer is used (trailing bytes
- * fail). Returns CRGW_SIGALG_OK, CRGW_SIGALG_ERR_BADSIG, CRGW_SIGALG_ERR_KEY.
+ * fail). Returns CRGW_SIGALG_OK, CRGW_ERR_SIG, CRGW_ERR_KEY.
  */
 int crgw_sigalg_verify(const crgw_sigalg *alg, EVP_PKEY *key, const unsigned char *msg,
                        size_t msg_len, const unsigned char *sig, size_t sig_len, crgw_sigenc enc);
 
 /*
  * Signs msg with key; *sig (malloc'd, free()) receives the signature in encoding enc.
- * Returns CRGW_SIGALG_OK, CRGW_SIGALG_ERR_KEY, CRGW_SIGALG_ERR_INTERNAL.
+ * Returns CRGW_SIGALG_OK, CRGW_ERR_KEY, CRGW_ERR_INTERNAL.
  */
 int crgw_sigalg_sign(const crgw_sigalg *alg, EVP_PKEY *key, const unsigned char *msg,
                      size_t msg_len, crgw_sigenc enc, unsigned char **sig, size_t *sig_len);

@@ -82,7 +82,7 @@ void crgw_buf_reset(crgw_buf *b)
 static int buf_reserve(crgw_buf *b, size_t extra)
 {
     if (extra > b->limit || b->len > b->limit - extra)
-        return CRGW_BUF_ERR_TOOBIG;
+        return CRGW_ERR_TOOBIG;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -97,7 +97,7 @@ static int buf_reserve(crgw_buf *b, size_t extra)
 int crgw_buf_add(crgw_buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n) != 0)
-        return CRGW_BUF_ERR_TOOBIG;
+        return CRGW_ERR_TOOBIG;
     if (n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -117,9 +117,9 @@ int crgw_buf_printf(crgw_buf *b, const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return CRGW_BUF_ERR_TOOBIG;
+        return CRGW_ERR_TOOBIG;
     if (buf_reserve(b, (size_t)n) != 0)
-        return CRGW_BUF_ERR_TOOBIG;
+        return CRGW_ERR_TOOBIG;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -145,7 +145,7 @@ int crgw_read_file(const char *path, size_t limit, char **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return -1;
+        return CRGW_ERR_IO;
     crgw_buf b;
     crgw_buf_init(&b, limit);
     char chunk[16384];
@@ -153,12 +153,12 @@ int crgw_read_file(const char *path, size_t limit, char **out, size_t *len)
     int rc = 0;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (crgw_buf_add(&b, chunk, n) != 0) {
-            rc = -2;
+            rc = CRGW_ERR_TOOBIG;
             goto out;
         }
     }
     if (ferror(f)) {
-        rc = -1;
+        rc = CRGW_ERR_IO;
         goto out;
     }
     *out = crgw_buf_take(&b, len);

@@ -7,6 +7,8 @@
 #ifndef CRGW_UTIL_H
 #define CRGW_UTIL_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,12 +38,10 @@ typedef struct {
     size_t limit;
 } crgw_buf;
 
-#define CRGW_BUF_ERR_TOOBIG (-1)
-
 void crgw_buf_init(crgw_buf *b, size_t limit);
 void crgw_buf_cleanup(crgw_buf *b);
 void crgw_buf_reset(crgw_buf *b);
-/* Returns 0, or CRGW_BUF_ERR_TOOBIG when the limit would be exceeded (buffer unchanged). */
+/* Returns 0, or CRGW_ERR_TOOBIG when the limit would be exceeded (buffer unchanged). */
 int crgw_buf_add(crgw_buf *b, const void *p, size_t n);
 int crgw_buf_adds(crgw_buf *b, const char *s);
 int crgw_buf_printf(crgw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -50,7 +50,7 @@ char *crgw_buf_take(crgw_buf *b, size_t *len);
 
 /*
  * Reads a whole file into a NUL-terminated heap buffer (not counted in *len).
- * Returns 0, -1 on I/O error (errno set), -2 when the file is larger than limit.
+ * Returns 0, CRGW_ERR_IO (errno set), or CRGW_ERR_TOOBIG when the file is larger than limit.
  */
 int crgw_read_file(const char *path, size_t limit, char **out, size_t *len);
 

@@ -169,14 +169,15 @@ int crgw_yaml_load(const char *path, size_t limit, crgw_ynode **root, char *err,
     size_t len = 0;
     int rc = crgw_read_file(path, limit, &buf, &len);
     if (rc != 0) {
-        snprintf(err, errlen, "line 1: %s", rc == -2 ? "file too large" : strerror(errno));
-        return CRGW_YAML_ERR_IO;
+        snprintf(err, errlen, "line 1: %s",
+                 rc == CRGW_ERR_TOOBIG ? "file too large" : strerror(errno));
+        return CRGW_ERR_IO;
     }
     yctx c = {.err = err, .errlen = errlen};
     yaml_parser_initialize(&c.parser);
     yaml_parser_set_input_string(&c.parser, (const unsigned char *)buf, len);
     crgw_ynode *doc = NULL;
-    rc = CRGW_YAML_ERR_SYNTAX;
+    rc = CRGW_ERR_INVALID;
     yaml_event_t ev;
     int seen_doc = 0;
     for (;;) {

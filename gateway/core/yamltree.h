@@ -5,6 +5,8 @@
 #ifndef CRGW_YAMLTREE_H
 #define CRGW_YAMLTREE_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 typedef enum { CRGW_Y_SCALAR, CRGW_Y_MAP, CRGW_Y_SEQ } crgw_ytype;
@@ -19,9 +21,6 @@ typedef struct crgw_ynode {
     struct crgw_ynode **kids; /* map values / sequence items */
     size_t n;
 } crgw_ynode;
-
-#define CRGW_YAML_ERR_IO (-1)
-#define CRGW_YAML_ERR_SYNTAX (-2)
 
 /*
  * Parses a whole file (at most limit bytes). Returns 0 and *root (an empty document gives an

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/dates.h"
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
+#include "gateway/translate/dates.h"
 
 #define MAX_FILE (1u << 20)
 #define MAX_RANGE_DAYS 60
@@ -166,7 +166,7 @@ static int fail(char *err, size_t errlen, const char *path, int line, const char
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     snprintf(err, errlen, "%s: line %d: %s", path, line, msg);
-    return CRGW_CAL_ERR_FORMAT;
+    return CRGW_ERR_INVALID;
 }
 
 /* Adds the dates of a list (dates or A..B ranges) of year y to set. */
@@ -248,7 +248,7 @@ int crgw_calendar_load(const char *path, crgw_calendar **out, char *err, size_t 
     *out = NULL;
     if (crgw_yaml_load(path, MAX_FILE, &root, yerr, sizeof(yerr)) != 0) {
         snprintf(err, errlen, "%s: %s", path, yerr);
-        return CRGW_CAL_ERR_IO;
+        return CRGW_ERR_IO;
     }
     crgw_calendar *cal = xcalloc(1, sizeof(*cal));
     int rc = 0;

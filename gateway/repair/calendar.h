@@ -14,13 +14,12 @@
 #ifndef CRGW_CALENDAR_H
 #define CRGW_CALENDAR_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct crgw_calendar crgw_calendar;
-
-#define CRGW_CAL_ERR_IO (-1)     /* the file cannot be read or is not YAML */
-#define CRGW_CAL_ERR_FORMAT (-2) /* a date, range or key is wrong (message in err) */
 
 /* Deadline periods (working days). */
 #define CRGW_REPAIR_ACCEPT_DAYS 3
@@ -29,7 +28,7 @@ typedef struct crgw_calendar crgw_calendar;
 #define CRGW_REPAIR_EXTENSION_DAYS 10
 
 /*
- * Loads a calendar file. Returns 0 and *out, or CRGW_CAL_ERR_IO / CRGW_CAL_ERR_FORMAT with a
+ * Loads a calendar file. Returns 0 and *out, or CRGW_ERR_IO / CRGW_ERR_INVALID with a
  * message "path: line N: ..." in err.
  */
 int crgw_calendar_load(const char *path, crgw_calendar **out, char *err, size_t errlen);

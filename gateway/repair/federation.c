@@ -16,17 +16,17 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/core/b64.h"
-#include "gateway/server/config.h"
-#include "gateway/verify/jws.h"
 #include "gateway/core/log.h"
-#include "gateway/server/metrics.h"
-#include "gateway/repair/outbox.h"
-#include "gateway/server/peer_client.h"
-#include "gateway/repair/repair_store.h"
-#include "gateway/server/server.h"
 #include "gateway/core/util.h"
+#include "gateway/repair/outbox.h"
+#include "gateway/repair/repair_store.h"
+#include "gateway/server/config.h"
+#include "gateway/server/metrics.h"
+#include "gateway/server/peer_client.h"
+#include "gateway/server/server.h"
+#include "gateway/translate/adapter.h"
+#include "gateway/verify/jws.h"
 
 #define MAX_PEERS 64
 #define REDRIVE_MAX 100000
@@ -213,7 +213,7 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
     *payload = NULL;
     if (ca_store == NULL) {
         snprintf(err, errlen, "federation trust not loaded");
-        return CRGW_FED_ERR_SIGNER;
+        return CRGW_ERR_DENIED;
     }
     /* Fast path: same protected header (alg + x5c) as the last verified message of `from`. */
     const char *d1 = memchr(jws, '.', len);
@@ -235,7 +235,7 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
         if (!ok) {
             free(pl);
             snprintf(err, errlen, "the signature does not verify");
-            return CRGW_FED_ERR_SIGNER;
+            return CRGW_ERR_DENIED;
         }
         json_error_t e;
         json_t *p = json_loadb((const char *)pl, pll, JSON_REJECT_DUPLICATES, &e);
@@ -243,7 +243,7 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
         if (!json_is_object(p)) {
             json_decref(p);
             snprintf(err, errlen, "payload is not a JSON object");
-            return CRGW_FED_ERR_FORMAT;
+            return CRGW_ERR_INVALID;
         }
         *payload = p;
         return 0;
@@ -252,21 +252,21 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
     if (rc != CRGW_JWS_OK) {
         snprintf(err, errlen, "%s", j.err);
         crgw_jws_cleanup(&j);
-        return CRGW_FED_ERR_FORMAT;
+        return CRGW_ERR_INVALID;
     }
     if (strcmp(j.alg->jws, "ES256") != 0 || j.x5c == NULL || sk_X509_num(j.x5c) == 0) {
         snprintf(err, errlen, "federation messages are ES256 with x5c");
         crgw_jws_cleanup(&j);
-        return CRGW_FED_ERR_FORMAT;
+        return CRGW_ERR_INVALID;
     }
     if (check_signer(cfg, from, j.x5c, err, errlen) != 0) {
         crgw_jws_cleanup(&j);
-        return CRGW_FED_ERR_SIGNER;
+        return CRGW_ERR_DENIED;
     }
     if (crgw_jws_check(&j, NULL) != CRGW_JWS_OK) {
         snprintf(err, errlen, "%s", j.err);
         crgw_jws_cleanup(&j);
-        return CRGW_FED_ERR_SIGNER;
+        return CRGW_ERR_DENIED;
     }
     if (slot && d1) {
         free(slot->hdr);
@@ -280,7 +280,7 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
     if (!json_is_object(p)) {
         json_decref(p);
         snprintf(err, errlen, "payload is not a JSON object");
-        return CRGW_FED_ERR_FORMAT;
+        return CRGW_ERR_INVALID;
     }
     *payload = p;
     return 0;
@@ -363,8 +363,8 @@ static json_t *fed_payload(crgw_req *r)
     int rc =
         crgw_federation_verify(r->cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
-        refuse(r, rc == CRGW_FED_ERR_SIGNER ? 403 : 400,
-               rc == CRGW_FED_ERR_SIGNER ? "bad-signer" : "bad-message", "%s", err);
+        refuse(r, rc == CRGW_ERR_DENIED ? 403 : 400,
+               rc == CRGW_ERR_DENIED ? "bad-signer" : "bad-message", "%s", err);
         return NULL;
     }
     return p;

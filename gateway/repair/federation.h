@@ -21,6 +21,8 @@
 #ifndef CRGW_FEDERATION_H
 #define CRGW_FEDERATION_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include "gateway/server/http.h"
@@ -33,9 +35,6 @@ void crgw_federation_cleanup(void);
 
 /* Signs payload as this node: *out (malloc'd compact JWS). 0 or -1. */
 int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *out_len);
-
-#define CRGW_FED_ERR_FORMAT (-1) /* not a JWS of the profile, bad payload */
-#define CRGW_FED_ERR_SIGNER (-2) /* signature, chain or signer identity wrong */
 
 /*
  * Verifies a message from node `from` (its certificate must chain to the federation CA and

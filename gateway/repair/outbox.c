@@ -13,15 +13,15 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
-#include "gateway/server/config.h"
-#include "gateway/repair/federation.h"
 #include "gateway/core/log.h"
+#include "gateway/core/util.h"
+#include "gateway/repair/federation.h"
+#include "gateway/repair/repair_store.h"
+#include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/peer_client.h"
 #include "gateway/server/redis.h"
-#include "gateway/repair/repair_store.h"
 #include "gateway/server/server.h"
-#include "gateway/core/util.h"
 
 #define WINDOW 256
 #define ACK_BATCH 256

@@ -13,16 +13,16 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
-#include "gateway/translate/adapter.h"
-#include "gateway/repair/calendar.h"
-#include "gateway/server/config.h"
-#include "gateway/repair/federation.h"
 #include "gateway/core/log.h"
-#include "gateway/server/metrics.h"
+#include "gateway/core/util.h"
+#include "gateway/repair/calendar.h"
+#include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"
 #include "gateway/repair/repair_store.h"
+#include "gateway/server/config.h"
+#include "gateway/server/metrics.h"
 #include "gateway/server/server.h"
-#include "gateway/core/util.h"
+#include "gateway/translate/adapter.h"
 
 #define MAX_DEST 64
 #define MAX_ID 128

@@ -19,7 +19,8 @@
  * Redis is fsynced to the AOF, so a crash of crgw or of Redis loses nothing that was
  * acknowledged. No WAIT is used (a replica is not a durability requirement of this design).
  *
- * Deadlines (gateway/repair/calendar.h): accept_by = filing + 3 working days, decide_by = acceptance
+ * Deadlines (gateway/repair/calendar.h): accept_by = filing + 3 working days, decide_by =
+ * acceptance
  * + 7, overall_by = filing + 10; an extension adds 10 to decide_by and overall_by. Overdue
  * applications are flagged in the API and counted in the gauge crgw_repair_overdue_applications
  * (open applications scanned every 60 s; environment CRGW_REPAIR_SCAN_MS for tests).

@@ -266,7 +266,7 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
     }
     if (crgw_redis_commandargv(rc, eval_cb, op, op->argc, (const char **)op->argv, op->lens) != 0) {
         eval_op_free(op);
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     }
     return 0;
 }
@@ -386,7 +386,7 @@ int crgw_repair_status_fetch(crgw_redis *rc, const char *uscc,
     crgw_rs_key(key, sizeof(key), "rs", uscc);
     if (crgw_redis_command(rc, fetch_cb, op, "HGETALL %s", key) != 0) {
         free(op);
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     }
     return 0;
 }

@@ -39,6 +39,8 @@
 #ifndef CRGW_REPAIR_STORE_H
 #define CRGW_REPAIR_STORE_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include <jansson.h>
@@ -61,7 +63,7 @@ typedef enum {
 
 /*
  * Runs a script: n strings of argv are KEYS (nkeys of them) then ARGV. Strings are copied.
- * Returns 0 (cb called exactly once, reply NULL on Redis failure) or CRGW_REDIS_ERR_DOWN.
+ * Returns 0 (cb called exactly once, reply NULL on Redis failure) or CRGW_ERR_UNAVAILABLE.
  */
 int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char **argv,
                  const size_t *lens, crgw_redis_cb cb, void *priv);
@@ -69,7 +71,7 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
 /*
  * The merged repair status of a subject (one HGETALL): cb gets a JSON array of the records
  * (borrowed: valid during the callback; sorted by origin_node, record_id), or NULL when Redis
- * failed. Returns 0 or CRGW_REDIS_ERR_DOWN (cb not called).
+ * failed. Returns 0 or CRGW_ERR_UNAVAILABLE (cb not called).
  */
 int crgw_repair_status_fetch(crgw_redis *rc, const char *uscc,
                              void (*cb)(json_t *records, void *priv), void *priv);

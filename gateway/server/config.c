@@ -19,9 +19,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "gateway/translate/canon.h"
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
+#include "gateway/translate/canon.h"
 
 #define CONFIG_FILE_LIMIT (1u << 20)
 
@@ -749,7 +749,7 @@ static void load_federation(lctx *c, crgw_ynode *v, void *target)
     char err[512];
     crgw_ynode *root = NULL;
     int rc = crgw_yaml_load(cfg->federation_path, CONFIG_FILE_LIMIT, &root, err, sizeof(err));
-    if (rc == CRGW_YAML_ERR_IO) {
+    if (rc == CRGW_ERR_IO) {
         err_at(c, v->line, "cannot read federation file %s: %s", cfg->federation_path, err + 8);
         return;
     }
@@ -994,7 +994,7 @@ int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs)
     if (crgw_yaml_load(path, CONFIG_FILE_LIMIT, &root, err, sizeof(err)) != 0) {
         crgw_errs_add(errs, "%s:%s", path, err + 5); /* "line N: msg" -> "N: msg" */
         config_free(cfg);
-        return CRGW_CONFIG_ERR_INVALID;
+        return CRGW_ERR_INVALID;
     }
     if (root->type != CRGW_Y_MAP) {
         err_at(&c, root->line, "the configuration must be a mapping");
@@ -1014,7 +1014,7 @@ int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs)
     crgw_yaml_free(root);
     if (errs->n > c.n_before) {
         config_free(cfg);
-        return CRGW_CONFIG_ERR_INVALID;
+        return CRGW_ERR_INVALID;
     }
     if (cfg->log_level == NULL)
         cfg->log_level = xstrdup("info");

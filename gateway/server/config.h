@@ -12,6 +12,8 @@
 #ifndef CRGW_CONFIG_H
 #define CRGW_CONFIG_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -148,11 +150,9 @@ typedef struct crgw_config {
     size_t n_agreements;
 } crgw_config;
 
-#define CRGW_CONFIG_ERR_INVALID (-1) /* errors were added to errs */
-
 /*
  * Loads and validates a node file (and its federation file). Returns 0 and *out, or
- * CRGW_CONFIG_ERR_INVALID with every problem found in errs as "file:line: message".
+ * CRGW_ERR_INVALID with every problem found in errs as "file:line: message".
  * File checks: certificates, keys and CRLs named must be readable PEM of the right type.
  */
 int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs);

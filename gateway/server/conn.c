@@ -28,12 +28,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
+#include "gateway/core/util.h"
+#include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/routes.h"
 #include "gateway/server/tls.h"
-#include "gateway/core/util.h"
 
 #define ARENA_SIZE 2048
 #define POOL_MAX 32
@@ -569,11 +569,11 @@ static void on_headers_done(stream *s)
     char allow[64];
     int rv = crgw_routes_match(s->req.method, s->req.path, strlen(s->req.path), &m, allow,
                                sizeof(allow));
-    if (rv == CRGW_ROUTES_ERR_NOT_FOUND) {
+    if (rv == CRGW_ERR_NOT_FOUND) {
         reject(s, 404, "not-found", "Not found", "no route for this path", NULL);
         return;
     }
-    if (rv == CRGW_ROUTES_ERR_METHOD) {
+    if (rv == CRGW_ERR_METHOD) {
         reject(s, 405, "method-not-allowed", "Method not allowed",
                "the route exists but not with this method", allow);
         return;

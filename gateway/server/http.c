@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/server/conn.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/server/conn.h"
 
 #define PROBLEM_BASE "https://crgw.example/problems/"
 

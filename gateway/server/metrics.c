@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/server/routes.h"
 #include "gateway/core/util.h"
+#include "gateway/server/routes.h"
 
 enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
 
@@ -185,7 +185,7 @@ static int render_hist(crgw_buf *out, const char *name, const char *labels, cons
                           labels[0] ? "}" : "", sum);
     rc |= crgw_buf_printf(out, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
                           labels[0] ? "}" : "", (unsigned long long)n);
-    return rc ? CRGW_BUF_ERR_TOOBIG : 0;
+    return rc ? CRGW_ERR_TOOBIG : 0;
 }
 
 static int render_requests(crgw_buf *out)
@@ -213,7 +213,7 @@ static int render_requests(crgw_buf *out)
         rc |= render_hist(out, "crgw_http_request_duration_seconds", labels, rstats[r].bucket,
                           rstats[r].n, rstats[r].sum);
     }
-    return rc ? CRGW_BUF_ERR_TOOBIG : 0;
+    return rc ? CRGW_ERR_TOOBIG : 0;
 }
 
 int crgw_metrics_render(crgw_buf *out)
@@ -247,7 +247,7 @@ int crgw_metrics_render(crgw_buf *out)
         }
     }
     free(all);
-    return rc ? CRGW_BUF_ERR_TOOBIG : 0;
+    return rc ? CRGW_ERR_TOOBIG : 0;
 }
 
 void crgw_metrics_reset(void)

@@ -9,6 +9,8 @@
 #ifndef CRGW_METRICS_H
 #define CRGW_METRICS_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +32,7 @@ void crgw_metrics_help(const char *name, const char *help);
  */
 void crgw_metrics_request(size_t route_index, int status, uint64_t us);
 
-/* Appends the whole registry in Prometheus text format. Returns 0 or CRGW_BUF_ERR_TOOBIG. */
+/* Appends the whole registry in Prometheus text format. Returns 0 or CRGW_ERR_TOOBIG. */
 int crgw_metrics_render(crgw_buf *out);
 /* Frees every series (process exit, tests). */
 void crgw_metrics_reset(void);

@@ -2,12 +2,12 @@
 
 #include <string.h>
 
+#include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/redis.h"
 #include "gateway/server/server.h"
-#include "gateway/core/util.h"
 
 #define METRICS_LIMIT (8u * 1024 * 1024)
 

@@ -27,10 +27,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
-#include "gateway/server/tls.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/server/tls.h"
 
 #define MAX_RESPONSE (64 * 1024)
 #define OUTPUT_HIGH_WATER (1024 * 1024)
@@ -576,7 +576,7 @@ int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const cha
 {
     peer *pe = find_peer(p, node);
     if (pe == NULL)
-        return CRGW_PEER_ERR_CONFIG;
+        return CRGW_ERR_INVALID;
     req *r = xcalloc(1, sizeof(*r));
     r->pe = pe;
     r->path = xstrdup(path);

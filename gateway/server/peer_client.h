@@ -11,6 +11,8 @@
 #ifndef CRGW_PEER_CLIENT_H
 #define CRGW_PEER_CLIENT_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include <openssl/x509.h>
@@ -27,8 +29,6 @@ typedef struct crgw_peers crgw_peers;
  */
 typedef void (*crgw_peer_cb)(int status, const char *body, size_t len, const char *err, void *priv);
 
-#define CRGW_PEER_ERR_CONFIG (-1) /* unknown node, bad URL, or unusable TLS material */
-
 /* Creates the client set for cfg (reference held). NULL with err filled on failure. */
 crgw_peers *crgw_peers_new(struct event_base *base, struct crgw_config *cfg, int timeout_ms,
                            char *err, size_t errlen);
@@ -36,7 +36,7 @@ crgw_peers *crgw_peers_new(struct event_base *base, struct crgw_config *cfg, int
 void crgw_peers_free(crgw_peers *p);
 
 /*
- * POSTs body (copied) to path at node's URL. Returns 0 (cb will run) or CRGW_PEER_ERR_CONFIG.
+ * POSTs body (copied) to path at node's URL. Returns 0 (cb will run) or CRGW_ERR_INVALID.
  */
 int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const char *content_type,
                     const char *body, size_t len, crgw_peer_cb cb, void *priv);

@@ -349,7 +349,7 @@ static void command_armed(crgw_redis *rc, command *cmd)
 int crgw_redis_command(crgw_redis *rc, crgw_redis_cb cb, void *priv, const char *fmt, ...)
 {
     if (!rc || !rc->ac || !rc->connected)
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     command *cmd = command_new(rc, cb, priv);
     va_list ap;
     va_start(ap, fmt);
@@ -357,7 +357,7 @@ int crgw_redis_command(crgw_redis *rc, crgw_redis_cb cb, void *priv, const char 
     va_end(ap);
     if (st != REDIS_OK) {
         free(cmd);
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     }
     command_armed(rc, cmd);
     return 0;
@@ -367,11 +367,11 @@ int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int arg
                            const char **argv, const size_t *argvlen)
 {
     if (!rc || !rc->ac || !rc->connected)
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     command *cmd = command_new(rc, cb, priv);
     if (redisAsyncCommandArgv(rc->ac, on_reply, cmd, argc, argv, argvlen) != REDIS_OK) {
         free(cmd);
-        return CRGW_REDIS_ERR_DOWN;
+        return CRGW_ERR_UNAVAILABLE;
     }
     command_armed(rc, cmd);
     return 0;

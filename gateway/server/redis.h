@@ -9,6 +9,8 @@
 #ifndef CRGW_REDIS_H
 #define CRGW_REDIS_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 struct event_base;
@@ -17,8 +19,6 @@ typedef struct crgw_redis crgw_redis;
 
 typedef void (*crgw_redis_cb)(crgw_redis *rc, struct redisReply *reply, void *priv);
 
-#define CRGW_REDIS_ERR_DOWN (-1) /* not connected: the callback will not be called */
-
 /* addr: "HOST:PORT" or "unix:/path". timeout_ms bounds connect and every command. */
 crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms);
 void crgw_redis_free(crgw_redis *rc);
@@ -26,7 +26,7 @@ void crgw_redis_free(crgw_redis *rc);
 int crgw_redis_up(const crgw_redis *rc);
 const char *crgw_redis_addr(const crgw_redis *rc);
 
-/* Returns 0 (cb will be called exactly once) or CRGW_REDIS_ERR_DOWN. Commands are pipelined. */
+/* Returns 0 (cb will be called exactly once) or CRGW_ERR_UNAVAILABLE. Commands are pipelined. */
 int crgw_redis_command(crgw_redis *rc, crgw_redis_cb cb, void *priv, const char *fmt, ...);
 int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int argc,
                            const char **argv, const size_t *argvlen);

@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "gateway/cache/cache_route.h"
-#include "gateway/server/config.h"
-#include "gateway/repair/federation.h"
-#include "gateway/server/ops_routes.h"
-#include "gateway/repair/repair.h"
-#include "gateway/translate/translate_route.h"
 #include "gateway/core/util.h"
+#include "gateway/repair/federation.h"
+#include "gateway/repair/repair.h"
+#include "gateway/server/config.h"
+#include "gateway/server/ops_routes.h"
+#include "gateway/translate/translate_route.h"
 #include "gateway/verify/verify_route.h"
 
 /*
@@ -109,5 +109,5 @@ int crgw_routes_match(const char *method, const char *path, size_t len, crgw_rou
     }
     m->route = NULL;
     m->n_params = 0;
-    return path_found ? CRGW_ROUTES_ERR_METHOD : CRGW_ROUTES_ERR_NOT_FOUND;
+    return path_found ? CRGW_ERR_METHOD : CRGW_ERR_NOT_FOUND;
 }

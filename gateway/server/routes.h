@@ -8,12 +8,11 @@
 #ifndef CRGW_ROUTES_H
 #define CRGW_ROUTES_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include "gateway/server/http.h"
-
-#define CRGW_ROUTES_ERR_NOT_FOUND (-1) /* no pattern matches the path: 404 */
-#define CRGW_ROUTES_ERR_METHOD (-2)    /* a pattern matches, not with this method: 405 */
 
 typedef struct {
     const crgw_route *route;
@@ -27,7 +26,7 @@ typedef struct {
 
 /*
  * Matches method and path (len bytes, no query). Returns 0 and fills m, or one of
- * CRGW_ROUTES_ERR_NOT_FOUND / CRGW_ROUTES_ERR_METHOD. For the latter, allow (allow_len bytes)
+ * CRGW_ERR_NOT_FOUND / CRGW_ERR_METHOD. For the latter, allow (allow_len bytes)
  * receives the allowed methods, e.g. "GET, POST".
  */
 int crgw_routes_match(const char *method, const char *path, size_t len, crgw_route_match *m,

@@ -22,14 +22,14 @@
 
 #include "gateway/cache/cache_route.h"
 #include "gateway/cmd/commands.h"
+#include "gateway/core/log.h"
+#include "gateway/core/util.h"
+#include "gateway/repair/repair.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
-#include "gateway/core/log.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/redis.h"
-#include "gateway/repair/repair.h"
 #include "gateway/server/tls.h"
-#include "gateway/core/util.h"
 #include "gateway/verify/verify_route.h"
 
 /*

@@ -64,7 +64,8 @@ void crgw_server_free_embedded(crgw_server *s);
 
 /* For gateway/server/conn.c: the TLS context of new connections (NULL without a TLS listener). */
 struct ssl_ctx_st *crgw_server_ssl_ctx(const crgw_server *s);
-/* For gateway/server/conn.c: called when the last connection closed or a drained request finished. */
+/* For gateway/server/conn.c: called when the last connection closed or a drained request finished.
+ */
 void crgw_server_check_drained(crgw_server *s);
 
 #endif

@@ -6,8 +6,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
+#include "gateway/server/config.h"
 
 static int cfg_index = -1;
 
@@ -26,9 +26,9 @@ int crgw_tls_identity_of_cert(X509 *cert, const crgw_config *cfg, crgw_tls_ident
 {
     memset(id, 0, sizeof(*id));
     if (!cert)
-        return CRGW_TLS_ERR_UNKNOWN;
+        return CRGW_ERR_NOT_FOUND;
     GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    int rc = CRGW_TLS_ERR_UNKNOWN;
+    int rc = CRGW_ERR_NOT_FOUND;
     for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
         if (gn->type != GEN_URI)
@@ -66,7 +66,7 @@ int crgw_tls_identity_of(SSL *ssl, const crgw_config *cfg, crgw_tls_identity *id
     X509 *cert = SSL_get0_peer_certificate(ssl);
     if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) {
         memset(id, 0, sizeof(*id));
-        return CRGW_TLS_ERR_UNKNOWN;
+        return CRGW_ERR_NOT_FOUND;
     }
     return crgw_tls_identity_of_cert(cert, cfg, id);
 }

@@ -7,6 +7,8 @@
 #ifndef CRGW_TLS_H
 #define CRGW_TLS_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -19,14 +21,12 @@ typedef struct {
     char peer_node[8]; /* node code when roles == CRGW_ROLE_PEER, else "" */
 } crgw_tls_identity;
 
-#define CRGW_TLS_ERR_UNKNOWN (-1) /* no certificate, or no SAN URI known to the configuration */
-
 /*
  * Builds the server SSL_CTX for cfg (a reference to cfg is held by the context and released
  * when OpenSSL frees it). Returns NULL with a message in err on failure.
  */
 SSL_CTX *crgw_tls_ctx_new(struct crgw_config *cfg, char *err, size_t errlen);
-/* Maps a certificate to an identity under cfg. Returns 0 or CRGW_TLS_ERR_UNKNOWN. */
+/* Maps a certificate to an identity under cfg. Returns 0 or CRGW_ERR_NOT_FOUND. */
 int crgw_tls_identity_of_cert(X509 *cert, const struct crgw_config *cfg, crgw_tls_identity *id);
 /* Identity of the connection's verified peer (after the handshake). Same return codes. */
 int crgw_tls_identity_of(SSL *ssl, const struct crgw_config *cfg, crgw_tls_identity *id);

@@ -9,11 +9,11 @@
 
 #include <openssl/evp.h>
 
+#include "gateway/core/util.h"
 #include "gateway/translate/canon.h"
 #include "gateway/translate/jsonmap.h"
 #include "gateway/translate/mapping.h"
 #include "gateway/translate/xmlmap.h"
-#include "gateway/core/util.h"
 
 #define DEFAULT_MAX_BYTES (4u << 20)
 #define DEFAULT_MAX_DEPTH 64

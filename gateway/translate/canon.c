@@ -2,9 +2,9 @@
 
 #include <string.h>
 
+#include "gateway/core/util.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
-#include "gateway/core/util.h"
 
 #include <stdarg.h>
 

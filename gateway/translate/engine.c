@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/core/util.h"
 #include "gateway/translate/canon.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
-#include "gateway/core/util.h"
 
 #define PATH_MAX_LEN 160
 

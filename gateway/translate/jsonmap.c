@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/engine.h"
 #include "gateway/core/util.h"
+#include "gateway/translate/engine.h"
 
 #define JSON_MAX_BYTES (4u << 20)
 #define PROV_KEY "x-crgw-provenance"

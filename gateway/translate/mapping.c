@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/canon.h"
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
+#include "gateway/translate/canon.h"
 
 #define MAP_FILE_LIMIT (1u << 20)
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
 
 /* one event loop per process: no locking (STYLE.md rule 22) */
 static crgw_adapters *g_adapters;

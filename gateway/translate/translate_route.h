@@ -10,8 +10,8 @@
 #ifndef CRGW_TRANSLATE_ROUTE_H
 #define CRGW_TRANSLATE_ROUTE_H
 
-#include "gateway/translate/adapter.h"
 #include "gateway/server/http.h"
+#include "gateway/translate/adapter.h"
 
 void crgw_route_translate(crgw_req *r);
 

@@ -9,8 +9,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
 
-#include "gateway/translate/engine.h"
 #include "gateway/core/util.h"
+#include "gateway/translate/engine.h"
 
 #define XML_MAX_BYTES (4u << 20)
 #define PROV_TAG "crgw-provenance "

@@ -8,8 +8,8 @@
 #include <openssl/x509_vfy.h>
 
 #include "gateway/core/b64.h"
-#include "gateway/verify/certcache.h"
 #include "gateway/core/util.h"
+#include "gateway/verify/certcache.h"
 
 #define MAX_JWS_BYTES (16u << 20)
 #define MAX_X5C 8
@@ -72,27 +72,27 @@ static int fail(crgw_jws *jws, int code, const char *fmt, const char *arg)
 static int decode_x5c(crgw_jws *jws, json_t *x5c)
 {
     if (!json_is_array(x5c) || json_array_size(x5c) == 0 || json_array_size(x5c) > MAX_X5C)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c must be an array of 1..8 certificates%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "x5c must be an array of 1..8 certificates%s", NULL);
     jws->x5c = sk_X509_new_null();
     if (jws->x5c == NULL)
-        return CRGW_JWS_ERR_INTERNAL;
+        return CRGW_ERR_INTERNAL;
     size_t i;
     json_t *v;
     json_array_foreach(x5c, i, v)
     {
         if (!json_is_string(v))
-            return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c entry is not a string%s", NULL);
+            return fail(jws, CRGW_ERR_INVALID, "x5c entry is not a string%s", NULL);
         unsigned char *der = NULL;
         size_t der_len = 0;
         if (crgw_b64_decode(json_string_value(v), json_string_length(v), 0, &der, &der_len) != 0)
-            return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c entry is not base64%s", NULL);
+            return fail(jws, CRGW_ERR_INVALID, "x5c entry is not base64%s", NULL);
         X509 *c = crgw_certcache_d2i(der, der_len);
         free(der);
         if (c == NULL)
-            return fail(jws, CRGW_JWS_ERR_FORMAT, "x5c entry is not a DER certificate%s", NULL);
+            return fail(jws, CRGW_ERR_INVALID, "x5c entry is not a DER certificate%s", NULL);
         if (!sk_X509_push(jws->x5c, c)) {
             X509_free(c);
-            return CRGW_JWS_ERR_INTERNAL;
+            return CRGW_ERR_INTERNAL;
         }
     }
     return CRGW_JWS_OK;
@@ -102,23 +102,23 @@ static int check_header(crgw_jws *jws)
 {
     json_t *h = jws->header;
     if (!json_is_object(h))
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "protected header is not a JSON object%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "protected header is not a JSON object%s", NULL);
     static const char *const refused[] = {"crit", "jwk", "jku", "x5u", "b64", "zip", "enc"};
     for (size_t i = 0; i < CRGW_ARRAY_LEN(refused); i++)
         if (json_object_get(h, refused[i]) != NULL)
-            return fail(jws, CRGW_JWS_ERR_FORMAT, "header parameter \"%s\" is not accepted",
+            return fail(jws, CRGW_ERR_INVALID, "header parameter \"%s\" is not accepted",
                         refused[i]);
     json_t *alg = json_object_get(h, "alg");
     if (!json_is_string(alg))
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "header has no alg%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "header has no alg%s", NULL);
     jws->alg = crgw_sigalg_by_jws(json_string_value(alg));
     if (jws->alg == NULL)
-        return fail(jws, CRGW_JWS_ERR_ALG, "alg \"%s\" is not a supported signature algorithm",
+        return fail(jws, CRGW_ERR_ALG, "alg \"%s\" is not a supported signature algorithm",
                     json_string_value(alg));
     json_t *typ = json_object_get(h, "typ");
     if (typ != NULL) {
         if (!json_is_string(typ))
-            return fail(jws, CRGW_JWS_ERR_FORMAT, "typ is not a string%s", NULL);
+            return fail(jws, CRGW_ERR_INVALID, "typ is not a string%s", NULL);
         jws->typ = json_string_value(typ);
     }
     json_t *x5c = json_object_get(h, "x5c");
@@ -201,12 +201,12 @@ static int parse_header(crgw_jws *jws, const char *h, size_t hl)
     unsigned char *hdr = NULL;
     size_t hdr_len = 0;
     if (crgw_b64url_decode(h, hl, &hdr, &hdr_len) != 0)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "protected header is not base64url%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "protected header is not base64url%s", NULL);
     json_error_t je;
     jws->header = json_loadb((const char *)hdr, hdr_len, JSON_REJECT_DUPLICATES, &je);
     free(hdr);
     if (jws->header == NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "protected header is not JSON: %s", je.text);
+        return fail(jws, CRGW_ERR_INVALID, "protected header is not JSON: %s", je.text);
     int rc = check_header(jws);
     if (rc == CRGW_JWS_OK)
         hdr_store(h, hl, jws);
@@ -217,7 +217,7 @@ static int parse_parts(crgw_jws *jws, const char *h, size_t hl, const char *p, s
                        const char *s, size_t sl)
 {
     if (hl == 0 || sl == 0)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "empty header or signature%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "empty header or signature%s", NULL);
     int rc = parse_header(jws, h, hl);
     if (rc != CRGW_JWS_OK)
         return rc;
@@ -228,9 +228,9 @@ static int parse_parts(crgw_jws *jws, const char *h, size_t hl, const char *p, s
     char *in = (char *)block + pmax + smax;
     jws->payload = block; /* owned from here on (crgw_jws_cleanup) */
     if (crgw_b64url_decode_to(p, pl, block, &jws->payload_len) != 0)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "payload is not base64url%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "payload is not base64url%s", NULL);
     if (crgw_b64url_decode_to(s, sl, sig, &jws->sig_len) != 0)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "signature is not base64url%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "signature is not base64url%s", NULL);
     memcpy(in, h, hl);
     in[hl] = '.';
     memcpy(in + hl + 1, p, pl);
@@ -252,17 +252,17 @@ static int parse_compact(crgw_jws *jws, const char *d, size_t len)
 {
     const char *dot1 = memchr(d, '.', len);
     if (dot1 == NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "compact JWS needs three parts%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "compact JWS needs three parts%s", NULL);
     const char *dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - d));
     if (dot2 == NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "compact JWS needs three parts%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "compact JWS needs three parts%s", NULL);
     if (memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - d)) != NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT,
+        return fail(jws, CRGW_ERR_INVALID,
                     "compact JWS has more than three parts (JWE or garbage)%s", NULL);
     size_t hl = (size_t)(dot1 - d), pl = (size_t)(dot2 - dot1 - 1);
     size_t sl = len - (size_t)(dot2 + 1 - d);
     if (!all_b64url(d, hl) || !all_b64url(dot1 + 1, pl) || !all_b64url(dot2 + 1, sl))
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "compact JWS part is not base64url%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "compact JWS part is not base64url%s", NULL);
     return parse_parts(jws, d, hl, dot1 + 1, pl, dot2 + 1, sl);
 }
 
@@ -331,8 +331,8 @@ static int parse_flattened(crgw_jws *jws, const char *d, size_t len)
     json_error_t je;
     json_t *o = json_loadb(d, len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "not JSON: %s", je.text);
-    int rc = CRGW_JWS_ERR_FORMAT;
+        return fail(jws, CRGW_ERR_INVALID, "not JSON: %s", je.text);
+    int rc = CRGW_ERR_INVALID;
     if (!json_is_object(o)) {
         fail(jws, rc, "flattened JWS is not a JSON object%s", NULL);
         goto out;
@@ -370,43 +370,42 @@ int crgw_jws_parse(const char *data, size_t len, crgw_jws_form form, crgw_jws *j
 {
     memset(jws, 0, sizeof(*jws));
     if (len > MAX_JWS_BYTES)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "JWS larger than 16 MiB%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "JWS larger than 16 MiB%s", NULL);
     size_t start = skip_ws(data, len);
     len = trim_len(data, len);
     if (start >= len)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "empty input%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "empty input%s", NULL);
     crgw_jws_form found = data[start] == '{' ? CRGW_JWS_FLATTENED : CRGW_JWS_COMPACT;
     if (form != 0 && form != found)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "JWS is not in the %s serialization",
+        return fail(jws, CRGW_ERR_INVALID, "JWS is not in the %s serialization",
                     form == CRGW_JWS_COMPACT ? "compact" : "flattened JSON");
     jws->form = found;
     if (found == CRGW_JWS_COMPACT)
-        return start == 0
-                   ? parse_compact(jws, data, len)
-                   : fail(jws, CRGW_JWS_ERR_FORMAT, "white space before a compact JWS%s", NULL);
+        return start == 0 ? parse_compact(jws, data, len)
+                          : fail(jws, CRGW_ERR_INVALID, "white space before a compact JWS%s", NULL);
     return parse_flattened(jws, data + start, len - start);
 }
 
 int crgw_jws_check(crgw_jws *jws, EVP_PKEY *key)
 {
     if (jws->alg == NULL || jws->signing_input == NULL)
-        return fail(jws, CRGW_JWS_ERR_FORMAT, "JWS not parsed%s", NULL);
+        return fail(jws, CRGW_ERR_INVALID, "JWS not parsed%s", NULL);
     if (key == NULL) {
         if (jws->x5c == NULL || sk_X509_num(jws->x5c) == 0)
-            return fail(jws, CRGW_JWS_ERR_KEY, "no x5c certificate to verify with%s", NULL);
+            return fail(jws, CRGW_ERR_KEY, "no x5c certificate to verify with%s", NULL);
         key = X509_get0_pubkey(sk_X509_value(jws->x5c, 0));
         if (key == NULL)
-            return fail(jws, CRGW_JWS_ERR_KEY, "x5c[0] public key unreadable%s", NULL);
+            return fail(jws, CRGW_ERR_KEY, "x5c[0] public key unreadable%s", NULL);
     }
     if (!crgw_sigalg_key_fits(jws->alg, key, 1))
-        return fail(jws, CRGW_JWS_ERR_KEY, "the key does not fit alg %s", jws->alg->jws);
+        return fail(jws, CRGW_ERR_KEY, "the key does not fit alg %s", jws->alg->jws);
     int rc = crgw_sigalg_verify(jws->alg, key, (const unsigned char *)jws->signing_input,
                                 jws->signing_input_len, jws->sig, jws->sig_len, jws->alg->jws_enc);
     if (rc == CRGW_SIGALG_OK)
         return CRGW_JWS_OK;
-    if (rc == CRGW_SIGALG_ERR_KEY)
-        return fail(jws, CRGW_JWS_ERR_KEY, "the key does not fit alg %s", jws->alg->jws);
-    return fail(jws, CRGW_JWS_ERR_SIG, "%s signature does not verify", jws->alg->jws);
+    if (rc == CRGW_ERR_KEY)
+        return fail(jws, CRGW_ERR_KEY, "the key does not fit alg %s", jws->alg->jws);
+    return fail(jws, CRGW_ERR_SIG, "%s signature does not verify", jws->alg->jws);
 }
 
 void crgw_jws_cleanup(crgw_jws *jws)
@@ -437,9 +436,9 @@ int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509
 {
     const crgw_sigalg *sa = crgw_sigalg_by_jws(alg);
     if (sa == NULL)
-        return CRGW_JWS_ERR_ALG;
+        return CRGW_ERR_ALG;
     if (!crgw_sigalg_key_fits(sa, key, 1))
-        return CRGW_JWS_ERR_KEY;
+        return CRGW_ERR_KEY;
     json_t *h = json_object();
     json_object_set_new(h, "alg", json_string(alg));
     if (typ != NULL)
@@ -451,7 +450,7 @@ int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509
             if (s == NULL) {
                 json_decref(a);
                 json_decref(h);
-                return CRGW_JWS_ERR_KEY;
+                return CRGW_ERR_KEY;
             }
             json_array_append_new(a, json_string(s));
             free(s);
@@ -478,7 +477,7 @@ int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509
         crgw_buf_cleanup(&in);
         free(hb);
         free(pb);
-        return CRGW_JWS_ERR_KEY;
+        return CRGW_ERR_KEY;
     }
     char *sb = crgw_b64url_encode(sig, sig_len, NULL);
     free(sig);
@@ -528,7 +527,7 @@ int crgw_jws_verify_compact(const char *data, size_t len, const char *const *all
     if (rc != CRGW_JWS_OK)
         goto out;
     if (!alg_allowed(jws.alg->jws, allowed_algs)) {
-        rc = fail(&jws, CRGW_JWS_ERR_ALG, "alg %s not allowed here", jws.alg->jws);
+        rc = fail(&jws, CRGW_ERR_ALG, "alg %s not allowed here", jws.alg->jws);
         goto out;
     }
     rc = crgw_jws_check(&jws, NULL);
@@ -541,7 +540,7 @@ int crgw_jws_verify_compact(const char *data, size_t len, const char *const *all
         if (ctx == NULL || untrusted == NULL) {
             X509_STORE_CTX_free(ctx);
             sk_X509_free(untrusted);
-            rc = CRGW_JWS_ERR_INTERNAL;
+            rc = CRGW_ERR_INTERNAL;
             goto out;
         }
         (void)sk_X509_shift(untrusted);
@@ -554,7 +553,7 @@ int crgw_jws_verify_compact(const char *data, size_t len, const char *const *all
         sk_X509_free(untrusted);
         ERR_clear_error();
         if (!ok) {
-            rc = CRGW_JWS_ERR_CHAIN;
+            rc = CRGW_ERR_CHAIN;
             goto out;
         }
     }

@@ -1,7 +1,7 @@
 /*
  * jws: JSON Web Signature (RFC 7515), compact and flattened JSON serializations, strict profile:
- *   - alg from the table of gateway/core/sigalg.h (RS/PS/ES256..512, EdDSA = Ed25519, SM2-SM3), never
- *     "none", never HMAC; callers narrow it further with an allow-list;
+ *   - alg from the table of gateway/core/sigalg.h (RS/PS/ES256..512, EdDSA = Ed25519, SM2-SM3),
+ * never "none", never HMAC; callers narrow it further with an allow-list;
  *   - no "crit" (no extension is understood), no unprotected header, no "jwk"/"jku"/"x5u"/"b64";
  *   - duplicate member names refused in the JSON and in the header; strict base64url;
  *   - the signer certificate is x5c[0] (standard base64 DER), further entries are its chain.
@@ -9,6 +9,8 @@
  */
 #ifndef CRGW_JWS_H
 #define CRGW_JWS_H
+
+#include "gateway/core/err.h"
 
 #include <stddef.h>
 
@@ -24,12 +26,6 @@ typedef enum {
 } crgw_jws_form;
 
 #define CRGW_JWS_OK 0
-#define CRGW_JWS_ERR_FORMAT (-1) /* not a JWS of the profile (syntax, header, crit, ...) */
-#define CRGW_JWS_ERR_ALG (-2)    /* alg none, HMAC, unknown, or not in the allow-list */
-#define CRGW_JWS_ERR_SIG (-3)    /* the signature does not verify */
-#define CRGW_JWS_ERR_KEY (-4)    /* no usable key: x5c missing/unparsable, key unfit for alg */
-#define CRGW_JWS_ERR_CHAIN (-5)  /* the x5c chain does not verify against the given store */
-#define CRGW_JWS_ERR_INTERNAL (-6)
 
 /* A parsed JWS (crgw_jws_parse); everything owned, released by crgw_jws_cleanup. */
 typedef struct {
@@ -54,14 +50,14 @@ int crgw_jws_sniff(const char *data, size_t len, crgw_jws_form *form);
 
 /*
  * Parses data (trailing white space ignored) as a JWS of the given form (0 = either). Does not
- * verify. Returns CRGW_JWS_OK, CRGW_JWS_ERR_FORMAT or CRGW_JWS_ERR_ALG, with jws->err set.
+ * verify. Returns CRGW_JWS_OK, CRGW_ERR_INVALID or CRGW_ERR_ALG, with jws->err set.
  * jws must be crgw_jws_cleanup'ed in every case.
  */
 int crgw_jws_parse(const char *data, size_t len, crgw_jws_form form, crgw_jws *jws);
 
 /*
  * Verifies the signature with key, or with x5c[0]'s key when key is NULL. The key must fit the
- * alg (ES256 = P-256, ...). Returns CRGW_JWS_OK, CRGW_JWS_ERR_SIG, CRGW_JWS_ERR_KEY.
+ * alg (ES256 = P-256, ...). Returns CRGW_JWS_OK, CRGW_ERR_SIG, CRGW_ERR_KEY.
  */
 int crgw_jws_check(crgw_jws *jws, EVP_PKEY *key);
 
@@ -70,7 +66,7 @@ void crgw_jws_cleanup(crgw_jws *jws);
 /*
  * Signs payload: header {"alg", "typ" (when typ != NULL), "x5c" (when x5c != NULL)} in that order,
  * compact form or pretty-printed flattened JSON (with a trailing newline). *out is malloc'd,
- * NUL-terminated. Returns CRGW_JWS_OK, CRGW_JWS_ERR_ALG (unknown alg), CRGW_JWS_ERR_KEY.
+ * NUL-terminated. Returns CRGW_JWS_OK, CRGW_ERR_ALG (unknown alg), CRGW_ERR_KEY.
  */
 int crgw_jws_sign(EVP_PKEY *key, const char *alg, const char *typ, STACK_OF(X509) * x5c,
                   const void *payload, size_t len, crgw_jws_form form, char **out, size_t *out_len);

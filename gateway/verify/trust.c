@@ -323,9 +323,9 @@ static void set_sm2_id(X509 *c)
 }
 
 /*
- * The memo is keyed by certificate identity: the certificate cache (gateway/verify/certcache.h) hands
- * out the same X509 object for the same DER bytes, and an entry holds a reference to each of its
- * key certificates, so a pointer cannot be reused for other bytes while the entry lives.
+ * The memo is keyed by certificate identity: the certificate cache (gateway/verify/certcache.h)
+ * hands out the same X509 object for the same DER bytes, and an entry holds a reference to each of
+ * its key certificates, so a pointer cannot be reused for other bytes while the entry lives.
  */
 static size_t memo_slot(const char *node, X509 *signer, STACK_OF(X509) * extra)
 {

@@ -9,12 +9,12 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/core/log.h"
+#include "gateway/core/util.h"
 #include "gateway/translate/adapter.h"
 #include "gateway/translate/dates.h"
 #include "gateway/verify/jws.h"
-#include "gateway/core/log.h"
 #include "gateway/verify/trust.h"
-#include "gateway/core/util.h"
 #include "gateway/verify/xmldsig.h"
 
 #define TZ_OFFSET (8 * 3600) /* the API's zone, +08:00 */
@@ -268,13 +268,13 @@ static void verify_xml(crgw_verifier *v, vstate *s, const char *buf, size_t len,
         crgw_checks_add(&s->checks, "signature", CRGW_CHECK_PASSED, CRGW_SUB_NONE, "%s",
                         s->alg->jws);
         break;
-    case CRGW_XMLDSIG_ERR_HASH:
+    case CRGW_ERR_DIGEST:
         crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_PASSED, CRGW_SUB_NONE, NULL);
         crgw_checks_add(&s->checks, "reference_digest", CRGW_CHECK_FAILED, CRGW_SUB_HASH_FAILURE,
                         "%s", s->xr.err);
         break;
-    case CRGW_XMLDSIG_ERR_SIG:
-    case CRGW_XMLDSIG_ERR_KEY:
+    case CRGW_ERR_SIG:
+    case CRGW_ERR_KEY:
         crgw_checks_add(&s->checks, "signature_format", CRGW_CHECK_PASSED, CRGW_SUB_NONE, NULL);
         crgw_checks_add(&s->checks, "reference_digest", CRGW_CHECK_PASSED, CRGW_SUB_NONE, NULL);
         crgw_checks_add(&s->checks, "signature", CRGW_CHECK_FAILED, CRGW_SUB_SIG_CRYPTO_FAILURE,

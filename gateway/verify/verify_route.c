@@ -4,10 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/translate/adapter.h"
-#include "gateway/server/config.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/translate/adapter.h"
 
 static crgw_verifier *current;
 

@@ -11,9 +11,9 @@
 #include <openssl/err.h>
 
 #include "gateway/core/b64.h"
+#include "gateway/core/util.h"
 #include "gateway/verify/certcache.h"
 #include "gateway/verify/excc14n.h"
-#include "gateway/core/util.h"
 
 #define T_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 #define T_XPATH "http://www.w3.org/TR/1999/REC-xpath-19991116"
@@ -401,7 +401,7 @@ static int check_xpath_transform(xmlNodePtr t, crgw_xmldsig_result *r)
     int bad = 0;
     xmlNodePtr x = elem_from(t->children, &bad);
     if (bad || !is_ds(x, "XPath") || elem_from(x->next, &bad) != NULL || bad || !attrs_ok(x, NULL))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "XPath transform: one ds:XPath expected");
+        return set_err(r, CRGW_ERR_INVALID, "XPath transform: one ds:XPath expected");
     crgw_buf b;
     crgw_buf_init(&b, 4096);
     int rc = text_only(x, &b);
@@ -416,7 +416,7 @@ static int check_xpath_transform(xmlNodePtr t, crgw_xmldsig_result *r)
     crgw_buf_cleanup(&b);
     xmlNsPtr ns = xmlSearchNs(x->doc, x, BAD_CAST "dsig");
     if (!same || ns == NULL || !xmlStrEqual(ns->href, BAD_CAST CRGW_XMLDSIG_NS))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+        return set_err(r, CRGW_ERR_INVALID,
                        "XPath transform other than " XPATH_EXPR " (dsig bound to XMLDSig)");
     return CRGW_XMLDSIG_OK;
 }
@@ -427,21 +427,21 @@ static int parse_transforms(xmlNodePtr ts, const crgw_xmldsig_opts *o, sig_parts
     int bad = 0, step = 0, seen_xpath = 0, seen_c14n = 0;
     sp->ref_mode = XML_C14N_1_0; /* a node-set output is serialised with inclusive C14N 1.0 */
     if (!attrs_ok(ts, NULL))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on Transforms");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected attribute on Transforms");
     for (xmlNodePtr t = elem_from(ts->children, &bad); t != NULL;
          t = elem_from(t->next, &bad), step++) {
         if (!is_ds(t, "Transform") || !attrs_ok(t, A_ALG))
-            return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Transforms holds a non-Transform");
+            return set_err(r, CRGW_ERR_INVALID, "Transforms holds a non-Transform");
         xmlChar *alg = alg_of(t);
         int rc = CRGW_XMLDSIG_OK;
         int mode = c14n_mode(alg);
         int bad2 = 0;
         int has_children = elem_from(t->children, &bad2) != NULL || bad2;
         if (alg == NULL) {
-            rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Transform without Algorithm");
+            rc = set_err(r, CRGW_ERR_INVALID, "Transform without Algorithm");
         } else if (step == 0) {
             if (!xmlStrEqual(alg, BAD_CAST T_ENVELOPED) || has_children)
-                rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+                rc = set_err(r, CRGW_ERR_INVALID,
                              "first transform must be enveloped-signature, got %s", alg);
         } else if (xmlStrEqual(alg, BAD_CAST T_XPATH) && o->allow_xpath_enveloped && !seen_xpath &&
                    !seen_c14n) {
@@ -449,21 +449,21 @@ static int parse_transforms(xmlNodePtr ts, const crgw_xmldsig_opts *o, sig_parts
             seen_xpath = 1;
         } else if (mode >= 0 && !seen_c14n) {
             if (has_children)
-                rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+                rc = set_err(r, CRGW_ERR_INVALID,
                              "C14N transform parameters (InclusiveNamespaces) not accepted");
             sp->ref_mode = mode;
             seen_c14n = 1;
         } else {
-            rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "transform %s not in the profile", alg);
+            rc = set_err(r, CRGW_ERR_INVALID, "transform %s not in the profile", alg);
         }
         xmlFree(alg);
         if (rc != CRGW_XMLDSIG_OK)
             return rc;
     }
     if (bad)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "comment or text inside Transforms");
+        return set_err(r, CRGW_ERR_INVALID, "comment or text inside Transforms");
     if (step == 0)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "enveloped-signature transform missing");
+        return set_err(r, CRGW_ERR_INVALID, "enveloped-signature transform missing");
     return CRGW_XMLDSIG_OK;
 }
 
@@ -471,20 +471,20 @@ static int parse_reference(xmlNodePtr ref, xmlNodePtr root, const crgw_xmldsig_o
                            sig_parts *sp, crgw_xmldsig_result *r)
 {
     if (!attrs_ok(ref, A_REF))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on Reference");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected attribute on Reference");
     xmlChar *uri = xmlGetNoNsProp(ref, BAD_CAST "URI");
     int rc = CRGW_XMLDSIG_OK;
     if (uri == NULL) {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Reference without URI");
+        rc = set_err(r, CRGW_ERR_INVALID, "Reference without URI");
     } else if (uri[0] == '#') {
         xmlChar *id = xmlGetNoNsProp(root, BAD_CAST "Id");
         if (id == NULL || !xmlStrEqual(id, uri + 1))
-            rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
-                         "Reference URI %s is not the document element's Id", uri);
+            rc = set_err(r, CRGW_ERR_INVALID, "Reference URI %s is not the document element's Id",
+                         uri);
         xmlFree(id);
         sp->ref_by_id = 1;
     } else if (uri[0] != '\0') {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Reference URI %s outside the profile", uri);
+        rc = set_err(r, CRGW_ERR_INVALID, "Reference URI %s outside the profile", uri);
     }
     xmlFree(uri);
     if (rc != CRGW_XMLDSIG_OK)
@@ -492,13 +492,13 @@ static int parse_reference(xmlNodePtr ref, xmlNodePtr root, const crgw_xmldsig_o
     int bad = 0;
     xmlNodePtr n = elem_from(ref->children, &bad);
     if (!is_ds(n, "Transforms"))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Reference needs Transforms (enveloped)");
+        return set_err(r, CRGW_ERR_INVALID, "Reference needs Transforms (enveloped)");
     rc = parse_transforms(n, o, sp, r);
     if (rc != CRGW_XMLDSIG_OK)
         return rc;
     n = elem_from(n->next, &bad);
     if (!is_ds(n, "DigestMethod") || !attrs_ok(n, A_ALG) || n->children != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Reference needs an empty DigestMethod");
+        return set_err(r, CRGW_ERR_INVALID, "Reference needs an empty DigestMethod");
     xmlChar *dm = alg_of(n);
     sp->md = crgw_sigalg_digest_by_uri((const char *)dm);
     for (size_t i = 0; sp->md != NULL && i < 4; i++) {
@@ -507,7 +507,7 @@ static int parse_reference(xmlNodePtr ref, xmlNodePtr root, const crgw_xmldsig_o
             r->digest = names[i];
     }
     if (sp->md == NULL) {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_ALG, "DigestMethod %s not supported",
+        rc = set_err(r, CRGW_ERR_ALG, "DigestMethod %s not supported",
                      dm ? (const char *)dm : "(none)");
         xmlFree(dm);
         return rc;
@@ -515,14 +515,14 @@ static int parse_reference(xmlNodePtr ref, xmlNodePtr root, const crgw_xmldsig_o
     xmlFree(dm);
     n = elem_from(n->next, &bad);
     if (!is_ds(n, "DigestValue") || !attrs_ok(n, NULL))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Reference needs a DigestValue");
+        return set_err(r, CRGW_ERR_INVALID, "Reference needs a DigestValue");
     if (b64_elem(n, &sp->digest_value, &sp->digest_len) != 0)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+        return set_err(r, CRGW_ERR_INVALID,
                        "DigestValue is not plain base64 text (comment, element or bad char)");
     if (sp->digest_len != (size_t)EVP_MD_get_size(sp->md))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "DigestValue has the wrong length");
+        return set_err(r, CRGW_ERR_INVALID, "DigestValue has the wrong length");
     if (elem_from(n->next, &bad) != NULL || bad)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected content after DigestValue");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected content after DigestValue");
     return CRGW_XMLDSIG_OK;
 }
 
@@ -531,16 +531,16 @@ static int parse_signed_info(xmlNodePtr si, xmlNodePtr root, const crgw_xmldsig_
 {
     int bad = 0;
     if (!attrs_ok(si, A_ID))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on SignedInfo");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected attribute on SignedInfo");
     xmlNodePtr n = elem_from(si->children, &bad);
     if (!is_ds(n, "CanonicalizationMethod") || !attrs_ok(n, A_ALG) || n->children != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+        return set_err(r, CRGW_ERR_INVALID,
                        "SignedInfo needs an empty "
                        "CanonicalizationMethod first");
     xmlChar *cm = alg_of(n);
     sp->si_mode = c14n_mode(cm);
     if (sp->si_mode < 0) {
-        int rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "CanonicalizationMethod %s not accepted",
+        int rc = set_err(r, CRGW_ERR_INVALID, "CanonicalizationMethod %s not accepted",
                          cm ? (const char *)cm : "(none)");
         xmlFree(cm);
         return rc;
@@ -548,11 +548,11 @@ static int parse_signed_info(xmlNodePtr si, xmlNodePtr root, const crgw_xmldsig_
     xmlFree(cm);
     n = elem_from(n->next, &bad);
     if (!is_ds(n, "SignatureMethod") || !attrs_ok(n, A_ALG) || n->children != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignedInfo needs an empty SignatureMethod");
+        return set_err(r, CRGW_ERR_INVALID, "SignedInfo needs an empty SignatureMethod");
     xmlChar *sm = alg_of(n);
     r->alg = crgw_sigalg_by_uri((const char *)sm);
     if (r->alg == NULL) {
-        int rc = set_err(r, CRGW_XMLDSIG_ERR_ALG, "SignatureMethod %s not supported",
+        int rc = set_err(r, CRGW_ERR_ALG, "SignatureMethod %s not supported",
                          sm ? (const char *)sm : "(none)");
         xmlFree(sm);
         return rc;
@@ -560,13 +560,13 @@ static int parse_signed_info(xmlNodePtr si, xmlNodePtr root, const crgw_xmldsig_
     xmlFree(sm);
     n = elem_from(n->next, &bad);
     if (!is_ds(n, "Reference"))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignedInfo needs one Reference");
+        return set_err(r, CRGW_ERR_INVALID, "SignedInfo needs one Reference");
     xmlNodePtr ref = n;
     n = elem_from(n->next, &bad);
     if (n != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignedInfo must hold exactly one Reference");
+        return set_err(r, CRGW_ERR_INVALID, "SignedInfo must hold exactly one Reference");
     if (bad)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "comment or text inside SignedInfo");
+        return set_err(r, CRGW_ERR_INVALID, "comment or text inside SignedInfo");
     return parse_reference(ref, root, o, sp, r);
 }
 
@@ -574,36 +574,35 @@ static int parse_key_info(xmlNodePtr ki, crgw_xmldsig_result *r)
 {
     int bad = 0;
     if (!attrs_ok(ki, A_ID))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on KeyInfo");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected attribute on KeyInfo");
     int n_data = 0;
     for (xmlNodePtr n = elem_from(ki->children, &bad); n != NULL; n = elem_from(n->next, &bad)) {
         if (is_ds(n, "KeyName"))
             continue;
         if (!is_ds(n, "X509Data") || !attrs_ok(n, NULL) || ++n_data > 1)
-            return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
-                           "KeyInfo may hold KeyName and one X509Data only");
+            return set_err(r, CRGW_ERR_INVALID, "KeyInfo may hold KeyName and one X509Data only");
         for (xmlNodePtr c = elem_from(n->children, &bad); c != NULL; c = elem_from(c->next, &bad)) {
             if (!is_ds(c, "X509Certificate") || !attrs_ok(c, NULL))
-                return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+                return set_err(r, CRGW_ERR_INVALID,
                                "X509Data may hold X509Certificate elements only");
             unsigned char *der = NULL;
             size_t len = 0;
             if (b64_elem(c, &der, &len) != 0)
-                return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "X509Certificate is not base64");
+                return set_err(r, CRGW_ERR_INVALID, "X509Certificate is not base64");
             X509 *x = crgw_certcache_d2i(der, len);
             free(der);
             if (x == NULL)
-                return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "X509Certificate is not DER");
+                return set_err(r, CRGW_ERR_INVALID, "X509Certificate is not DER");
             if (r->signer == NULL) {
                 r->signer = x;
             } else if (sk_X509_num(r->extra) >= MAX_CERTS || !sk_X509_push(r->extra, x)) {
                 X509_free(x);
-                return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "too many certificates");
+                return set_err(r, CRGW_ERR_INVALID, "too many certificates");
             }
         }
     }
     if (bad)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "comment or text inside KeyInfo");
+        return set_err(r, CRGW_ERR_INVALID, "comment or text inside KeyInfo");
     return CRGW_XMLDSIG_OK;
 }
 
@@ -612,24 +611,24 @@ static int parse_signature(xmlNodePtr sig, xmlNodePtr root, const crgw_xmldsig_o
 {
     int bad = 0;
     if (!attrs_ok(sig, A_ID))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "unexpected attribute on Signature");
+        return set_err(r, CRGW_ERR_INVALID, "unexpected attribute on Signature");
     sp->signed_info = elem_from(sig->children, &bad);
     if (!is_ds(sp->signed_info, "SignedInfo"))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "Signature must start with SignedInfo");
+        return set_err(r, CRGW_ERR_INVALID, "Signature must start with SignedInfo");
     sp->sig_value = elem_from(sp->signed_info->next, &bad);
     if (!is_ds(sp->sig_value, "SignatureValue") || !attrs_ok(sp->sig_value, A_ID))
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignatureValue must follow SignedInfo");
+        return set_err(r, CRGW_ERR_INVALID, "SignatureValue must follow SignedInfo");
     xmlNodePtr n = elem_from(sp->sig_value->next, &bad);
     if (is_ds(n, "KeyInfo")) {
         sp->key_info = n;
         n = elem_from(n->next, &bad);
     }
     if (n != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
+        return set_err(r, CRGW_ERR_INVALID,
                        "Signature holds %s after SignatureValue/KeyInfo (Object not accepted)",
                        (const char *)n->name);
     if (bad)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "comment or text inside Signature");
+        return set_err(r, CRGW_ERR_INVALID, "comment or text inside Signature");
     int rc = parse_signed_info(sp->signed_info, root, o, sp, r);
     if (rc != CRGW_XMLDSIG_OK)
         return rc;
@@ -648,30 +647,29 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
         o = &defaults;
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (root == NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "no document element");
+        return set_err(r, CRGW_ERR_INVALID, "no document element");
     if (doc->intSubset != NULL || doc->extSubset != NULL)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "DTD not accepted");
+        return set_err(r, CRGW_ERR_INVALID, "DTD not accepted");
     scan_state st = {.max_depth = o->max_depth > 0 ? o->max_depth : 64};
     scan(&st, doc->children, 0, 0);
     free(st.ids);
     if (st.bad_node)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "entity reference or DTD node in document");
+        return set_err(r, CRGW_ERR_INVALID, "entity reference or DTD node in document");
     if (st.too_deep)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "document nested deeper than %d", st.max_depth);
+        return set_err(r, CRGW_ERR_INVALID, "document nested deeper than %d", st.max_depth);
     if (st.bad_ns)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "namespace error: unbound prefix");
+        return set_err(r, CRGW_ERR_INVALID, "namespace error: unbound prefix");
     if (st.n_signatures == 0)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "no ds:Signature");
+        return set_err(r, CRGW_ERR_INVALID, "no ds:Signature");
     if (st.n_signatures > 1)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "%d ds:Signature elements (exactly one)",
+        return set_err(r, CRGW_ERR_INVALID, "%d ds:Signature elements (exactly one)",
                        st.n_signatures);
     if (st.ds_outside)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "XMLDSig element outside ds:Signature");
+        return set_err(r, CRGW_ERR_INVALID, "XMLDSig element outside ds:Signature");
     if (st.dup_id)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "duplicate Id attribute values");
+        return set_err(r, CRGW_ERR_INVALID, "duplicate Id attribute values");
     if (st.signature->parent != root)
-        return set_err(r, CRGW_XMLDSIG_ERR_FORMAT,
-                       "ds:Signature is not a child of the document element");
+        return set_err(r, CRGW_ERR_INVALID, "ds:Signature is not a child of the document element");
     r->signature = st.signature;
     r->covered = root;
 
@@ -683,13 +681,13 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     EVP_PKEY *key = o->key;
     if (key == NULL) {
         if (r->signer == NULL) {
-            rc = set_err(r, CRGW_XMLDSIG_ERR_KEY, "no X509Certificate in KeyInfo");
+            rc = set_err(r, CRGW_ERR_KEY, "no X509Certificate in KeyInfo");
             goto out;
         }
         key = X509_get0_pubkey(r->signer);
     }
     if (key == NULL || !crgw_sigalg_key_fits(r->alg, key, 0)) {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_KEY, "signer key does not fit %s", r->alg->jws);
+        rc = set_err(r, CRGW_ERR_KEY, "signer key does not fit %s", r->alg->jws);
         goto out;
     }
 
@@ -705,11 +703,11 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
     if (!c14n_ok) {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of the reference failed");
+        rc = set_err(r, CRGW_ERR_INVALID, "canonicalization of the reference failed");
         goto out;
     }
     if (dl != sp.digest_len || CRYPTO_memcmp(dig, sp.digest_value, dl) != 0) {
-        rc = set_err(r, CRGW_XMLDSIG_ERR_HASH, "reference digest does not match");
+        rc = set_err(r, CRGW_ERR_DIGEST, "reference digest does not match");
         goto out;
     }
 
@@ -730,24 +728,24 @@ int crgw_xmldsig_verify(xmlDocPtr doc, const crgw_xmldsig_opts *o, crgw_xmldsig_
     }
     if (si_rc != 0) {
         crgw_buf_cleanup(&si);
-        rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of SignedInfo failed");
+        rc = set_err(r, CRGW_ERR_INVALID, "canonicalization of SignedInfo failed");
         goto out;
     }
     unsigned char *sig = NULL;
     size_t sig_len = 0;
     if (b64_elem(sp.sig_value, &sig, &sig_len) != 0) {
         crgw_buf_cleanup(&si);
-        rc = set_err(r, CRGW_XMLDSIG_ERR_FORMAT, "SignatureValue is not plain base64 text");
+        rc = set_err(r, CRGW_ERR_INVALID, "SignatureValue is not plain base64 text");
         goto out;
     }
     int vr = crgw_sigalg_verify(r->alg, key, (const unsigned char *)si.data, si.len, sig, sig_len,
                                 r->alg->xml_enc);
     free(sig);
     crgw_buf_cleanup(&si);
-    if (vr == CRGW_SIGALG_ERR_KEY)
-        rc = set_err(r, CRGW_XMLDSIG_ERR_KEY, "signer key does not fit %s", r->alg->jws);
+    if (vr == CRGW_ERR_KEY)
+        rc = set_err(r, CRGW_ERR_KEY, "signer key does not fit %s", r->alg->jws);
     else if (vr != CRGW_SIGALG_OK)
-        rc = set_err(r, CRGW_XMLDSIG_ERR_SIG, "%s SignatureValue does not verify", r->alg->jws);
+        rc = set_err(r, CRGW_ERR_SIG, "%s SignatureValue does not verify", r->alg->jws);
 out:
     if (r->signature != NULL)
         clear_marks(r->signature);
@@ -789,30 +787,29 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     const char *duri = crgw_sigalg_digest_uri(dname);
     int rc = CRGW_XMLDSIG_OK;
     if (root == NULL || doc->intSubset != NULL) {
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "no document element, or a DTD");
+        rc = set_err(&r, CRGW_ERR_INVALID, "no document element, or a DTD");
         goto out;
     }
     if (alg == NULL || alg->xml_uri == NULL || duri == NULL) {
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_ALG, "algorithm %s / digest %s not supported", o->alg,
-                     dname);
+        rc = set_err(&r, CRGW_ERR_ALG, "algorithm %s / digest %s not supported", o->alg, dname);
         goto out;
     }
     if (!crgw_sigalg_key_fits(alg, key, 0)) {
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_KEY, "key does not fit %s", o->alg);
+        rc = set_err(&r, CRGW_ERR_KEY, "key does not fit %s", o->alg);
         goto out;
     }
     scan_state st = {.max_depth = 64};
     scan(&st, doc->children, 0, 0);
     free(st.ids);
     if (st.n_signatures > 0 || st.ds_outside || st.bad_node) {
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "document already holds XMLDSig elements");
+        rc = set_err(&r, CRGW_ERR_INVALID, "document already holds XMLDSig elements");
         goto out;
     }
     xmlChar *id = NULL;
     if (o->ref_by_id) {
         id = xmlGetNoNsProp(root, BAD_CAST "Id");
         if (id == NULL) {
-            rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "document element has no Id attribute");
+            rc = set_err(&r, CRGW_ERR_INVALID, "document element has no Id attribute");
             goto out;
         }
     }
@@ -869,7 +866,7 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
         unsigned char *der = NULL;
         int dlen = i2d_X509(c, &der);
         if (dlen <= 0) {
-            rc = set_err(&r, CRGW_XMLDSIG_ERR_KEY, "certificate cannot be encoded");
+            rc = set_err(&r, CRGW_ERR_KEY, "certificate cannot be encoded");
             goto out;
         }
         char *b = crgw_b64_encode(der, (size_t)dlen, NULL);
@@ -896,7 +893,7 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     EVP_DigestFinal_ex(md, dig, &dl);
     EVP_MD_CTX_free(md);
     if (!ok) {
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization failed");
+        rc = set_err(&r, CRGW_ERR_INVALID, "canonicalization failed");
         goto out;
     }
     char *db = crgw_b64_encode(dig, dl, NULL);
@@ -913,7 +910,7 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     restore(sig, &saved);
     if (si_rc != 0) {
         crgw_buf_cleanup(&sib);
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_FORMAT, "canonicalization of SignedInfo failed");
+        rc = set_err(&r, CRGW_ERR_INVALID, "canonicalization of SignedInfo failed");
         goto out;
     }
     unsigned char *sv_bytes = NULL;
@@ -921,7 +918,7 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     if (crgw_sigalg_sign(alg, key, (const unsigned char *)sib.data, sib.len, alg->xml_enc,
                          &sv_bytes, &sv_len) != CRGW_SIGALG_OK) {
         crgw_buf_cleanup(&sib);
-        rc = set_err(&r, CRGW_XMLDSIG_ERR_KEY, "signing failed");
+        rc = set_err(&r, CRGW_ERR_KEY, "signing failed");
         goto out;
     }
     crgw_buf_cleanup(&sib);

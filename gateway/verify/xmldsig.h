@@ -16,6 +16,8 @@
 #ifndef CRGW_XMLDSIG_H
 #define CRGW_XMLDSIG_H
 
+#include "gateway/core/err.h"
+
 #include <stddef.h>
 
 #include <libxml/tree.h>
@@ -25,11 +27,6 @@
 #include "gateway/core/sigalg.h"
 
 #define CRGW_XMLDSIG_OK 0
-#define CRGW_XMLDSIG_ERR_FORMAT (-1) /* outside the profile (structure, transforms, encoding) */
-#define CRGW_XMLDSIG_ERR_HASH (-2)   /* the Reference digest does not match */
-#define CRGW_XMLDSIG_ERR_SIG (-3)    /* the SignatureValue does not verify */
-#define CRGW_XMLDSIG_ERR_ALG (-4)    /* SignatureMethod or DigestMethod not supported */
-#define CRGW_XMLDSIG_ERR_KEY (-5)    /* no usable key / key does not fit the algorithm */
 
 #define CRGW_XMLDSIG_NS "http://www.w3.org/2000/09/xmldsig#"
 
@@ -65,8 +62,8 @@ typedef struct {
 /*
  * Signs doc in place: inserts ds:Signature as the last child of the document element (exclusive
  * C14N, enveloped-signature transform, X509Data = cert then chain). Returns CRGW_XMLDSIG_OK,
- * CRGW_XMLDSIG_ERR_FORMAT (document already signed, no Id for ref_by_id, DTD),
- * CRGW_XMLDSIG_ERR_ALG, CRGW_XMLDSIG_ERR_KEY; err gets a reason.
+ * CRGW_ERR_INVALID (document already signed, no Id for ref_by_id, DTD),
+ * CRGW_ERR_ALG, CRGW_ERR_KEY; err gets a reason.
  */
 int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
                       const crgw_xmldsig_sign_opts *o, char *err, size_t err_len);

@@ -90,7 +90,7 @@ static void fz_c14n_oracle(xmlDocPtr doc)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_init();
-    int dsig_rc = CRGW_XMLDSIG_ERR_FORMAT;
+    int dsig_rc = CRGW_ERR_INVALID;
     crgw_diags d = {0};
     xmlDocPtr doc = NULL;
     if (crgw_xml_parse_strict((const char *)data, size, 0, &doc, &d) == 0) {

@@ -319,7 +319,7 @@ Test(cache_splice, answer_shape)
     free(s);
 
     crgw_buf_reset(&b);
-    cr_assert_eq(crgw_cache_splice(&b, "[1]", 3, 0, ch, NULL, "hit", 0), -2);
+    cr_assert_eq(crgw_cache_splice(&b, "[1]", 3, 0, ch, NULL, "hit", 0), CRGW_ERR_INVALID);
     json_decref(ch);
     crgw_buf_cleanup(&b);
 }

@@ -85,11 +85,11 @@ Test(federation, another_nodes_identity_is_refused)
     char err[256] = "";
     /* Signed by 120000, presented as coming from 330100: the certificate does not name it. */
     int rc = crgw_federation_verify(cfg, "330100", jws, strlen(jws), &p, err, sizeof(err));
-    cr_assert_eq(rc, CRGW_FED_ERR_SIGNER);
+    cr_assert_eq(rc, CRGW_ERR_DENIED);
     cr_assert_null(p);
     cr_assert(strstr(err, "urn:crgw:node:330100") != NULL, "%s", err);
     rc = crgw_federation_verify(cfg, "999999", jws, strlen(jws), &p, err, sizeof(err));
-    cr_assert_eq(rc, CRGW_FED_ERR_SIGNER);
+    cr_assert_eq(rc, CRGW_ERR_DENIED);
     free(jws);
 }
 
@@ -126,7 +126,7 @@ Test(federation, tampering_is_detected_on_both_paths)
     }
     p = NULL;
     cr_assert_eq(crgw_federation_verify(cfg, "120000", "a.b.c", 5, &p, err, sizeof(err)),
-                 CRGW_FED_ERR_FORMAT);
+                 CRGW_ERR_INVALID);
     cr_assert_eq(crgw_federation_verify(cfg, "120000", "", 0, &p, err, sizeof(err)),
-                 CRGW_FED_ERR_FORMAT);
+                 CRGW_ERR_INVALID);
 }

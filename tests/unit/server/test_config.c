@@ -26,7 +26,7 @@ static void expect_error(const char *path, const char *file, int line, const cha
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
     int rc = crgw_config_load(path, &cfg, &errs);
-    cr_assert_eq(rc, CRGW_CONFIG_ERR_INVALID, "%s must be refused", path);
+    cr_assert_eq(rc, CRGW_ERR_INVALID, "%s must be refused", path);
     cr_assert_null(cfg);
     char want[512];
     snprintf(want, sizeof(want), "%s:%d: %s", file, line, msg);
@@ -191,9 +191,9 @@ Test(config, all_errors_reported_in_one_run)
 {
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
-    cr_assert_eq(crgw_config_load(DATA "h2c-public.yaml", &cfg, &errs), CRGW_CONFIG_ERR_INVALID);
+    cr_assert_eq(crgw_config_load(DATA "h2c-public.yaml", &cfg, &errs), CRGW_ERR_INVALID);
     size_t n1 = errs.n;
-    cr_assert_eq(crgw_config_load(DATA "wrong-type.yaml", &cfg, &errs), CRGW_CONFIG_ERR_INVALID);
+    cr_assert_eq(crgw_config_load(DATA "wrong-type.yaml", &cfg, &errs), CRGW_ERR_INVALID);
     cr_assert_gt(errs.n, n1, "errors accumulate across loads");
     crgw_errs_cleanup(&errs);
 }
@@ -203,7 +203,7 @@ Test(config, missing_file)
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
     cr_assert_eq(crgw_config_load(DATA "no-such-file.yaml", &cfg, &errs),
-                 CRGW_CONFIG_ERR_INVALID);
+                 CRGW_ERR_INVALID);
     cr_assert_eq(errs.n, 1);
     cr_assert_not_null(strstr(errs.v[0], "no-such-file.yaml:1: "));
     crgw_errs_cleanup(&errs);

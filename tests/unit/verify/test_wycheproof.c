@@ -242,7 +242,7 @@ Test(sm2_vectors, gmt0003_annex_a)
     /* SM2 keys are not ECDSA keys */
     cr_expect_eq(crgw_sigalg_verify(crgw_sigalg_by_jws("ES256"), key, (const unsigned char *)msg,
                                     strlen(msg), (unsigned char *)sig, sl, CRGW_SIGENC_DER),
-                 CRGW_SIGALG_ERR_KEY);
+                 CRGW_ERR_KEY);
     free(sig);
     EVP_PKEY_free(key);
 }
