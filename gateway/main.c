@@ -4,15 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/cache/cache.h"
 #include "gateway/cmd/commands.h"
+#include "gateway/repair/repair.h"
+#include "gateway/translate/translate_route.h"
+#include "gateway/verify/verify_route.h"
 
 #ifndef CRGW_VERSION
 #define CRGW_VERSION "0.1"
 #endif
 
+/*
+ * The modules of crgw, in start order (stopped in reverse). The only list that names them all:
+ * the server adds its own (/healthz, /readyz, /metrics) in front.
+ */
+static const crgw_module *const modules[] = {
+    &crgw_translate_module, &crgw_cache_module, &crgw_verify_module, &crgw_repair_module, NULL,
+};
+
 typedef struct {
     const char *name;
-    int (*run)(int argc, char **argv);
+    int (*run)(int argc, char **argv, crgw_cmd_modules mods);
     const char *usage;
 } command;
 
@@ -59,7 +71,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return commands[i].run(argc - 1, argv + 1, modules);
     fprintf(stderr, "crgw: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -676,7 +676,7 @@ static const char *subindication(const json_t *answer)
 static void flight_store(flight *f, const crgw_cache_verdict *v)
 {
     crgw_cache *c = f->c;
-    const crgw_cache_conf *cc = &f->q.cfg->cache;
+    const crgw_cache_conf *cc = crgw_cache_conf_of(f->q.cfg);
     const char *sub = subindication(v->answer);
     const char *skip = NULL;
     if (!v->cacheable)
@@ -725,7 +725,10 @@ static void flight_verify(flight *f, const char *bypass_reason)
         f->outcome = OUT_MISS;
     }
     crgw_cache_verdict v = {0};
-    c->verify(c->verify_ctx, &f->q, &v);
+    if (f->q.verify)
+        f->q.verify(f->q.verify_ctx, &f->q, &v);
+    else
+        c->verify(c->verify_ctx, &f->q, &v);
     c->st.verifications++;
     crgw_metrics_counter_add("crgw_cache_verifications_total", NULL, 1);
     f->have_verdict = 1;
@@ -967,8 +970,8 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
     unsigned char digest[32];
     crgw_assert(EVP_Digest(q->body, q->body_len, digest, NULL, sha256_md(), NULL) == 1);
     const char *no_cache = q->no_cache;
-    if (!no_cache &&
-        (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg || !q->cfg->cache.enabled))
+    if (!no_cache && (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg ||
+                      !crgw_cache_conf_of(q->cfg)->enabled))
         no_cache = "disabled";
     if (no_cache) {
         flight *f = flight_new(c, q, digest, done, priv);

@@ -22,11 +22,11 @@
  * legal person (natural person, individual business, unincorporated) is never stored). A hit
  * splices the stored verdict text into the answer without parsing it.
  *
- * TTL. min(not-after - now, cfg->cache.max_ttl_s, the next midnight in Beijing time) where
+ * TTL. min(not-after - now, the cache section's max_ttl_s, the next midnight in Beijing time) where
  * not-after = min(report valid_until, signer certificate notAfter, CRL nextUpdate) comes from
  * the verification. The midnight bound exists because recognition rules are stated in dates
  * (phase start, maximum age in days): a verdict is never carried across a date boundary.
- * Failures: cfg->cache.failure_ttl_s. Never stored: TRY_LATER, NOT_YET_VALID, anything the
+ * Failures: failure_ttl_s. Never stored: TRY_LATER, NOT_YET_VALID, anything the
  * verification marks not cacheable (INDETERMINATE that may change with fresh data), answers
  * other than 200.
  *
@@ -71,9 +71,12 @@
 
 #include "gateway/core/util.h"
 
+#include "gateway/server/module.h"
+
 struct event_base;
 struct crgw_config;
 struct crgw_redis;
+struct crgw_server;
 struct redisReply;
 
 #define CRGW_CACHE_DEADLINE_MS 200 /* a lookup slower than this is bypassed */
@@ -82,21 +85,44 @@ struct redisReply;
 
 typedef struct crgw_cache crgw_cache;
 
-/* What a request asks. Every pointer stays valid until the done callback ran. */
+/* The `cache:` section of the configuration (crgw_cache_module's descriptor rows). */
 typedef struct {
+    int enabled;       /* default 1 */
+    int max_ttl_s;     /* default 86400 */
+    int failure_ttl_s; /* default 60 */
+} crgw_cache_conf;
+
+/* The cache module: the `cache:` section; its state is the server's crgw_cache. */
+extern const crgw_module crgw_cache_module;
+/* The cache of a server, NULL when the cache module does not run there. */
+crgw_cache *crgw_cache_of(const struct crgw_server *s);
+/* The cache section of a configuration loaded with the cache module. */
+const crgw_cache_conf *crgw_cache_conf_of(const struct crgw_config *cfg);
+
+struct crgw_cache_query;
+struct crgw_cache_verdict;
+
+/* Verifies synchronously (on the loop). Must fill out (status, answer at least). */
+typedef void (*crgw_cache_verify_fn)(void *ctx, const struct crgw_cache_query *q,
+                                     struct crgw_cache_verdict *out);
+
+/* What a request asks. Every pointer stays valid until the done callback ran. */
+typedef struct crgw_cache_query {
     struct crgw_config *cfg; /* configuration of the request (cache settings, limits) */
     const char *body;
     size_t body_len;
-    const char *scenario; /* NULL when not asked */
-    const char *to;       /* NULL when not asked */
-    const char *version;  /* answer version (hex), see above; NULL: the cache is bypassed */
-    void *user;           /* for the verify function (e.g. the crgw_req) */
-    const char *no_cache; /* non-NULL: verify without the cache, this bypass reason */
-    int64_t at;           /* evaluation time for the verify function, 0 = now */
+    const char *scenario;        /* NULL when not asked */
+    const char *to;              /* NULL when not asked */
+    const char *version;         /* answer version (hex), see above; NULL: the cache is bypassed */
+    void *user;                  /* for the verify function (e.g. the crgw_req) */
+    const char *no_cache;        /* non-NULL: verify without the cache, this bypass reason */
+    int64_t at;                  /* evaluation time for the verify function, 0 = now */
+    crgw_cache_verify_fn verify; /* the verification of this query (NULL: the cache's own) */
+    void *verify_ctx;
 } crgw_cache_query;
 
 /* The result of one verification (filled by the verify function). */
-typedef struct {
+typedef struct crgw_cache_verdict {
     int status;     /* 200: answer is the verdict (API.md shape without cache/current);
                        else an HTTP error status, answer = problem object, never stored */
     json_t *answer; /* owned by the cache after the call */
@@ -106,15 +132,13 @@ typedef struct {
     int64_t not_after;
 } crgw_cache_verdict;
 
-/* Verifies synchronously (on the loop). Must fill out (status, answer at least). */
-typedef void (*crgw_cache_verify_fn)(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *out);
-
 /* Receives the answer: status, content type, body (valid during the call only). */
 typedef void (*crgw_cache_done_fn)(void *priv, int status, const char *content_type,
                                    const char *body, size_t len);
 
 /*
  * A cache on base using rc (may be NULL: every query is verified, answers say "bypass").
+ * verify (may be NULL) verifies queries that bring no verify function of their own.
  * Starts a timer polling Redis INFO stats (evictions).
  */
 crgw_cache *crgw_cache_new(struct event_base *base, struct crgw_redis *rc,

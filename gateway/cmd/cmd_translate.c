@@ -32,7 +32,7 @@ static void print_diags(const crgw_diags *d, const char *prefix, const char *fil
                 d->v[i].message);
 }
 
-int crgw_cmd_translate(int argc, char **argv)
+int crgw_cmd_translate(int argc, char **argv, crgw_cmd_modules mods)
 {
     const char *config = NULL, *from = "auto", *to = "canonical", *adir = NULL;
     int i;
@@ -68,14 +68,8 @@ int crgw_cmd_translate(int argc, char **argv)
     }
     crgw_config *cfg = NULL;
     if (config) {
-        crgw_errs cerrs = {0};
-        if (crgw_config_load(config, &cfg, &cerrs) != 0) {
-            for (size_t k = 0; k < cerrs.n; k++)
-                fprintf(stderr, "%s\n", cerrs.v[k]);
-            crgw_errs_cleanup(&cerrs);
+        if (crgw_cmd_load_config(config, mods, &cfg) != 0)
             return 1;
-        }
-        crgw_errs_cleanup(&cerrs);
     }
     char dirbuf[PATH_MAX];
     if (adir == NULL && cfg && cfg->adapters_dir)

@@ -11,29 +11,16 @@
 #include <libxml/parser.h>
 #include <openssl/pem.h>
 
-#include "gateway/cache/cache_route.h"
 #include "gateway/cmd/commands.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/translate/adapter.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/verify.h"
+#include "gateway/verify/verify_route.h"
 #include "gateway/verify/xmldsig.h"
 
 #define MAX_REPORT (16u << 20)
-
-static int load_config(const char *path, crgw_config **cfg)
-{
-    crgw_errs errs = {0};
-    if (crgw_config_load(path, cfg, &errs) != 0) {
-        for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s\n", errs.v[i]);
-        crgw_errs_cleanup(&errs);
-        return -1;
-    }
-    crgw_errs_cleanup(&errs);
-    return 0;
-}
 
 static void verify_usage(void)
 {
@@ -91,7 +78,7 @@ static int run_bench(crgw_verifier *v, const crgw_verify_opts *vo, double second
     return 0;
 }
 
-int crgw_cmd_verify(int argc, char **argv)
+int crgw_cmd_verify(int argc, char **argv, crgw_cmd_modules mods)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"scenario", required_argument, NULL, 's'},
@@ -142,7 +129,7 @@ int crgw_cmd_verify(int argc, char **argv)
         return 2;
     }
     crgw_config *cfg = NULL;
-    if (load_config(config, &cfg) != 0)
+    if (crgw_cmd_load_config(config, mods, &cfg) != 0)
         return 2;
     crgw_verifier *v = NULL;
     crgw_errs errs = {0};
@@ -160,9 +147,9 @@ int crgw_cmd_verify(int argc, char **argv)
         return brc;
     }
     if (redis != NULL) {
-        int crc = crgw_cache_cli_verify(crgw_verifier_config(v), v, redis, scenario,
-                                        at_s != NULL ? (int64_t)vo.at : 0, pretty, argc - optind,
-                                        argv + optind);
+        int crc = crgw_verify_cli_cached(crgw_verifier_config(v), v, redis, scenario,
+                                         at_s != NULL ? (int64_t)vo.at : 0, pretty, argc - optind,
+                                         argv + optind);
         crgw_verifier_free(v);
         return crc;
     }
@@ -288,7 +275,7 @@ static int sign_json(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
     return 0;
 }
 
-int crgw_cmd_sign(int argc, char **argv)
+int crgw_cmd_sign(int argc, char **argv, crgw_cmd_modules mods)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},  {"key", required_argument, NULL, 'k'},
@@ -337,7 +324,7 @@ int crgw_cmd_sign(int argc, char **argv)
     const char *adapters_dir = "adapters";
     crgw_config *cfg = NULL;
     if (config != NULL) {
-        if (load_config(config, &cfg) != 0)
+        if (crgw_cmd_load_config(config, mods, &cfg) != 0)
             return 2;
         if (cfg->adapters_dir != NULL)
             adapters_dir = cfg->adapters_dir;

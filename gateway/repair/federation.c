@@ -7,6 +7,7 @@
  * same bytes only needs its signature checked. A different certificate is verified in full.
  */
 #include "gateway/repair/federation.h"
+#include "gateway/repair/repair.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,11 +425,9 @@ void crgw_route_fed_events(crgw_req *r)
     json_object_set_new(h, "event_id", json_string(eid));
     char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
-    static int audit = -1;
-    if (audit < 0) {
-        const char *a = getenv("CRGW_REPAIR_AUDIT");
-        audit = a && strcmp(a, "1") == 0;
-    }
+    /* repair.audit_events; CRGW_TEST_REPAIR_AUDIT=1 turns it on (fault tests) */
+    const char *a = getenv("CRGW_TEST_REPAIR_AUDIT");
+    int audit = (a && strcmp(a, "1") == 0) || crgw_repair_conf_of(r->cfg)->audit_events;
     const char *argv[] = {k_dedup,
                           k_rs,
                           "crgw:stats:events",

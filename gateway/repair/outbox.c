@@ -16,6 +16,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/repair/federation.h"
+#include "gateway/repair/repair.h"
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
@@ -28,7 +29,6 @@
 #define POLL_MS 500
 #define LAG_EVERY_POLLS 10 /* gauge crgw_repair_outbox_lag every 5 s */
 #define CLAIM_INTERVAL_MS 5000
-#define DEFAULT_CLAIM_IDLE_MS 30000
 #define PEER_TIMEOUT_MS 5000
 #define CONTACT_EVERY_MS 1000
 #define PATH_EVENTS "/federation/v1/repair/events"
@@ -198,8 +198,10 @@ static void start_backoff(dest *d, const char *why)
         return;
     d->attempts++;
     crgw_config *cfg = ob.cfg;
-    long long base = cfg->repair.retry_base_ms > 0 ? cfg->repair.retry_base_ms : 200;
-    long long max = cfg->repair.retry_max_ms > 0 ? cfg->repair.retry_max_ms : 60000;
+    long long base =
+        crgw_repair_conf_of(cfg)->retry_base_ms > 0 ? crgw_repair_conf_of(cfg)->retry_base_ms : 200;
+    long long max =
+        crgw_repair_conf_of(cfg)->retry_max_ms > 0 ? crgw_repair_conf_of(cfg)->retry_max_ms : 60000;
     long long delay = base;
     for (int i = 1; i < d->attempts && delay < max; i++)
         delay *= 2;
@@ -341,7 +343,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
     crgw_metrics_counter_add("crgw_repair_outbox_deliveries_total", lab, 1);
     int permanent = status >= 400 && status < 500 && status != 408 && status != 429;
     long long age_ms = crgw_rs_now_ms() - e->at;
-    if (permanent || age_ms > (long long)ob.cfg->repair.dead_letter_after_s * 1000) {
+    if (permanent || age_ms > (long long)crgw_repair_conf_of(ob.cfg)->dead_letter_after_s * 1000) {
         char reason[128];
         if (permanent)
             snprintf(reason, sizeof(reason), "refused by the peer with HTTP %d", status);
@@ -355,7 +357,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         return;
     }
     /* Entries waiting behind the probe age too: move every expired one now. */
-    long long limit_ms = (long long)ob.cfg->repair.dead_letter_after_s * 1000;
+    long long limit_ms = (long long)crgw_repair_conf_of(ob.cfg)->dead_letter_after_s * 1000;
     long long now_ms = crgw_rs_now_ms();
     for (entry *x = d->head, *next; x; x = next) {
         next = x->next;
@@ -645,14 +647,18 @@ int crgw_outbox_start(crgw_server *s)
                            ob.cfg->limits.redis_timeout_ms);
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
-    const char *cn = getenv("CRGW_OUTBOX_CONSUMER");
+    /* test-only overrides (several consumers of one node on one host): CRGW_TEST_* */
+    const crgw_repair_conf *conf = crgw_repair_conf_of(ob.cfg);
+    const char *cn = getenv("CRGW_TEST_OUTBOX_CONSUMER");
+    if (!cn || !*cn)
+        cn = conf->consumer;
     if (cn && *cn)
         snprintf(ob.consumer, sizeof(ob.consumer), "%s-w%d", cn, crgw_server_worker(s));
     else
         snprintf(ob.consumer, sizeof(ob.consumer), "%s-%s-w%d", host, ob.cfg->node,
                  crgw_server_worker(s));
-    const char *ci = getenv("CRGW_OUTBOX_CLAIM_IDLE_MS");
-    ob.claim_idle_ms = ci && *ci ? strtoll(ci, NULL, 10) : DEFAULT_CLAIM_IDLE_MS;
+    const char *ci = getenv("CRGW_TEST_OUTBOX_CLAIM_IDLE_MS");
+    ob.claim_idle_ms = ci && *ci ? strtoll(ci, NULL, 10) : conf->claim_idle_ms;
     if (ob.claim_idle_ms < 100)
         ob.claim_idle_ms = 100;
     srandom((unsigned)(crgw_now_us() ^ (uint64_t)getpid()));

@@ -13,10 +13,10 @@
  * crgw_repair_outbox_lag{dest} (XLEN, every 5 s) shows what waits per destination.
  *
  * Several processes of one node share each stream through the group. The consumer name is
- * stable (<host>-<node>-w<worker>, or $CRGW_OUTBOX_CONSUMER-w<worker> when several `crgw serve`
- * of one node run on one host), so a restarted process first redelivers its own pending
+ * stable (<host>-<node>-w<worker>, or $CRGW_TEST_OUTBOX_CONSUMER-w<worker> when several `crgw
+ * serve` of one node run on one host), so a restarted process first redelivers its own pending
  * entries; every CLAIM_INTERVAL a process XAUTOCLAIMs entries idle longer than the claim idle
- * time (default 30 s; environment CRGW_OUTBOX_CLAIM_IDLE_MS) from dead processes.
+ * time (default 30 s; environment CRGW_TEST_OUTBOX_CLAIM_IDLE_MS) from dead processes.
  */
 #ifndef CRGW_OUTBOX_H
 #define CRGW_OUTBOX_H

@@ -26,7 +26,6 @@
 
 #define MAX_DEST 64
 #define MAX_ID 128
-#define OVERDUE_SCAN_MS 60000
 #define OVERDUE_SCAN_MAX 1000
 
 static crgw_calendar *calendar;
@@ -840,13 +839,14 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (scan_pending == 0 && server != NULL)
         (void)crgw_redis_command(crgw_server_redis(server), overdue_list_cb, NULL,
                                  "ZRANGE crgw:apps:open 0 %d", OVERDUE_SCAN_MAX - 1);
-    static long scan_ms = -1;
-    if (scan_ms < 0) {
-        const char *e = getenv("CRGW_REPAIR_SCAN_MS");
-        scan_ms = e && *e ? strtol(e, NULL, 10) : OVERDUE_SCAN_MS;
-        if (scan_ms < 100)
-            scan_ms = 100;
-    }
+    /* repair.overdue_scan_ms; CRGW_TEST_REPAIR_SCAN_MS overrides it (tests only) */
+    const char *e = getenv("CRGW_TEST_REPAIR_SCAN_MS");
+    long scan_ms =
+        e && *e
+            ? strtol(e, NULL, 10)
+            : (server ? crgw_repair_conf_of(crgw_server_config(server))->overdue_scan_ms : 60000);
+    if (scan_ms < 100)
+        scan_ms = 100;
     struct timeval tv = {scan_ms / 1000, (scan_ms % 1000) * 1000};
     evtimer_add(overdue_timer, &tv);
 }
@@ -865,11 +865,12 @@ int crgw_repair_start(crgw_server *s)
 {
     crgw_config *cfg = crgw_server_config(s);
     char err[300];
-    if (cfg->repair.calendar == NULL) {
+    if (crgw_repair_conf_of(cfg)->calendar == NULL) {
         log_error(
             "repair: no calendar configured (repair.calendar): deadlines count Monday..Friday");
         calendar = crgw_calendar_new_empty();
-    } else if (crgw_calendar_load(cfg->repair.calendar, &calendar, err, sizeof(err)) != 0) {
+    } else if (crgw_calendar_load(crgw_repair_conf_of(cfg)->calendar, &calendar, err,
+                                  sizeof(err)) != 0) {
         log_error("repair: %s: deadlines count Monday..Friday", err);
         calendar = crgw_calendar_new_empty();
     }
@@ -897,10 +898,10 @@ void crgw_repair_reload(crgw_server *s, crgw_config *old)
     crgw_config *cfg = crgw_server_config(s);
     crgw_calendar *c = NULL;
     char err[300];
-    if (cfg->repair.calendar == NULL ||
-        crgw_calendar_load(cfg->repair.calendar, &c, err, sizeof(err)) != 0) {
+    if (crgw_repair_conf_of(cfg)->calendar == NULL ||
+        crgw_calendar_load(crgw_repair_conf_of(cfg)->calendar, &c, err, sizeof(err)) != 0) {
         log_error("repair: reload keeps the previous calendar: %s",
-                  cfg->repair.calendar ? err : "none configured");
+                  crgw_repair_conf_of(cfg)->calendar ? err : "none configured");
     } else {
         crgw_calendar_free(calendar);
         calendar = c;

@@ -23,18 +23,36 @@
  * acceptance
  * + 7, overall_by = filing + 10; an extension adds 10 to decide_by and overall_by. Overdue
  * applications are flagged in the API and counted in the gauge crgw_repair_overdue_applications
- * (open applications scanned every 60 s; environment CRGW_REPAIR_SCAN_MS for tests).
+ * (open applications scanned every 60 s; environment CRGW_TEST_REPAIR_SCAN_MS for tests).
  */
 #ifndef CRGW_REPAIR_H
 #define CRGW_REPAIR_H
 
 #include "gateway/server/http.h"
+#include "gateway/server/module.h"
 
 struct crgw_server;
 struct crgw_config;
 struct crgw_calendar;
 
-/* Module hooks (gateway/server/server.c module table). */
+/* The `repair:` section of the configuration (crgw_repair_module's descriptor rows). */
+typedef struct {
+    char *calendar;          /* working-day calendar file (YAML) */
+    int dead_letter_after_s; /* default 86400 */
+    int retry_base_ms;       /* default 200 */
+    int retry_max_ms;        /* default 60000 */
+    int overdue_scan_ms;     /* default 60000 */
+    int claim_idle_ms;       /* default 30000 */
+    char *consumer;          /* outbox consumer name; NULL: <host>-<node> */
+    int audit_events;        /* default 0 */
+} crgw_repair_conf;
+
+/* The repair module: routes, the `repair:` section, hooks (gateway/repair/repair_module.c). */
+extern const crgw_module crgw_repair_module;
+/* The repair section of a configuration loaded with the repair module. */
+const crgw_repair_conf *crgw_repair_conf_of(const struct crgw_config *cfg);
+
+/* Life cycle (called by the module's hooks). */
 int crgw_repair_start(struct crgw_server *s);
 void crgw_repair_reload(struct crgw_server *s, struct crgw_config *old);
 void crgw_repair_stop(struct crgw_server *s);

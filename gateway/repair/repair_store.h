@@ -19,7 +19,7 @@
  *                          once"; the sets tell duplicates from stale events in the counts)
  *   crgw:stats:events      hash applied / duplicate / stale: durable event counts
  *   crgw:audit:events      list "field origin_seq" of every applied event, only when crgw runs
- *                          with CRGW_REPAIR_AUDIT=1 (fault tests)
+ *                          with CRGW_TEST_REPAIR_AUDIT=1 (fault tests)
  *   crgw:app:<id>          hash: doc (the filed application, JSON), status, filed_at,
  *                          accepted_at, extended, history (JSON array), field, uscc,
  *                          applicant_node, last_seq

@@ -21,6 +21,7 @@
 
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
+#include "gateway/server/module.h"
 #include "gateway/translate/canon.h"
 
 #define CONFIG_FILE_LIMIT (1u << 20)
@@ -240,15 +241,16 @@ typedef enum {
     F_U32,   /* uint32_t within [min,max] */
     F_BOOL,  /* int 0/1 */
     F_LOGLEVEL,
-    F_CERT,   /* path to a PEM certificate */
-    F_KEY,    /* path to a PEM private key */
-    F_DIR,    /* path to a directory */
-    F_FILE,   /* path to a readable file */
-    F_STRV,   /* list of strings */
-    F_CERTS,  /* list of PEM certificate paths */
-    F_CRLS,   /* list of PEM CRL paths */
-    F_OBJ,    /* nested mapping described by sub */
-    F_CUSTOM, /* custom parser */
+    F_CERT,    /* path to a PEM certificate */
+    F_KEY,     /* path to a PEM private key */
+    F_DIR,     /* path to a directory */
+    F_FILE,    /* path to a readable file */
+    F_STRV,    /* list of strings */
+    F_CERTS,   /* list of PEM certificate paths */
+    F_CRLS,    /* list of PEM CRL paths */
+    F_OBJ,     /* nested mapping described by sub */
+    F_SECTION, /* a module's section: sub, parsed into cfg->sections[section] */
+    F_CUSTOM,  /* custom parser */
 } ftype;
 
 typedef struct field field;
@@ -260,8 +262,9 @@ struct field {
     int required;
     size_t off;
     long long min, max;
-    const field *sub; /* F_OBJ: its fields, terminated by name == NULL */
+    const field *sub; /* F_OBJ, F_SECTION: its fields, terminated by name == NULL */
     custom_fn fn;     /* F_CUSTOM */
+    size_t section;   /* F_SECTION: index of the module */
 };
 
 static void parse_fields(lctx *c, crgw_ynode *map, const field *fields, void *base,
@@ -333,6 +336,14 @@ static void parse_field(lctx *c, crgw_ynode *v, const field *f, void *base)
             return;
         }
         parse_fields(c, v, f->sub, base, f->name);
+        return;
+    case F_SECTION:
+        if (v->type != CRGW_Y_MAP) {
+            err_at(c, v->line, "'%s' must be a mapping, not %s", f->name,
+                   crgw_yaml_type_name(v->type));
+            return;
+        }
+        parse_fields(c, v, f->sub, c->cfg->sections[f->section], f->name);
         return;
     case F_CUSTOM:
         f->fn(c, v, target);
@@ -455,6 +466,8 @@ static void parse_fields(lctx *c, crgw_ynode *map, const field *fields, void *ba
             err_at(c, map->key_lines[i], "unknown key '%s' in %s", map->keys[i], what);
             continue;
         }
+        if (f->type == F_SECTION)
+            c->cfg->section_lines[f->section] = map->key_lines[i];
         parse_field(c, map->kids[i], f, base);
     }
     for (const field *f = fields; f->name; f++)
@@ -814,27 +827,6 @@ static const field limits_fields[] = {
     {0},
 };
 
-#define CACHE(f) offsetof(crgw_config, cache) + offsetof(crgw_cache_conf, f)
-static const field cache_fields[] = {
-    {.name = "enabled", .type = F_BOOL, .off = CACHE(enabled)},
-    {.name = "max_ttl_s", .type = F_INT, .off = CACHE(max_ttl_s), .min = 1, .max = 31536000},
-    {.name = "failure_ttl_s", .type = F_INT, .off = CACHE(failure_ttl_s), .min = 0, .max = 86400},
-    {0},
-};
-
-#define REPAIR(f) offsetof(crgw_config, repair) + offsetof(crgw_repair_conf, f)
-static const field repair_fields[] = {
-    {.name = "calendar", .type = F_FILE, .off = REPAIR(calendar)},
-    {.name = "dead_letter_after_s",
-     .type = F_INT,
-     .off = REPAIR(dead_letter_after_s),
-     .min = 1,
-     .max = 31536000},
-    {.name = "retry_base_ms", .type = F_INT, .off = REPAIR(retry_base_ms), .min = 1, .max = 600000},
-    {.name = "retry_max_ms", .type = F_INT, .off = REPAIR(retry_max_ms), .min = 1, .max = 3600000},
-    {0},
-};
-
 static const field top_fields[] = {
     {.name = "node", .type = F_OBJ, .required = 1, .sub = node_identity_fields},
     {.name = "federation", .type = F_CUSTOM, .required = 1, .fn = load_federation},
@@ -847,11 +839,135 @@ static const field top_fields[] = {
     {.name = "adapters", .type = F_DIR, .off = offsetof(crgw_config, adapters_dir)},
     {.name = "uscc_legacy", .type = F_STRV, .off = offsetof(crgw_config, uscc_legacy)},
     {.name = "limits", .type = F_OBJ, .sub = limits_fields},
-    {.name = "cache", .type = F_OBJ, .sub = cache_fields},
-    {.name = "repair", .type = F_OBJ, .sub = repair_fields},
     {.name = "clients", .type = F_CUSTOM, .fn = parse_clients},
     {0},
 };
+
+/* ---- module sections ---- */
+
+#define N_TOP (CRGW_ARRAY_LEN(top_fields) - 1)
+#define MAX_MODULES 16
+
+/* The row type of a module descriptor (module.h) in the loader's own vocabulary. */
+static ftype section_type(crgw_conf_type t)
+{
+    switch (t) {
+    case CRGW_CONF_INT:
+        return F_INT;
+    case CRGW_CONF_SIZE:
+        return F_SIZE;
+    case CRGW_CONF_BOOL:
+        return F_BOOL;
+    case CRGW_CONF_STR:
+        return F_STR;
+    case CRGW_CONF_FILE:
+        return F_FILE;
+    }
+    return F_STR;
+}
+
+/* Fills a module's section with its defaults. */
+static void section_defaults(const crgw_module *m, void *sec)
+{
+    for (const crgw_conf_field *d = m->fields; d && d->name; d++) {
+        char *t = (char *)sec + d->off;
+        switch (d->type) {
+        case CRGW_CONF_INT:
+        case CRGW_CONF_BOOL:
+            *(int *)t = (int)d->def;
+            break;
+        case CRGW_CONF_SIZE:
+            *(size_t *)t = (size_t)d->def;
+            break;
+        case CRGW_CONF_STR:
+        case CRGW_CONF_FILE:
+            *(char **)t = d->def_str ? xstrdup(d->def_str) : NULL;
+            break;
+        }
+    }
+}
+
+static void sections_free(crgw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++) {
+        const crgw_module *m = cfg->mods[i];
+        for (const crgw_conf_field *d = m->fields; d && d->name && cfg->sections[i]; d++)
+            if (d->type == CRGW_CONF_STR || d->type == CRGW_CONF_FILE)
+                free(*(char **)((char *)cfg->sections[i] + d->off));
+        free(cfg->sections[i]);
+    }
+    free(cfg->sections);
+    free(cfg->section_lines);
+}
+
+/*
+ * The top-level rows of this load: the node file's own, then one F_SECTION per module with a
+ * section (rows converted into sub, which the caller frees). A section name that collides with
+ * a key of the node file or of another module is an error of the module list.
+ */
+static field *top_rows(lctx *c, field **subs)
+{
+    crgw_config *cfg = c->cfg;
+    field *rows = xcalloc(N_TOP + MAX_MODULES + 1, sizeof(*rows));
+    memcpy(rows, top_fields, N_TOP * sizeof(*rows));
+    size_t n = N_TOP;
+    for (size_t i = 0; i < cfg->n_sections; i++) {
+        const crgw_module *m = cfg->mods[i];
+        cfg->sections[i] = xcalloc(1, m->conf_size ? m->conf_size : 1);
+        section_defaults(m, cfg->sections[i]);
+        if (m->section == NULL)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            crgw_assert(strcmp(rows[k].name, m->section) != 0); /* module list bug */
+        size_t nf = 0;
+        while (m->fields && m->fields[nf].name)
+            nf++;
+        field *sub = xcalloc(nf + 1, sizeof(*sub));
+        for (size_t k = 0; k < nf; k++) {
+            const crgw_conf_field *d = &m->fields[k];
+            sub[k] = (field){.name = d->name,
+                             .type = section_type(d->type),
+                             .off = d->off,
+                             .min = d->min,
+                             .max = d->max};
+        }
+        subs[i] = sub;
+        rows[n++] = (field){.name = m->section, .type = F_SECTION, .sub = sub, .section = i};
+    }
+    return rows;
+}
+
+const void *crgw_config_section(const crgw_config *cfg, const crgw_module *m)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++)
+        if (cfg->mods[i] == m)
+            return cfg->sections[i];
+    crgw_assert(!"module not in the configuration's module list");
+    return NULL;
+}
+
+int crgw_config_section_line(const crgw_config *cfg, const crgw_module *m)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++)
+        if (cfg->mods[i] == m)
+            return cfg->section_lines[i];
+    return 0;
+}
+
+int crgw_config_check(crgw_config *cfg, crgw_errs *errs, const crgw_module **failed)
+{
+    int rc = 0;
+    if (failed)
+        *failed = NULL;
+    for (size_t i = 0; i < cfg->n_sections; i++) {
+        if (!cfg->mods[i]->check || cfg->mods[i]->check(cfg, errs) == 0)
+            continue;
+        if (failed && rc == 0)
+            *failed = cfg->mods[i];
+        rc = CRGW_ERR_INVALID;
+    }
+    return rc;
+}
 
 static void set_defaults(crgw_config *cfg)
 {
@@ -865,12 +981,6 @@ static void set_defaults(crgw_config *cfg)
     cfg->limits.drain_timeout_ms = 10000;
     cfg->limits.redis_timeout_ms = 1000;
     cfg->limits.max_doc_depth = 64;
-    cfg->cache.enabled = 1;
-    cfg->cache.max_ttl_s = 86400;
-    cfg->cache.failure_ttl_s = 60;
-    cfg->repair.dead_letter_after_s = 86400;
-    cfg->repair.retry_base_ms = 200;
-    cfg->repair.retry_max_ms = 60000;
 }
 
 /* Cross-references, once everything is read. */
@@ -893,9 +1003,6 @@ static void validate(lctx *c, crgw_ynode *root)
         err_at(c, crgw_yaml_get(root, "listen")->line, "'listen' (TLS) needs a 'tls' section");
     if (cfg->listen == NULL && cfg->h2c == NULL)
         err_at(c, root->line, "no listener: set 'listen' (TLS) and/or 'h2c'");
-    if (cfg->repair.retry_base_ms > cfg->repair.retry_max_ms)
-        err_at(c, crgw_yaml_get(root, "repair")->line,
-               "'retry_base_ms' must not exceed 'retry_max_ms'");
     for (size_t i = 0; i < cfg->n_clients; i++) {
         if (strncmp(cfg->clients[i].uri, "urn:crgw:node:", 14) == 0)
             err_at(c, crgw_yaml_get(root, "clients")->line,
@@ -952,7 +1059,7 @@ static void config_free(crgw_config *cfg)
     free(cfg->client_ca);
     free(cfg->adapters_dir);
     strv_cleanup(&cfg->uscc_legacy);
-    free(cfg->repair.calendar);
+    sections_free(cfg);
     for (size_t i = 0; i < cfg->n_clients; i++)
         free(cfg->clients[i].uri);
     free(cfg->clients);
@@ -982,11 +1089,18 @@ static void config_free(crgw_config *cfg)
     free(cfg);
 }
 
-int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs)
+int crgw_config_load(const char *path, const crgw_module *const *mods, crgw_config **out,
+                     crgw_errs *errs)
 {
     crgw_config *cfg = xcalloc(1, sizeof(*cfg));
     set_defaults(cfg);
     cfg->path = xstrdup(path);
+    cfg->mods = mods;
+    while (mods && mods[cfg->n_sections])
+        cfg->n_sections++;
+    crgw_assert(cfg->n_sections <= MAX_MODULES);
+    cfg->sections = xcalloc(cfg->n_sections + 1, sizeof(*cfg->sections));
+    cfg->section_lines = xcalloc(cfg->n_sections + 1, sizeof(*cfg->section_lines));
     lctx c = {.cfg = cfg, .errs = errs, .n_before = errs->n};
     set_file(&c, path);
     char err[512];
@@ -1000,7 +1114,12 @@ int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs)
         err_at(&c, root->line, "the configuration must be a mapping");
     } else {
         /* the federation file first, so that node references resolve */
-        parse_fields(&c, root, top_fields, cfg, "the node file");
+        field *subs[MAX_MODULES] = {0};
+        field *rows = top_rows(&c, subs);
+        parse_fields(&c, root, rows, cfg, "the node file");
+        free(rows);
+        for (size_t i = 0; i < cfg->n_sections; i++)
+            free(subs[i]);
         if (cfg->adapters_dir == NULL) {
             /* default: the adapters directory of the source tree the config lives in */
             char *guess = resolve_path(&c, "../../adapters");

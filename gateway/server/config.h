@@ -40,7 +40,7 @@ typedef struct {
 int crgw_strv_contains(const crgw_strv *sv, const char *s);
 
 /* Error messages "file:line: message", in the order found. */
-typedef struct {
+typedef struct crgw_errs {
     char **v;
     size_t n;
     size_t cap;
@@ -104,19 +104,6 @@ typedef struct {
     int max_doc_depth;      /* XML/JSON nesting, default 64 */
 } crgw_limits;
 
-typedef struct {
-    int enabled;       /* default 1 */
-    int max_ttl_s;     /* default 86400 */
-    int failure_ttl_s; /* default 60 */
-} crgw_cache_conf;
-
-typedef struct {
-    char *calendar;          /* working-day calendar file (YAML) */
-    int dead_letter_after_s; /* default 86400 */
-    int retry_base_ms;       /* default 200 */
-    int retry_max_ms;        /* default 60000 */
-} crgw_repair_conf;
-
 typedef struct crgw_config {
     char *path;            /* the node file */
     char *federation_path; /* the included federation file */
@@ -139,8 +126,12 @@ typedef struct crgw_config {
     crgw_strv uscc_legacy; /* legacy USCCs accepted despite failing check characters */
 
     crgw_limits limits;
-    crgw_cache_conf cache;
-    crgw_repair_conf repair;
+
+    /* The modules' configuration sections (crgw_config_section), one per module of mods. */
+    const struct crgw_module *const *mods;
+    void **sections;
+    int *section_lines;
+    size_t n_sections;
 
     crgw_client *clients;
     size_t n_clients;
@@ -151,11 +142,24 @@ typedef struct crgw_config {
 } crgw_config;
 
 /*
- * Loads and validates a node file (and its federation file). Returns 0 and *out, or
- * CRGW_ERR_INVALID with every problem found in errs as "file:line: message".
- * File checks: certificates, keys and CRLs named must be readable PEM of the right type.
+ * Loads and validates a node file (and its federation file). mods (NULL-terminated, may be
+ * NULL) are the modules whose configuration sections the file may hold (gateway/server/module.h):
+ * each section is parsed by its descriptor rows, defaults first; a key no module or the node
+ * file itself declares is an error. Returns 0 and *out, or CRGW_ERR_INVALID with every problem
+ * found in errs as "file:line: message". File checks: certificates, keys and CRLs named must be
+ * readable PEM of the right type. The module check hooks are not called (crgw_config_check).
  */
-int crgw_config_load(const char *path, crgw_config **out, crgw_errs *errs);
+int crgw_config_load(const char *path, const struct crgw_module *const *mods, crgw_config **out,
+                     crgw_errs *errs);
+/*
+ * Calls every module's check hook on cfg (check-config, start-up and reload pre-flight).
+ * Returns 0, or CRGW_ERR_INVALID with *failed (may be NULL) = the first module that refused.
+ */
+int crgw_config_check(crgw_config *cfg, crgw_errs *errs, const struct crgw_module **failed);
+/* The section struct of module m (defaults applied); m must be one of the modules of the load. */
+const void *crgw_config_section(const crgw_config *cfg, const struct crgw_module *m);
+/* The line of module m's section in the node file, 0 when absent (module checks' messages). */
+int crgw_config_section_line(const crgw_config *cfg, const struct crgw_module *m);
 crgw_config *crgw_config_ref(crgw_config *c);
 void crgw_config_unref(crgw_config *c);
 

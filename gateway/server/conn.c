@@ -78,6 +78,7 @@ typedef struct stream {
     uint64_t deadline_us; /* request must be complete by then */
     size_t route_index;   /* for metrics; crgw_routes_count() when unmatched */
     const char *route_name;
+    const crgw_route *route; /* the matched route (the server's table outlives its streams) */
     int status;
     const char *resp;
     size_t resp_len, resp_off;
@@ -174,7 +175,7 @@ static stream *stream_new(crgw_conn *c, int32_t id)
     s->conn = c;
     s->id = id;
     s->content_length = -1;
-    s->route_index = crgw_routes_count();
+    s->route_index = crgw_routes_count(crgw_server_routes(c->srv));
     s->route_name = "unmatched";
     s->req.method = "";
     s->req.path = "";
@@ -567,8 +568,8 @@ static void on_headers_done(stream *s)
     }
     crgw_route_match m;
     char allow[64];
-    int rv = crgw_routes_match(s->req.method, s->req.path, strlen(s->req.path), &m, allow,
-                               sizeof(allow));
+    int rv = crgw_routes_match(crgw_server_routes(s->conn->srv), s->req.method, s->req.path,
+                               strlen(s->req.path), &m, allow, sizeof(allow));
     if (rv == CRGW_ERR_NOT_FOUND) {
         reject(s, 404, "not-found", "Not found", "no route for this path", NULL);
         return;
@@ -580,6 +581,7 @@ static void on_headers_done(stream *s)
     }
     s->route_index = m.index;
     s->route_name = m.route->name;
+    s->route = m.route;
     for (size_t i = 0; i < m.n_params; i++)
         s->req.params[i] = arena_strndup(s, m.params[i].p, m.params[i].len);
     s->req.n_params = m.n_params;
@@ -591,8 +593,7 @@ static void on_headers_done(stream *s)
 
 static void run_handler(stream *s)
 {
-    const crgw_route *route = crgw_routes_at(s->route_index);
-    route->handler(&s->req);
+    s->route->handler(&s->req);
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)

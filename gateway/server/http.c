@@ -35,8 +35,7 @@ void crgw_req_respond_json(crgw_req *r, int status, json_t *body)
     free(s);
 }
 
-void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char *title,
-                          json_t *extra, const char *const *headers, const char *detail)
+json_t *crgw_problem_new(int status, const char *type, const char *title, const char *detail)
 {
     char type_uri[160];
     snprintf(type_uri, sizeof(type_uri), PROBLEM_BASE "%s", type);
@@ -45,6 +44,13 @@ void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char 
     json_object_set_new(o, "title", json_string(title));
     json_object_set_new(o, "status", json_integer(status));
     json_object_set_new(o, "detail", json_string(detail));
+    return o;
+}
+
+void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char *title,
+                          json_t *extra, const char *const *headers, const char *detail)
+{
+    json_t *o = crgw_problem_new(status, type, title, detail);
     if (r->path && r->path[0])
         json_object_set_new(o, "instance", json_string(r->path));
     if (extra) {

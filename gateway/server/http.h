@@ -60,6 +60,12 @@ void crgw_req_respond_json(crgw_req *r, int status, json_t *body);
  */
 void crgw_req_problem(crgw_req *r, int status, const char *type, const char *title, json_t *extra,
                       const char *detail_fmt, ...) __attribute__((format(printf, 6, 7)));
+/*
+ * The one builder of RFC 9457 problem objects: {"type": https://crgw.example/problems/<type>,
+ * "title", "status", "detail"} (new reference). crgw_req_problem answers with one (adding
+ * "instance" and extra); answers assembled elsewhere (the verdict cache) use it too.
+ */
+json_t *crgw_problem_new(int status, const char *type, const char *title, const char *detail);
 /* 1 once the client has gone (stream closed before the answer). */
 int crgw_req_cancelled(const crgw_req *r);
 /* Value of a query parameter (percent-decoded, request-lifetime storage), or NULL. */

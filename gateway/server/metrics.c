@@ -45,6 +45,12 @@ typedef struct {
 } route_stats;
 static route_stats *rstats;
 static size_t n_rstats;
+static const crgw_route_table *routes; /* the server's (route names); NULL: none yet */
+
+void crgw_metrics_set_routes(const crgw_route_table *t)
+{
+    routes = t;
+}
 
 static uint32_t hash2(const char *a, const char *b)
 {
@@ -124,7 +130,7 @@ void crgw_metrics_help(const char *name, const char *help)
 void crgw_metrics_request(size_t route_index, int status, uint64_t us)
 {
     if (!rstats) {
-        n_rstats = crgw_routes_count() + 1;
+        n_rstats = crgw_routes_count(routes) + 1;
         rstats = xcalloc(n_rstats, sizeof(*rstats));
     }
     if (route_index >= n_rstats)
@@ -191,11 +197,11 @@ static int render_hist(crgw_buf *out, const char *name, const char *labels, cons
 static int render_requests(crgw_buf *out)
 {
     int rc = 0;
-    size_t nr = crgw_routes_count();
+    size_t nr = crgw_routes_count(routes);
     rc |= crgw_buf_adds(out, "# HELP crgw_http_requests_total HTTP requests answered, by route "
                              "and status.\n# TYPE crgw_http_requests_total counter\n");
     for (size_t r = 0; rstats && r < n_rstats; r++) {
-        const char *rn = r < nr ? crgw_routes_at(r)->name : "unmatched";
+        const char *rn = r < nr ? crgw_routes_at(routes, r)->name : "unmatched";
         for (size_t i = 0; i < MAX_STATUS_SLOTS && rstats[r].status[i]; i++)
             rc |=
                 crgw_buf_printf(out, "crgw_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
@@ -209,7 +215,7 @@ static int render_requests(crgw_buf *out)
             continue;
         char labels[128];
         snprintf(labels, sizeof(labels), "route=\"%s\"",
-                 r < nr ? crgw_routes_at(r)->name : "unmatched");
+                 r < nr ? crgw_routes_at(routes, r)->name : "unmatched");
         rc |= render_hist(out, "crgw_http_request_duration_seconds", labels, rstats[r].bucket,
                           rstats[r].n, rstats[r].sum);
     }
@@ -272,4 +278,5 @@ void crgw_metrics_reset(void)
     free(rstats);
     rstats = NULL;
     n_rstats = 0;
+    routes = NULL;
 }

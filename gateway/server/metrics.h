@@ -26,9 +26,13 @@ void crgw_metrics_observe(const char *name, const char *labels, double v);
 /* Optional HELP text of a metric name (string not copied: use literals). */
 void crgw_metrics_help(const char *name, const char *help);
 
+struct crgw_route_table;
+
+/* The route table whose names label the request series (the server's, set at start). */
+void crgw_metrics_set_routes(const struct crgw_route_table *t);
 /*
- * HTTP requests of the server (hot path: fixed arrays, no hashing): route index as in
- * gateway/server/routes.h (crgw_routes_count() for "unmatched"), status, latency in microseconds.
+ * HTTP requests of the server (hot path: fixed arrays, no hashing): route index in the table
+ * (crgw_routes_count(t) for "unmatched"), status, latency in microseconds.
  */
 void crgw_metrics_request(size_t route_index, int status, uint64_t us);
 

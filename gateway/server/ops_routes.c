@@ -56,3 +56,15 @@ void crgw_route_metrics(crgw_req *r)
                      b.len, NULL);
     crgw_buf_cleanup(&b);
 }
+
+static const crgw_route ops_routes[] = {
+    {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
+    {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
+    {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
+    {0},
+};
+
+const crgw_module crgw_ops_module = {
+    .name = "server",
+    .routes = ops_routes,
+};

@@ -5,6 +5,10 @@
 #define CRGW_OPS_ROUTES_H
 
 #include "gateway/server/http.h"
+#include "gateway/server/module.h"
+
+/* The server's own module: these three routes, no configuration section, no state. */
+extern const crgw_module crgw_ops_module;
 
 /* GET /healthz: 200 {"status":"ok"} while the loop runs. */
 void crgw_route_healthz(crgw_req *r);

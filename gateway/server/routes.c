@@ -1,56 +1,83 @@
 #include "gateway/server/routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "gateway/cache/cache_route.h"
 #include "gateway/core/util.h"
-#include "gateway/repair/federation.h"
-#include "gateway/repair/repair.h"
 #include "gateway/server/config.h"
-#include "gateway/server/ops_routes.h"
-#include "gateway/translate/translate_route.h"
-#include "gateway/verify/verify_route.h"
+#include "gateway/server/module.h"
 
-/*
- * The route table. One line per route: method, pattern ({} = one segment), roles allowed
- * (CRGW_ROLE_* bits; 0 = any authenticated caller: any valid client or peer certificate over TLS,
- * anybody on the loopback h2c listener), handler, name (metrics and access log label).
- */
-static const crgw_route routes[] = {
-    {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
-    {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
-    {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
-    {"POST", "/v1/reports/translate", CRGW_ROLE_VERIFIER, crgw_route_translate,
-     "reports_translate"},
-    {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, crgw_route_verify_cached, "reports_verify"},
-    {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_federation_peers,
-     "federation_peers"},
-    {"POST", "/v1/federation/peers/{}/dead-letters/redrive", CRGW_ROLE_OPERATOR,
-     crgw_route_federation_redrive, "federation_redrive"},
-    {"POST", "/v1/repair/applications", CRGW_ROLE_REPAIR_DESK, crgw_route_repair_application_post,
-     "repair_application_post"},
-    {"GET", "/v1/repair/applications/{}", CRGW_ROLE_REPAIR_DESK | CRGW_ROLE_OPERATOR,
-     crgw_route_repair_application_get, "repair_application_get"},
-    {"POST", "/v1/repair/decisions", CRGW_ROLE_PLATFORM, crgw_route_repair_decision,
-     "repair_decision"},
-    {"GET", "/v1/subjects/{}/repairs",
-     CRGW_ROLE_VERIFIER | CRGW_ROLE_REPAIR_DESK | CRGW_ROLE_PLATFORM, crgw_route_subject_repairs,
-     "subject_repairs"},
-    {"POST", "/federation/v1/repair/applications", CRGW_ROLE_PEER, crgw_route_fed_applications,
-     "federation_applications"},
-    {"POST", "/federation/v1/repair/events", CRGW_ROLE_PEER, crgw_route_fed_events,
-     "federation_events"},
+struct crgw_route_table {
+    crgw_route *v;
+    size_t n;
 };
 
-size_t crgw_routes_count(void)
+/* The pattern is "/"-separated literal segments and "{}"; 1 when well formed. */
+static int pattern_ok(const char *p)
 {
-    return CRGW_ARRAY_LEN(routes);
+    if (p[0] != '/')
+        return 0;
+    for (const char *q = p; *q; q++)
+        if ((*q == '{' && q[1] != '}') || (*q == '}' && (q == p || q[-1] != '{')))
+            return 0;
+    return 1;
 }
 
-const crgw_route *crgw_routes_at(size_t i)
+static void add_route(crgw_route_table *t, const crgw_module *m, const crgw_route *r,
+                      crgw_errs *errs)
 {
-    return i < CRGW_ARRAY_LEN(routes) ? &routes[i] : NULL;
+    if (!r->pattern || !pattern_ok(r->pattern) || !r->handler || !r->name) {
+        crgw_errs_add(errs, "module %s: route %s %s: needs a pattern /..., a handler and a name",
+                      m->name, r->method, r->pattern ? r->pattern : "(none)");
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->v[i].method, r->method) == 0 && strcmp(t->v[i].pattern, r->pattern) == 0)
+            crgw_errs_add(errs, "module %s: route %s %s is already declared (%s)", m->name,
+                          r->method, r->pattern, t->v[i].name);
+        else if (strcmp(t->v[i].name, r->name) == 0)
+            crgw_errs_add(errs, "module %s: route name '%s' is already used by %s %s", m->name,
+                          r->name, t->v[i].method, t->v[i].pattern);
+    }
+    t->v[t->n++] = *r;
+}
+
+int crgw_route_table_new(const crgw_module *const *mods, crgw_route_table **out, crgw_errs *errs)
+{
+    size_t n = 0, before = errs->n;
+    for (size_t k = 0; mods && mods[k]; k++)
+        for (const crgw_route *r = mods[k]->routes; r && r->method; r++)
+            n++;
+    crgw_route_table *t = xcalloc(1, sizeof(*t));
+    t->v = xcalloc(n + 1, sizeof(*t->v));
+    for (size_t k = 0; mods && mods[k]; k++)
+        for (const crgw_route *r = mods[k]->routes; r && r->method; r++)
+            add_route(t, mods[k], r, errs);
+    if (errs->n > before) {
+        crgw_route_table_free(t);
+        return CRGW_ERR_INVALID;
+    }
+    *out = t;
+    return 0;
+}
+
+void crgw_route_table_free(crgw_route_table *t)
+{
+    if (!t)
+        return;
+    free(t->v);
+    free(t);
+}
+
+size_t crgw_routes_count(const crgw_route_table *t)
+{
+    return t ? t->n : 0;
+}
+
+const crgw_route *crgw_routes_at(const crgw_route_table *t, size_t i)
+{
+    return t && i < t->n ? &t->v[i] : NULL;
 }
 
 int crgw_routes_allowed(const crgw_route *r, unsigned roles)
@@ -84,24 +111,24 @@ static int pattern_match(const char *pat, const char *path, size_t len, crgw_rou
     return i == len;
 }
 
-int crgw_routes_match(const char *method, const char *path, size_t len, crgw_route_match *m,
-                      char *allow, size_t allow_len)
+int crgw_routes_match(const crgw_route_table *t, const char *method, const char *path, size_t len,
+                      crgw_route_match *m, char *allow, size_t allow_len)
 {
     int path_found = 0;
     size_t alen = 0;
     if (allow_len)
         allow[0] = '\0';
-    for (size_t i = 0; i < CRGW_ARRAY_LEN(routes); i++) {
-        if (!pattern_match(routes[i].pattern, path, len, m))
+    for (size_t i = 0; i < t->n; i++) {
+        if (!pattern_match(t->v[i].pattern, path, len, m))
             continue;
-        if (strcmp(routes[i].method, method) == 0) {
-            m->route = &routes[i];
+        if (strcmp(t->v[i].method, method) == 0) {
+            m->route = &t->v[i];
             m->index = i;
             return 0;
         }
         if (allow_len && alen < allow_len) {
             int n = snprintf(allow + alen, allow_len - alen, "%s%s", path_found ? ", " : "",
-                             routes[i].method);
+                             t->v[i].method);
             if (n > 0)
                 alen += (size_t)n;
         }

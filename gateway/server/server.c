@@ -20,28 +20,18 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
-#include "gateway/cache/cache_route.h"
-#include "gateway/cmd/commands.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
-#include "gateway/repair/repair.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/module.h"
+#include "gateway/server/ops_routes.h"
 #include "gateway/server/redis.h"
+#include "gateway/server/routes.h"
 #include "gateway/server/tls.h"
-#include "gateway/verify/verify_route.h"
 
-/*
- * Modules with a life cycle on the server: one line each, started in this order, stopped in
- * the reverse order. {name, start, reload, stop, not_ready}; any hook may be NULL.
- */
-static const crgw_module modules[] = {
-    {"repair", crgw_repair_start, crgw_repair_reload, crgw_repair_stop, crgw_repair_not_ready},
-    {"cache", crgw_cache_route_start, crgw_cache_route_reload, crgw_cache_route_stop,
-     crgw_cache_route_not_ready},
-    {NULL, NULL, NULL, NULL, NULL},
-};
+#define MAX_MODULES 16
 
 #define FINAL_GOAWAY_MS 200 /* shutdown notice, one round trip, then the real GOAWAY */
 
@@ -60,6 +50,11 @@ struct crgw_server {
     int draining;
     int worker;
     uint64_t started_us;
+    /* the server's own module (ops routes) then the jobs of main's list, in start order */
+    const crgw_module *mods[MAX_MODULES + 2];
+    size_t n_mods;
+    void *states[MAX_MODULES + 2]; /* what each module's start hook returned */
+    crgw_route_table *routes;
     size_t n_started;    /* modules started */
     sigset_t saved_mask; /* workers: the mask to restore once the loop handles signals */
     int restore_mask;
@@ -95,6 +90,19 @@ int crgw_server_worker(const crgw_server *s)
     return s->worker;
 }
 
+void *crgw_server_state(const crgw_server *s, const crgw_module *m)
+{
+    for (size_t i = 0; s && i < s->n_started; i++)
+        if (s->mods[i] == m)
+            return s->states[i];
+    return NULL;
+}
+
+const crgw_route_table *crgw_server_routes(const crgw_server *s)
+{
+    return s->routes;
+}
+
 struct ssl_ctx_st *crgw_server_ssl_ctx(const crgw_server *s)
 {
     return s->ssl_ctx;
@@ -109,8 +117,9 @@ size_t crgw_server_not_ready(crgw_server *s, const char **reasons, size_t max)
         reasons[n++] = "configuration not loaded";
     if (!crgw_redis_up(s->redis) && n < max)
         reasons[n++] = "redis: not answering PING";
-    for (size_t i = 0; modules[i].name && i < s->n_started && n < max; i++) {
-        const char *why = modules[i].not_ready ? modules[i].not_ready(s) : NULL;
+    for (size_t i = 0; i < s->n_started && n < max; i++) {
+        const crgw_module *m = s->mods[i];
+        const char *why = m->not_ready ? m->not_ready(s, s->states[i]) : NULL;
         if (why)
             reasons[n++] = why;
     }
@@ -264,7 +273,7 @@ static void reload(crgw_server *s)
     log_info("SIGHUP: reloading %s", s->config_path);
     crgw_config *nc = NULL;
     crgw_errs errs = {0};
-    if (crgw_config_load(s->config_path, &nc, &errs) != 0) {
+    if (crgw_config_load(s->config_path, s->cfg->mods, &nc, &errs) != 0) {
         print_errs(&errs, 1);
         crgw_errs_cleanup(&errs);
         log_error("reload refused (%zu error%s): the running configuration stays", errs.n,
@@ -304,11 +313,13 @@ static void reload(crgw_server *s)
     if ((ol == NULL) != (nl == NULL) || (ol && strcmp(ol, nl) != 0) ||
         (oh == NULL) != (nh == NULL) || (oh && strcmp(oh, nh) != 0))
         log_warn("reload: listener addresses changed; they apply at the next restart");
-    /* trust material last: it replaces the process's verifier once it loads */
-    if (crgw_verify_route_install(nc, &errs) != 0) {
+    /* the modules' checks last (trust material, calendar): the pre-flight of the swap */
+    const crgw_module *failed = NULL;
+    if (crgw_config_check(nc, &errs, &failed) != 0) {
         print_errs(&errs, 1);
         crgw_errs_cleanup(&errs);
-        log_error("reload refused: trust material; the running configuration stays");
+        log_error("reload refused: %s; the running configuration stays",
+                  failed && failed->checks ? failed->checks : "a module's check");
         if (nctx)
             SSL_CTX_free(nctx);
         crgw_redis_free(nredis);
@@ -330,9 +341,9 @@ static void reload(crgw_server *s)
         free(s->redis_addr);
         s->redis_addr = xstrdup(naddr);
     }
-    for (size_t i = 0; modules[i].name && i < s->n_started; i++)
-        if (modules[i].reload)
-            modules[i].reload(s, old);
+    for (size_t i = 0; i < s->n_started; i++)
+        if (s->mods[i]->reload)
+            s->mods[i]->reload(s, s->states[i], old);
     crgw_config_unref(old);
     crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"ok\"", 1);
     log_info("configuration reloaded from %s", s->config_path);
@@ -392,6 +403,45 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     start_drain(s, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* ---- modules ---- */
+
+/* The module list of this server: its own (ops routes) first, then mods; the route table. */
+static int set_modules(crgw_server *s, const crgw_module *const *mods, crgw_errs *errs)
+{
+    s->n_mods = 0;
+    s->mods[s->n_mods++] = &crgw_ops_module;
+    for (size_t i = 0; mods && mods[i]; i++) {
+        crgw_assert(s->n_mods < MAX_MODULES + 1);
+        s->mods[s->n_mods++] = mods[i];
+    }
+    s->mods[s->n_mods] = NULL;
+    return crgw_route_table_new(s->mods, &s->routes, errs);
+}
+
+static int start_modules(crgw_server *s)
+{
+    crgw_metrics_set_routes(s->routes);
+    for (; s->n_started < s->n_mods; s->n_started++) {
+        const crgw_module *m = s->mods[s->n_started];
+        s->states[s->n_started] = NULL;
+        if (m->start && m->start(s, &s->states[s->n_started]) != 0) {
+            log_error("module %s failed to start", m->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void stop_modules(crgw_server *s)
+{
+    while (s->n_started > 0) {
+        size_t i = --s->n_started;
+        if (s->mods[i]->stop)
+            s->mods[i]->stop(s, s->states[i]);
+        s->states[i] = NULL;
+    }
+}
+
 /* ---- one event loop (a process) ---- */
 
 static int run_loop(crgw_server *s)
@@ -414,13 +464,8 @@ static int run_loop(crgw_server *s)
     start_redis(s);
     if (!s->redis)
         goto out;
-    for (; modules[s->n_started].name; s->n_started++) {
-        const crgw_module *m = &modules[s->n_started];
-        if (m->start && m->start(s) != 0) {
-            log_error("module %s failed to start", m->name);
-            goto out;
-        }
-    }
+    if (start_modules(s) != 0)
+        goto out;
     if (s->tls_fd >= 0) {
         s->tls_listener = evconnlistener_new(
             s->base, on_accept_tls, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, s->tls_fd);
@@ -450,11 +495,7 @@ static int run_loop(crgw_server *s)
     rc = 0;
 
 out:
-    while (s->n_started > 0) {
-        const crgw_module *m = &modules[--s->n_started];
-        if (m->stop)
-            m->stop(s);
-    }
+    stop_modules(s);
     crgw_conn_close_all();
     close_listeners(s);
     crgw_redis_free(s->redis);
@@ -561,7 +602,7 @@ static void usage(void)
             "                  [--log-level error|warn|info|debug]\n");
 }
 
-int crgw_cmd_serve(int argc, char **argv)
+int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
 {
     crgw_server srv;
     memset(&srv, 0, sizeof(srv));
@@ -608,19 +649,28 @@ int crgw_cmd_serve(int argc, char **argv)
         return 2;
     }
     crgw_errs errs = {0};
-    if (crgw_config_load(srv.config_path, &srv.cfg, &errs) != 0) {
+    if (set_modules(&srv, mods, &errs) != 0) {
+        print_errs(&errs, 0);
+        crgw_errs_cleanup(&errs);
+        fprintf(stderr, "crgw: serve: the module list is inconsistent\n");
+        return 1;
+    }
+    if (crgw_config_load(srv.config_path, mods, &srv.cfg, &errs) != 0) {
         print_errs(&errs, 0);
         crgw_errs_cleanup(&errs);
         fprintf(stderr, "crgw: serve: %s: configuration refused\n", srv.config_path);
+        crgw_route_table_free(srv.routes);
         return 1;
     }
-    crgw_errs_cleanup(&errs);
     apply_log_level(&srv, srv.cfg);
-    if (crgw_verify_route_install(srv.cfg, &errs) != 0) {
+    const crgw_module *failed = NULL;
+    if (crgw_config_check(srv.cfg, &errs, &failed) != 0) {
         print_errs(&errs, 0);
         crgw_errs_cleanup(&errs);
-        fprintf(stderr, "crgw: serve: %s: trust material refused\n", srv.config_path);
+        fprintf(stderr, "crgw: serve: %s: %s refused\n", srv.config_path,
+                failed && failed->checks ? failed->checks : "configuration");
         crgw_config_unref(srv.cfg);
+        crgw_route_table_free(srv.routes);
         return 1;
     }
     const char *h2c = eff(srv.opt_h2c, srv.cfg->h2c);
@@ -657,6 +707,7 @@ int crgw_cmd_serve(int argc, char **argv)
 out:
     close_listeners(&srv);
     crgw_config_unref(srv.cfg);
+    crgw_route_table_free(srv.routes);
     free(srv.redis_addr);
     return rc;
 }
@@ -670,12 +721,23 @@ crgw_server *crgw_server_new_embedded(struct event_base *base, crgw_config *cfg,
     s->tls_fd = s->h2c_fd = -1;
     s->opt_redis = redis_addr;
     s->started_us = crgw_now_us();
+    crgw_errs errs = {0};
+    int rc = set_modules(s, cfg->mods, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_error("%s", errs.v[i]);
+    crgw_errs_cleanup(&errs);
     start_redis(s);
+    if (rc != 0 || !s->redis || start_modules(s) != 0) {
+        crgw_server_free_embedded(s);
+        return NULL;
+    }
     return s;
 }
 
 void crgw_server_free_embedded(crgw_server *s)
 {
+    stop_modules(s);
+    crgw_route_table_free(s->routes);
     crgw_conn_close_all();
     crgw_redis_free(s->redis);
     crgw_config_unref(s->cfg);

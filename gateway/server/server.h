@@ -7,9 +7,12 @@
  * same file: on errors they are logged and the running configuration stays, on success the
  * new one replaces it (requests in flight keep theirs) and each module's reload hook runs.
  *
- * Modules (a static table in server.c, one line each) get start/reload/stop hooks and may
- * report readiness; they find the loop, the configuration and Redis through the accessors.
- * One server per process (with `workers` > 1 each forked worker has its own).
+ * Modules (gateway/server/module.h) come from the composition root (gateway/main.c): the server
+ * adds its own (crgw_ops_module: /healthz, /readyz, /metrics) first, builds the route table
+ * from all of them, starts them in order and stops them in reverse; each module's state is
+ * what its start hook returned (crgw_server_state). They find the loop, the configuration and
+ * Redis through the accessors. One server per process (with `workers` > 1 each forked worker
+ * has its own).
  */
 #ifndef CRGW_SERVER_H
 #define CRGW_SERVER_H
@@ -23,18 +26,19 @@ struct crgw_redis;
 struct ssl_ctx_st;
 
 typedef struct crgw_server crgw_server;
+struct crgw_module;
+struct crgw_route_table;
 
-typedef struct {
-    const char *name;
-    /* After the loop, config and Redis client exist, before listening. 0, or <0: startup fails. */
-    int (*start)(crgw_server *s);
-    /* After a successful SIGHUP swap; old is the previous configuration (still valid now). */
-    void (*reload)(crgw_server *s, struct crgw_config *old);
-    /* At exit, after draining: free everything (the loop still exists). */
-    void (*stop)(crgw_server *s);
-    /* NULL when ready, else a short reason shown by /readyz (503). May be NULL. */
-    const char *(*not_ready)(crgw_server *s);
-} crgw_module;
+/*
+ * `crgw serve` with the modules of mods (NULL-terminated, start order): parses argv, loads and
+ * checks the configuration, binds, runs the loop(s). Returns the process exit status.
+ */
+int crgw_server_main(int argc, char **argv, const struct crgw_module *const *mods);
+
+/* The state module m's start hook returned, NULL when m is not started on s. */
+void *crgw_server_state(const crgw_server *s, const struct crgw_module *m);
+/* The route table built from the modules (gateway/server/conn.c). */
+const struct crgw_route_table *crgw_server_routes(const crgw_server *s);
 
 struct event_base *crgw_server_base(const crgw_server *s);
 /* The configuration in force now. Keep crgw_config_ref() across asynchronous callbacks. */
@@ -54,9 +58,10 @@ int crgw_server_worker(const crgw_server *s);
 size_t crgw_server_not_ready(crgw_server *s, const char **reasons, size_t max);
 
 /*
- * A server around an existing loop and configuration, without listeners, signals or modules
- * (fuzz targets and tests drive connections with crgw_conn_accept on socket pairs). Holds a
- * reference to cfg; redis_addr may name a socket nobody listens on.
+ * A server around an existing loop and configuration, without listeners or signals, running
+ * the modules cfg was loaded with (fuzz targets and tests drive connections with
+ * crgw_conn_accept on socket pairs). Holds a reference to cfg; redis_addr may name a socket
+ * nobody listens on. NULL when a module does not start (logged).
  */
 crgw_server *crgw_server_new_embedded(struct event_base *base, struct crgw_config *cfg,
                                       const char *redis_addr);

@@ -8,19 +8,22 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
+#include "gateway/server/server.h"
 
-/* one event loop per process: no locking (STYLE.md rule 22) */
-static crgw_adapters *g_adapters;
-static const crgw_config *g_cfg;
-static char *g_dir;
+/* The module's state: the adapters of the configuration last seen (one loop per process). */
+typedef struct {
+    crgw_adapters *adapters;
+    const crgw_config *cfg;
+    char *dir;
+} translate_state;
 
-const crgw_adapters *crgw_translate_adapters(crgw_config *cfg)
+static const crgw_adapters *state_adapters(translate_state *st, const crgw_config *cfg)
 {
     char buf[PATH_MAX];
     const char *dir =
         cfg && cfg->adapters_dir ? cfg->adapters_dir : crgw_adapters_default_dir(buf, sizeof(buf));
-    if (g_adapters && g_cfg == cfg && g_dir && strcmp(g_dir, dir) == 0)
-        return g_adapters;
+    if (st->adapters && st->cfg == cfg && st->dir && strcmp(st->dir, dir) == 0)
+        return st->adapters;
     crgw_adapters *a = NULL;
     crgw_diags errs = {0};
     if (crgw_adapters_load(dir, &a, &errs) != 0) {
@@ -30,18 +33,48 @@ const crgw_adapters *crgw_translate_adapters(crgw_config *cfg)
         return NULL;
     }
     crgw_diags_cleanup(&errs);
-    crgw_adapters_free(g_adapters);
-    free(g_dir);
-    g_adapters = a;
-    g_cfg = cfg;
-    g_dir = xstrdup(dir);
+    crgw_adapters_free(st->adapters);
+    free(st->dir);
+    st->adapters = a;
+    st->cfg = cfg;
+    st->dir = xstrdup(dir);
     log_info("adapters: %zu dialects loaded from %s", crgw_adapters_count(a), dir);
-    return g_adapters;
+    return st->adapters;
 }
+
+static int translate_start(crgw_server *s, void **state)
+{
+    (void)s;
+    *state = xcalloc(1, sizeof(translate_state));
+    return 0;
+}
+
+static void translate_stop(crgw_server *s, void *state)
+{
+    (void)s;
+    translate_state *st = state;
+    crgw_adapters_free(st->adapters);
+    free(st->dir);
+    free(st);
+}
+
+static const crgw_route translate_routes[] = {
+    {"POST", "/v1/reports/translate", CRGW_ROLE_VERIFIER, crgw_route_translate,
+     "reports_translate"},
+    {0},
+};
+
+const crgw_module crgw_translate_module = {
+    .name = "translate",
+    .routes = translate_routes,
+    .start = translate_start,
+    .stop = translate_stop,
+};
 
 void crgw_route_translate(crgw_req *r)
 {
-    const crgw_adapters *a = crgw_translate_adapters(r->cfg);
+    const crgw_adapters *a =
+        state_adapters(crgw_server_state(r->server, &crgw_translate_module), r->cfg);
     if (a == NULL) {
         crgw_req_problem(r, 500, "adapters-unavailable", "Mapping files not loaded", NULL,
                          "the adapters directory could not be loaded (see the log)");

@@ -5,21 +5,18 @@
  * {"document", "dialect", "warnings": [{"path","message"}]}; 422 problem+json of type
  * "untranslatable-report" with "errors": [{"path","message"}]; 400 for an unknown dialect name.
  * The mapping files are loaded lazily from cfg->adapters_dir (or the default directory) once per
- * configuration object and reloaded when the configuration changes.
+ * configuration object and reloaded when the configuration changes; they are the module's state.
  */
 #ifndef CRGW_TRANSLATE_ROUTE_H
 #define CRGW_TRANSLATE_ROUTE_H
 
 #include "gateway/server/http.h"
+#include "gateway/server/module.h"
 #include "gateway/translate/adapter.h"
 
-void crgw_route_translate(crgw_req *r);
+/* The translate module (routes: POST /v1/reports/translate); its state: the adapters. */
+extern const crgw_module crgw_translate_module;
 
-/*
- * The adapters for a configuration (loaded on first use, kept until the configuration object
- * or its adapters_dir changes). NULL when the mapping files do not load (logged). Borrowed:
- * valid until the next call with another configuration. Other routes (verify) may share it.
- */
-const crgw_adapters *crgw_translate_adapters(struct crgw_config *cfg);
+void crgw_route_translate(crgw_req *r);
 
 #endif

@@ -1,54 +1,97 @@
+/*
+ * verify_route: the verify module: POST /v1/reports/verify (one path, with or without the
+ * cache module), its life cycle, and `crgw verify --redis`.
+ */
 #include "gateway/verify/verify_route.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "gateway/cache/cache.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
+#include "gateway/server/redis.h"
+#include "gateway/server/server.h"
 #include "gateway/translate/adapter.h"
 
-static crgw_verifier *current;
+#define MAX_REPORT (16u << 20)
 
-crgw_verifier *crgw_verify_route_verifier(crgw_config *cfg)
+/* The module's state (or the CLI's): the verifier and the answer version it was last asked. */
+typedef struct {
+    crgw_verifier *v;
+    const crgw_config *memo_cfg; /* the configuration and trust of the version below */
+    char *memo_trust;            /* a rebuilt verifier may reuse an address: compare the trust */
+    char *version;               /* NULL until computed */
+} verify_state;
+
+static void digest_str(EVP_MD_CTX *h, const char *tag, const char *s)
 {
-    if (current != NULL && crgw_verifier_config(current) == cfg)
-        return current;
-    crgw_verifier_free(current);
-    current = NULL;
-    crgw_errs errs = {0};
-    if (crgw_verifier_new(cfg, &current, &errs) != 0) {
-        for (size_t i = 0; i < errs.n; i++)
-            log_error("verify: %s", errs.v[i]);
-        crgw_errs_cleanup(&errs);
-        current = NULL;
-        return NULL;
-    }
-    crgw_errs_cleanup(&errs);
-    log_info("verify: trust material loaded, version %s", crgw_verifier_trust_version(current));
-    return current;
+    EVP_DigestUpdate(h, tag, strlen(tag) + 1);
+    EVP_DigestUpdate(h, s ? s : "", s ? strlen(s) + 1 : 0);
 }
 
-int crgw_verify_route_install(crgw_config *cfg, crgw_errs *errs)
+static void digest_strv(EVP_MD_CTX *h, const char *tag, const crgw_strv *sv)
 {
-    crgw_verifier *v = NULL;
-    if (crgw_verifier_new(cfg, &v, errs) != 0)
-        return -1;
-    crgw_verifier_free(current);
-    current = v;
-    log_info("verify: trust material loaded, version %s", crgw_verifier_trust_version(current));
+    for (size_t i = 0; i < sv->n; i++)
+        digest_str(h, tag, sv->v[i]);
+}
+
+int crgw_verify_answer_version(const crgw_config *cfg, const crgw_verifier *v, char out[65])
+{
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    crgw_assert(h != NULL);
+    EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+    digest_str(h, "scheme", "crgw-answer-version-1");
+    digest_str(h, "trust", crgw_verifier_trust_version(v));
+    digest_str(h, "node", cfg->node);
+    digest_strv(h, "uscc_legacy", &cfg->uscc_legacy);
+    for (size_t i = 0; i < cfg->n_agreements; i++) {
+        const crgw_agreement *a = &cfg->agreements[i];
+        char num[64];
+        digest_str(h, "agreement", a->id);
+        digest_strv(h, "member", &a->members);
+        snprintf(num, sizeof(num), "%u/%d", a->kinds, a->max_age_days);
+        digest_str(h, "kinds/max_age", num);
+        for (size_t k = 0; k < a->n_scenarios; k++) {
+            digest_str(h, "scenario", a->scenarios[k].name);
+            digest_str(h, "since", a->scenarios[k].since);
+        }
+        digest_strv(h, "require", &a->require_coverage);
+        digest_strv(h, "repair_domain", &a->repair_domains);
+    }
+    unsigned char d[32];
+    crgw_adapters_digest(crgw_verifier_adapters(v), d);
+    EVP_DigestUpdate(h, "mappings", 8);
+    EVP_DigestUpdate(h, d, 32);
+    EVP_DigestFinal_ex(h, d, NULL);
+    EVP_MD_CTX_free(h);
+    crgw_hex(d, 32, out);
     return 0;
 }
 
-void crgw_verify_route_shutdown(void)
+/* The answer version of (cfg, st->v), computed once per configuration; NULL: no caching. */
+static const char *answer_version(verify_state *st, const crgw_config *cfg)
 {
-    crgw_verifier_free(current);
-    current = NULL;
+    const char *trust = crgw_verifier_trust_version(st->v);
+    if (st->version && st->memo_cfg == cfg && trust && strcmp(st->memo_trust, trust) == 0)
+        return st->version;
+    free(st->version);
+    free(st->memo_trust);
+    st->version = xmalloc(65);
+    crgw_verify_answer_version(cfg, st->v, st->version);
+    st->memo_cfg = cfg;
+    st->memo_trust = xstrdup(trust ? trust : "");
+    log_info("cache: answer version %.16s... (trust %.16s...)", st->version, st->memo_trust);
+    return st->version;
 }
 
-void crgw_verify_add_translation(crgw_verifier *v, const char *node, const char *to,
-                                 json_t *verdict)
+static void add_translation(crgw_verifier *v, const char *node, const char *to, json_t *verdict)
 {
     json_t *canon = json_object_get(verdict, "report");
     if (canon == NULL)
@@ -70,44 +113,288 @@ void crgw_verify_add_translation(crgw_verifier *v, const char *node, const char 
     crgw_diags_cleanup(&errs);
 }
 
-void crgw_route_verify(crgw_req *r)
+/* The verification of a query (ctx: a verify_state), on a cache miss or bypass or uncached. */
+static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *out)
+{
+    verify_state *st = ctx;
+    if (!st->v) {
+        out->status = 503;
+        out->answer = crgw_problem_new(503, "trust-unavailable", "Trust material unavailable",
+                                       "the node cannot load its trust material or adapters "
+                                       "(see its log)");
+        return;
+    }
+    crgw_verify_opts o = {.scenario = q->scenario, .at = q->at ? (time_t)q->at : time(NULL)};
+    crgw_verify_outcome oc;
+    if (crgw_verify_report(st->v, q->body, q->body_len, &o, &oc) != 0) {
+        out->status = 500;
+        out->answer = crgw_problem_new(500, "internal", "Internal error", "verification failed");
+        return;
+    }
+    if (q->to && strcmp(q->to, "canonical") != 0)
+        add_translation(st->v, q->cfg->node, q->to, oc.verdict);
+    out->status = 200;
+    out->answer = oc.verdict;
+    oc.verdict = NULL;
+    out->cacheable = oc.cacheable;
+    /* only a verdict of the very trust material the key names may be stored under that key */
+    const char *used = answer_version(st, q->cfg);
+    if (!used || !q->version || strcmp(used, q->version) != 0)
+        out->cacheable = 0;
+    out->failure = oc.sub != CRGW_SUB_NONE;
+    out->not_after = (int64_t)oc.not_after;
+    crgw_verify_outcome_cleanup(&oc);
+}
+
+static void on_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
+{
+    crgw_req_respond(priv, status, ctype, body, len, NULL);
+}
+
+/* The request's parameters into q; 0, or -1 once answered with a problem. */
+static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
 {
     if (r->body_len == 0) {
         crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
                          "POST the report exactly as issued (XML or JWS)");
-        return;
+        return -1;
     }
-    crgw_verify_opts o = {.scenario = crgw_req_query(r, "scenario"), .at = time(NULL)};
+    q->cfg = r->cfg;
+    q->body = r->body;
+    q->body_len = r->body_len;
+    q->user = r;
+    q->scenario = crgw_req_query(r, "scenario");
+    if (q->scenario && !q->scenario[0])
+        q->scenario = NULL;
     const char *at = crgw_req_query(r, "at");
-    if (at != NULL && crgw_verify_parse_time(at, &o.at) != 0) {
-        crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
-                         "at=%s is not an RFC 3339 time", at);
-        return;
+    if (at) {
+        time_t t;
+        if (crgw_verify_parse_time(at, &t) != 0) {
+            crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
+                             "at=%s is not an RFC 3339 time", at);
+            return -1;
+        }
+        q->at = (int64_t)t;
+        q->no_cache = "at"; /* another evaluation time: never cached */
     }
-    if (o.scenario != NULL && o.scenario[0] == '\0')
-        o.scenario = NULL;
-    const char *to = crgw_req_query(r, "to");
-    crgw_verifier *v = crgw_verify_route_verifier(r->cfg);
-    if (v == NULL) {
+    if (!st || !st->v) {
         crgw_req_problem(r, 503, "trust-unavailable", "Trust material unavailable", NULL,
                          "the node cannot load its trust material or adapters (see its log)");
-        return;
+        return -1;
     }
-    if (to != NULL && crgw_adapters_is_xml(crgw_verifier_adapters(v), to) < 0 &&
-        strcmp(to, "canonical") != 0) {
+    q->to = crgw_req_query(r, "to");
+    if (q->to && crgw_adapters_is_xml(crgw_verifier_adapters(st->v), q->to) < 0 &&
+        strcmp(q->to, "canonical") != 0) {
         crgw_req_problem(r, 400, "unknown-dialect", "Unknown dialect", NULL,
-                         "to=%s is not a dialect of this node", to);
+                         "to=%s is not a dialect of this node", q->to);
+        return -1;
+    }
+    if (q->to && strcmp(q->to, "canonical") == 0)
+        q->to = NULL; /* the same answer as without `to` */
+    q->verify = verify_cb;
+    q->verify_ctx = st;
+    return 0;
+}
+
+static void route_verify(crgw_req *r)
+{
+    verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
+    crgw_cache_query q = {0};
+    if (read_query(r, st, &q) != 0)
+        return;
+    crgw_cache *cache = crgw_cache_of(r->server);
+    if (cache) {
+        q.version = answer_version(st, r->cfg);
+        crgw_cache_submit(cache, &q, on_answer, r);
         return;
     }
-    crgw_verify_outcome out;
-    if (crgw_verify_report(v, r->body, r->body_len, &o, &out) != 0) {
-        crgw_req_problem(r, 500, "internal", "Internal error", NULL, "verification failed");
+    crgw_cache_verdict v = {0}; /* no cache module on this server: the same verification */
+    verify_cb(st, &q, &v);
+    if (v.status == 200) {
+        crgw_req_respond_json(r, 200, v.answer);
         return;
     }
-    if (to != NULL && strcmp(to, "canonical") != 0)
-        crgw_verify_add_translation(v, r->cfg->node, to, out.verdict);
-    json_t *verdict = out.verdict;
-    out.verdict = NULL;
-    crgw_verify_outcome_cleanup(&out);
-    crgw_req_respond_json(r, 200, verdict);
+    json_t *detail = json_object_get(v.answer, "detail");
+    crgw_req_problem(r, v.status, "internal", "Internal error", NULL, "%s",
+                     json_string_value(detail) ? json_string_value(detail) : "");
+    json_decref(v.answer);
+}
+
+/* ---------- the module ---------- */
+
+static crgw_verifier *build(crgw_config *cfg, crgw_errs *errs)
+{
+    crgw_verifier *v = NULL;
+    if (crgw_verifier_new(cfg, &v, errs) != 0)
+        return NULL;
+    log_info("verify: trust material loaded, version %s", crgw_verifier_trust_version(v));
+    return v;
+}
+
+static int verify_check(crgw_config *cfg, crgw_errs *errs)
+{
+    crgw_verifier *v = NULL;
+    if (crgw_verifier_new(cfg, &v, errs) != 0)
+        return CRGW_ERR_INVALID;
+    crgw_verifier_free(v);
+    return 0;
+}
+
+static int verify_start(crgw_server *s, void **state)
+{
+    crgw_errs errs = {0};
+    verify_state *st = xcalloc(1, sizeof(*st));
+    st->v = build(crgw_server_config(s), &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_error("verify: %s", errs.v[i]);
+    crgw_errs_cleanup(&errs);
+    *state = st;
+    return st->v ? 0 : CRGW_ERR_INVALID;
+}
+
+/* The reload pre-flight ran verify_check on the new configuration: build its verifier now, on
+ * the loop, before any request of the new configuration runs. */
+static void verify_reload(crgw_server *s, void *state, crgw_config *old)
+{
+    (void)old;
+    verify_state *st = state;
+    crgw_errs errs = {0};
+    crgw_verifier *v = build(crgw_server_config(s), &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_error("verify: reload: %s", errs.v[i]);
+    crgw_errs_cleanup(&errs);
+    if (!v)
+        return; /* the files changed since the pre-flight: the running verifier stays */
+    crgw_verifier_free(st->v);
+    st->v = v;
+    st->memo_cfg = NULL; /* the next request computes the new configuration's version */
+}
+
+static void verify_stop(crgw_server *s, void *state)
+{
+    (void)s;
+    verify_state *st = state;
+    crgw_verifier_free(st->v);
+    free(st->version);
+    free(st->memo_trust);
+    free(st);
+}
+
+static const crgw_route verify_routes[] = {
+    {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, route_verify, "reports_verify"},
+    {0},
+};
+
+const crgw_module crgw_verify_module = {
+    .name = "verify",
+    .routes = verify_routes,
+    .check = verify_check,
+    .checks = "trust material",
+    .start = verify_start,
+    .reload = verify_reload,
+    .stop = verify_stop,
+};
+
+/* ---------- crgw verify --redis ---------- */
+
+typedef struct {
+    int done;
+    int status;
+    char *body;
+} cli_answer;
+
+static void cli_done(void *priv, int status, const char *ctype, const char *body, size_t len)
+{
+    (void)ctype;
+    cli_answer *a = priv;
+    a->done = 1;
+    a->status = status;
+    a->body = xstrndup(body, len);
+}
+
+static void cli_run(struct event_base *base, const int *flag, int ms)
+{
+    for (int waited = 0; !*flag && waited < ms; waited += 5) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+}
+
+int crgw_verify_cli_cached(crgw_config *cfg, crgw_verifier *v, const char *redis,
+                           const char *scenario, int64_t at, int pretty, int n, char **files)
+{
+    struct event_base *base = event_base_new();
+    crgw_redis *rc = crgw_redis_new(base, redis, cfg->limits.redis_timeout_ms);
+    if (!rc) {
+        event_base_free(base);
+        return 2;
+    }
+    /* wait for the first PING (bounded): a Redis that does not answer means "bypass" */
+    int up = 0;
+    for (int waited = 0; !up && waited < cfg->limits.redis_timeout_ms; waited += 5) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+        up = crgw_redis_up(rc);
+    }
+    crgw_cache *c = crgw_cache_new(base, rc, NULL, NULL);
+    verify_state st = {.v = v};
+    const char *version = answer_version(&st, cfg);
+    int rc_exit = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "file", json_string(files[i]));
+        char *data = NULL;
+        size_t len = 0;
+        if (crgw_read_file(files[i], MAX_REPORT, &data, &len) != 0) {
+            json_object_set_new(o, "error", json_string("cannot read the file"));
+            rc_exit = rc_exit ? rc_exit : 1;
+        } else {
+            crgw_cache_query q = {0};
+            q.cfg = cfg;
+            q.body = data;
+            q.body_len = len;
+            q.scenario = scenario;
+            q.version = version;
+            q.verify = verify_cb;
+            q.verify_ctx = &st;
+            q.at = at;
+            if (at)
+                q.no_cache = "at";
+            cli_answer a = {0};
+            crgw_cache_submit(c, &q, cli_done, &a);
+            cli_run(base, &a.done, 10 * 1000);
+            json_t *ans = a.done ? json_loads(a.body ? a.body : "", 0, NULL) : NULL;
+            if (!ans) {
+                json_object_set_new(o, "error", json_string("no answer"));
+                rc_exit = 1;
+            } else {
+                json_object_update(o, ans);
+                const char *ind = json_string_value(json_object_get(ans, "indication"));
+                json_t *rec = json_object_get(json_object_get(ans, "recognition"), "recognised");
+                if (a.status != 200 || !ind || strcmp(ind, "TOTAL_PASSED") != 0 ||
+                    (scenario && !json_is_true(rec)))
+                    rc_exit = 1;
+                json_decref(ans);
+            }
+            free(a.body);
+        }
+        free(data);
+        char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    }
+    /* let the stores reach Redis before closing (bounded) */
+    for (int i = 0; i < 400 && crgw_cache_pending(c) > 0; i++) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    crgw_cache_free(c);
+    crgw_redis_free(rc);
+    free(st.version);
+    event_base_free(base);
+    return rc_exit;
 }

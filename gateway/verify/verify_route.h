@@ -1,43 +1,53 @@
 /*
- * verify_route: POST /v1/reports/verify?scenario=S&to=DIALECT[&at=RFC3339] [verifier].
+ * verify_route: the verify module. POST /v1/reports/verify?scenario=S&to=DIALECT[&at=RFC3339]
+ * [verifier] and `crgw verify --redis ADDR`.
  *
  * The body is the report exactly as issued (XML, flattened JWS JSON or compact JWS); the answer
  * is the verdict of crgw_verify_report (API.md), 200 even when the verdict is a failure; 400 for
- * an empty body or a bad parameter. `to` adds "translated" (the canonical report in that
- * dialect) when the report could be read.
+ * an empty body or a bad parameter, 503 without trust material. `to` adds "translated" (the
+ * canonical report in that dialect) when the report could be read.
+ *
+ * One path: the request is checked, then answered through the verdict cache of the cache
+ * module (gateway/cache/cache.h) when it runs on this server, which calls back this module's
+ * verification on a miss or a bypass, synchronously on the loop; without a cache module (the
+ * embedded server of the fuzz harness) the same verification answers directly. `at=`
+ * (evaluation at another time) is never cached: such answers say "cache": "bypass".
+ *
+ * The module's state is the verifier of the configuration in force (trust stores, CRL
+ * signatures, adapters), built at start and on reload, never by a request; its check hook
+ * builds one to see that the trust material loads (check-config, reload pre-flight).
+ *
+ * The answer version in the cache key = SHA-256 of the verifier's trust version (anchors, CRLs,
+ * algorithms, policy of every node), this node's code, the agreements, the legacy USCC list and
+ * the bytes of the adapters' mapping files (they shape the canonical report), computed once per
+ * configuration.
  */
 #ifndef CRGW_VERIFY_ROUTE_H
 #define CRGW_VERIFY_ROUTE_H
 
+#include <stdint.h>
+
 #include "gateway/server/http.h"
+#include "gateway/server/module.h"
 #include "gateway/verify/verify.h"
 
-void crgw_route_verify(crgw_req *r);
+extern const crgw_module crgw_verify_module;
 
 /*
- * The verifier of a configuration: built on first use for that configuration (trust stores,
- * adapters) and kept until another configuration is asked for (reload). NULL when the trust
- * material or the adapters cannot be loaded (logged). One per process (one event loop).
+ * The answer version of a configuration and its verifier into out (65 bytes, hex): the trust
+ * version, this node, the agreements, the legacy USCC list and the digest of the mapping files
+ * the verifier loaded. Returns 0.
  */
-crgw_verifier *crgw_verify_route_verifier(struct crgw_config *cfg);
+int crgw_verify_answer_version(const struct crgw_config *cfg, const crgw_verifier *v, char out[65]);
 
 /*
- * Builds the verifier of cfg now (trust stores, CRL signatures, adapters) and makes it the
- * process's verifier. On failure the errors go to errs and the current verifier stays: the
- * server calls it at start-up (failure: refuse to start) and before swapping in a reloaded
- * configuration (failure: refuse the reload), so no request pays for loading trust material.
- * Returns 0 or -1.
+ * `crgw verify --redis ADDR`: verifies each file through the cache of that Redis (its own event
+ * loop, the asynchronous client; a Redis that does not answer means "bypass"), prints one JSON
+ * object per file ("file" + the answer). scenario and at (0 = now; another time bypasses the
+ * cache) as for the route. Returns the exit status: 0 when every file is TOTAL_PASSED (and
+ * recognised when a scenario is asked), 1 otherwise, 2 on a usage or set-up error.
  */
-int crgw_verify_route_install(struct crgw_config *cfg, crgw_errs *errs);
-
-/*
- * Adds to a verdict "translated" (its canonical report in dialect `to`, translated by node) and
- * "translation_warnings", or "translation_errors" when it cannot be translated.
- */
-void crgw_verify_add_translation(crgw_verifier *v, const char *node, const char *to,
-                                 json_t *verdict);
-
-/* Frees the process's verifier (shutdown, tests). */
-void crgw_verify_route_shutdown(void);
+int crgw_verify_cli_cached(struct crgw_config *cfg, crgw_verifier *v, const char *redis,
+                           const char *scenario, int64_t at, int pretty, int n, char **files);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/core/log.h"
@@ -36,7 +37,7 @@ static void init(void)
         path = "config/test/node-120000.yaml";
     crgw_config *cfg = NULL;
     crgw_errs errs = {0};
-    if (crgw_config_load(path, &cfg, &errs) != 0) {
+    if (crgw_config_load(path, crgw_test_modules, &cfg, &errs) != 0) {
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.v[i]);
         fprintf(stderr, "fuzz_h2_session: cannot load %s (run from the repository root)\n", path);

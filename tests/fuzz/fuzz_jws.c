@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/server/config.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/verify.h"
@@ -31,7 +32,7 @@ static void fz_init(void)
     snprintf(path, sizeof(path), "%s/config/test/node-510100.yaml", CRGW_SRCDIR);
     crgw_config *cfg = NULL;
     crgw_errs errs = {0};
-    if (crgw_config_load(path, &cfg, &errs) != 0 || crgw_verifier_new(cfg, &fz_verifier, &errs) != 0) {
+    if (crgw_config_load(path, crgw_test_modules, &cfg, &errs) != 0 || crgw_verifier_new(cfg, &fz_verifier, &errs) != 0) {
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.v[i]);
         abort();

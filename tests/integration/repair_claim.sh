@@ -11,7 +11,7 @@ trap 'rc=$?; [ "$FAILED" != 0 ] && rp_dump_logs; (exit $rc); _lib_cleanup' EXIT
 A=120000 B=330100
 USCC=91120116MA06T8E28X
 for n in $A $B; do rp_start_redis $n; done
-rp_start_node $A CRGW_OUTBOX_CONSUMER=p1 CRGW_OUTBOX_CLAIM_IDLE_MS=1000
+rp_start_node $A CRGW_TEST_OUTBOX_CONSUMER=p1 CRGW_TEST_OUTBOX_CLAIM_IDLE_MS=1000
 for i in $(seq 20); do
     rp_h2c $A platform POST /v1/repair/decisions -H 'content-type: application/json' -d '{
       "record": {"origin_node": "'$A'", "record_id": "CLAIM-'$i'", "domain": "transport"},
@@ -29,7 +29,7 @@ rp_kill_node $A KILL
 # Process 2 of A: other ports, other consumer name.
 H2=$(free_port)
 L2=$(free_port)
-CRGW_OUTBOX_CONSUMER=p2 CRGW_OUTBOX_CLAIM_IDLE_MS=1000 "$CRGW" serve \
+CRGW_TEST_OUTBOX_CONSUMER=p2 CRGW_TEST_OUTBOX_CLAIM_IDLE_MS=1000 "$CRGW" serve \
     --config "$T/fed/node-$A.yaml" --redis "unix:$T/$A/redis.sock" \
     --h2c "127.0.0.1:$H2" --listen "127.0.0.1:$L2" >>"$T/$A/crgw2.log" 2>&1 &
 _LIB_PIDS+=("$!")

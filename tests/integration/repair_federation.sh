@@ -15,7 +15,7 @@ USCC=91120116MA06T8E28X
 REC=TJJT-2026-0088
 for n in $A $B $C $X; do rp_start_redis $n; done
 for n in $A $C $X; do rp_start_node $n; done
-rp_start_node $B CRGW_REPAIR_SCAN_MS=500
+rp_start_node $B CRGW_TEST_REPAIR_SCAN_MS=500
 
 # ---- application at B ----
 APP='{"subject_uscc": "'$USCC'",

@@ -11,7 +11,7 @@ N=1000
 cc -O2 -o "$T/load" "$CRGW_ROOT/ops/bench/repair-load.c" \
     $(pkg-config --cflags --libs libnghttp2 libevent hiredis) || { fail "build repair-load"; exit 1; }
 for n in $A $B $C; do rp_start_redis $n; done
-for n in $A $B $C; do rp_start_node $n CRGW_REPAIR_AUDIT=1; done
+for n in $A $B $C; do rp_start_node $n CRGW_TEST_REPAIR_AUDIT=1; done
 "$T/load" --node 127.0.0.1:$(rp_port $A h2c) --n 100 --rate 100 --unique --prefix W \
     --peer-redis "unix:$T/$B/redis.sock" >"$T/warm.out"
 expect_eq "B connected and received the warm-up" "$(rp_redis $B HGET crgw:stats:events applied)" 100

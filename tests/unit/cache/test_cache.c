@@ -23,6 +23,19 @@
 
 static const unsigned char D0[32] = {0};
 
+/* A configuration built by hand with only the cache module's section. */
+static void with_cache_section(crgw_config *cfg, crgw_cache_conf *cc)
+{
+    static const crgw_module *const mods[] = {&crgw_cache_module, NULL};
+    static void *secs[1];
+    static int lines[1];
+    secs[0] = cc;
+    cfg->mods = mods;
+    cfg->sections = secs;
+    cfg->section_lines = lines;
+    cfg->n_sections = 1;
+}
+
 Test(cache_key, every_part_counts)
 {
     unsigned char a[32], b[32], d1[32];
@@ -450,9 +463,8 @@ Test(cache_flow, miss_hit_repair_coalesce_bypass, .fini = redis_stop)
     cr_assert(crgw_redis_up(rc));
 
     crgw_config cfg = {0};
-    cfg.cache.enabled = 1;
-    cfg.cache.max_ttl_s = 86400;
-    cfg.cache.failure_ttl_s = 60;
+    crgw_cache_conf cc = {.enabled = 1, .max_ttl_s = 86400, .failure_ttl_s = 60};
+    with_cache_section(&cfg, &cc);
     cfg.limits.redis_timeout_ms = 1000;
     fake_verifier fv = {0};
     crgw_cache *c = crgw_cache_new(base, rc, fake_verify, &fv);
@@ -612,8 +624,8 @@ Test(cache_flow, without_redis_every_answer_is_bypass)
 {
     struct event_base *base = event_base_new();
     crgw_config cfg = {0};
-    cfg.cache.enabled = 1;
-    cfg.cache.max_ttl_s = 86400;
+    crgw_cache_conf cc = {.enabled = 1, .max_ttl_s = 86400};
+    with_cache_section(&cfg, &cc);
     fake_verifier fv = {0};
     fv.natural = 1;
     crgw_cache *c = crgw_cache_new(base, NULL, fake_verify, &fv);

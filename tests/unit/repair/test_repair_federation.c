@@ -5,6 +5,7 @@
 
 #include <openssl/pem.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/server/config.h"
 #include "gateway/repair/federation.h"
 #include "gateway/verify/jws.h"
@@ -15,7 +16,7 @@ static crgw_config *cfg;
 static void setup(void)
 {
     crgw_errs errs = {0};
-    cr_assert_eq(crgw_config_load("config/test/node-120000.yaml", &cfg, &errs), 0);
+    cr_assert_eq(crgw_config_load("config/test/node-120000.yaml", crgw_test_modules, &cfg, &errs), 0);
     crgw_errs_cleanup(&errs);
     cr_assert_eq(crgw_federation_init(cfg), 0);
 }

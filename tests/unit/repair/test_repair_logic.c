@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/server/config.h"
 #include "gateway/repair/repair.h"
 #include "gateway/repair/repair_store.h"
@@ -13,7 +14,7 @@ static crgw_config *cfg;
 static void setup(void)
 {
     crgw_errs errs = {0};
-    int rc = crgw_config_load("config/test/node-120000.yaml", &cfg, &errs);
+    int rc = crgw_config_load("config/test/node-120000.yaml", crgw_test_modules, &cfg, &errs);
     for (size_t i = 0; i < errs.n; i++)
         cr_log_error("%s", errs.v[i]);
     cr_assert_eq(rc, 0);

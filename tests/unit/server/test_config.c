@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/server/config.h"
 
 #define DATA "tests/unit/data/config/"
@@ -11,7 +12,7 @@ static crgw_config *load_ok(const char *path)
 {
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
-    int rc = crgw_config_load(path, &cfg, &errs);
+    int rc = crgw_config_load(path, crgw_test_modules, &cfg, &errs);
     for (size_t i = 0; i < errs.n; i++)
         cr_log_error("%s", errs.v[i]);
     cr_assert_eq(rc, 0, "%s should load", path);
@@ -25,7 +26,7 @@ static void expect_error(const char *path, const char *file, int line, const cha
 {
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
-    int rc = crgw_config_load(path, &cfg, &errs);
+    int rc = crgw_config_load(path, crgw_test_modules, &cfg, &errs);
     cr_assert_eq(rc, CRGW_ERR_INVALID, "%s must be refused", path);
     cr_assert_null(cfg);
     char want[512];
@@ -95,7 +96,10 @@ Test(config, defaults_apply)
     crgw_config *cfg = load_ok(DATA "ok.yaml");
     cr_assert_eq(cfg->limits.max_body, 4u << 20);
     cr_assert_eq(cfg->limits.idle_timeout_ms, 60000);
-    cr_assert_eq(cfg->cache.enabled, 1);
+    cr_assert_eq(crgw_cache_conf_of(cfg)->enabled, 1);
+    cr_assert_eq(crgw_cache_conf_of(cfg)->failure_ttl_s, 60);
+    cr_assert_eq(crgw_repair_conf_of(cfg)->retry_base_ms, 200);
+    cr_assert_eq(crgw_repair_conf_of(cfg)->overdue_scan_ms, 60000);
     cr_assert_str_eq(cfg->log_level, "info");
     cr_assert_null(cfg->listen);
     crgw_config_unref(cfg);
@@ -191,9 +195,9 @@ Test(config, all_errors_reported_in_one_run)
 {
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
-    cr_assert_eq(crgw_config_load(DATA "h2c-public.yaml", &cfg, &errs), CRGW_ERR_INVALID);
+    cr_assert_eq(crgw_config_load(DATA "h2c-public.yaml", crgw_test_modules, &cfg, &errs), CRGW_ERR_INVALID);
     size_t n1 = errs.n;
-    cr_assert_eq(crgw_config_load(DATA "wrong-type.yaml", &cfg, &errs), CRGW_ERR_INVALID);
+    cr_assert_eq(crgw_config_load(DATA "wrong-type.yaml", crgw_test_modules, &cfg, &errs), CRGW_ERR_INVALID);
     cr_assert_gt(errs.n, n1, "errors accumulate across loads");
     crgw_errs_cleanup(&errs);
 }
@@ -202,7 +206,7 @@ Test(config, missing_file)
 {
     crgw_errs errs = {0};
     crgw_config *cfg = NULL;
-    cr_assert_eq(crgw_config_load(DATA "no-such-file.yaml", &cfg, &errs),
+    cr_assert_eq(crgw_config_load(DATA "no-such-file.yaml", crgw_test_modules, &cfg, &errs),
                  CRGW_ERR_INVALID);
     cr_assert_eq(errs.n, 1);
     cr_assert_not_null(strstr(errs.v[0], "no-such-file.yaml:1: "));

@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/core/b64.h"
 #include "gateway/verify/jws.h"
 #include "gateway/core/util.h"
@@ -26,7 +27,7 @@ static void setup(void)
 {
     crgw_config *cfg = NULL;
     crgw_errs errs = {0};
-    cr_assert_eq(crgw_config_load("config/test/node-330100.yaml", &cfg, &errs), 0);
+    cr_assert_eq(crgw_config_load("config/test/node-330100.yaml", crgw_test_modules, &cfg, &errs), 0);
     cr_assert_eq(crgw_verifier_new(cfg, &V, &errs), 0);
     crgw_config_unref(cfg);
 }

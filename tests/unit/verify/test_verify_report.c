@@ -10,6 +10,7 @@
 #include <libxml/parser.h>
 #include <openssl/pem.h>
 
+#include "tests/unit/test_modules.h"
 #include "gateway/translate/adapter.h"
 #include "gateway/core/b64.h"
 #include "gateway/verify/jws.h"
@@ -27,7 +28,7 @@ static crgw_verifier *verifier_for(const char *node)
     snprintf(path, sizeof(path), "config/test/node-%s.yaml", node);
     crgw_config *cfg = NULL;
     crgw_errs errs = {0};
-    cr_assert_eq(crgw_config_load(path, &cfg, &errs), 0, "%s: %s", path,
+    cr_assert_eq(crgw_config_load(path, crgw_test_modules, &cfg, &errs), 0, "%s: %s", path,
                  errs.n ? errs.v[0] : "");
     crgw_verifier *v = NULL;
     cr_assert_eq(crgw_verifier_new(cfg, &v, &errs), 0, "verifier: %s", errs.n ? errs.v[0] : "");
