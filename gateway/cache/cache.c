@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
@@ -329,27 +330,6 @@ char *crgw_cache_value_encode(const unsigned char body_digest[32], int64_t compu
     return v;
 }
 
-static int unhex32(const char *s, unsigned char out[32])
-{
-    if (!s || strlen(s) != 64)
-        return -1;
-    for (size_t i = 0; i < 32; i++) {
-        unsigned v = 0;
-        for (int j = 0; j < 2; j++) {
-            char ch = s[2 * i + (size_t)j];
-            v <<= 4;
-            if (ch >= '0' && ch <= '9')
-                v |= (unsigned)(ch - '0');
-            else if (ch >= 'a' && ch <= 'f')
-                v |= (unsigned)(ch - 'a' + 10);
-            else
-                return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 int crgw_cache_value_decode(const char *value, size_t len, unsigned char body_digest[32],
                             int64_t *computed_at, crgw_cache_subject *s, const char **verdict,
                             size_t *vlen)
@@ -362,7 +342,8 @@ int crgw_cache_value_decode(const char *value, size_t len, unsigned char body_di
     if (!json_is_object(h))
         goto fail;
     if (json_integer_value(json_object_get(h, "v")) != 1 ||
-        unhex32(str_at(h, "d"), body_digest) != 0 || !json_is_integer(json_object_get(h, "t")))
+        crgw_hex_decode(str_at(h, "d"), 32, body_digest) != 0 ||
+        !json_is_integer(json_object_get(h, "t")))
         goto fail;
     *computed_at = json_integer_value(json_object_get(h, "t"));
     const char *issuer = str_at(h, "i");

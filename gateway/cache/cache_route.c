@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "gateway/cache/cache.h"
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/util.h"
 #include "gateway/translate/canon.h"
 #include "gateway/translate/jsonmap.h"

@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/sigalg.h"
 #include "gateway/core/util.h"
@@ -80,11 +81,6 @@ struct crgw_trust {
 };
 
 static time_t asn1_time_t(const ASN1_TIME *a);
-
-static void hex32(const unsigned char *d, char out[65])
-{
-    crgw_hex(d, 32, out);
-}
 
 static int load_pem_file(const char *path, crgw_errs *errs, char **data, size_t *len)
 {
@@ -220,13 +216,13 @@ int crgw_trust_new(const crgw_config *cfg, crgw_trust **out, crgw_errs *errs)
         unsigned char d[32];
         EVP_DigestFinal_ex(h, d, NULL);
         EVP_MD_CTX_free(h);
-        hex32(d, n->version);
+        crgw_hex(d, 32, n->version);
         EVP_DigestUpdate(all_h, d, sizeof(d));
     }
     unsigned char d[32];
     EVP_DigestFinal_ex(all_h, d, NULL);
     EVP_MD_CTX_free(all_h);
-    hex32(d, t->version);
+    crgw_hex(d, 32, t->version);
     if (errs->n > nerr) {
         crgw_trust_free(t);
         return -1;
