@@ -15,6 +15,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/sigalg.h"
 #include "gateway/core/util.h"
+#include "gateway/core/x509.h"
 
 #define MEMO_CAP 1024 /* slots; cleared when 3/4 full */
 #define MAX_TRUST_FILE (4u << 20)
@@ -472,28 +473,33 @@ static void fmt_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+typedef struct {
+    const char *want;
+    char *other;
+    size_t other_len;
+    int found, foreign;
+} node_names;
+
+static int note_node_uri(const char *u, size_t ul, void *arg)
+{
+    node_names *n = arg;
+    if (ul == strlen(n->want) && memcmp(u, n->want, ul) == 0) {
+        n->found = 1;
+    } else if (ul > 14 && memcmp(u, "urn:crgw:node:", 14) == 0) {
+        n->foreign = 1;
+        snprintf(n->other, n->other_len, "%.*s", (int)ul, u);
+    }
+    return 0;
+}
+
 static int san_names_node(X509 *c, const char *node, char *other, size_t other_len)
 {
     char want[64];
     snprintf(want, sizeof(want), "urn:crgw:node:%s", node);
-    GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-    int found = 0, foreign = 0;
+    node_names n = {.want = want, .other = other, .other_len = other_len};
     other[0] = '\0';
-    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type != GEN_URI)
-            continue;
-        const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-        int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-        if ((size_t)ul == strlen(want) && memcmp(u, want, (size_t)ul) == 0) {
-            found = 1;
-        } else if (ul > 14 && memcmp(u, "urn:crgw:node:", 14) == 0) {
-            foreign = 1;
-            snprintf(other, other_len, "%.*s", ul, u);
-        }
-    }
-    GENERAL_NAMES_free(gens);
-    return found && !foreign;
+    crgw_x509_san_uris(c, note_node_uri, &n);
+    return n.found && !n.foreign;
 }
 
 static void chain_times(memo_ent *e)

@@ -11,6 +11,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/core/x509.h"
 #include "gateway/translate/adapter.h"
 #include "gateway/translate/dates.h"
 #include "gateway/verify/jws.h"
@@ -146,22 +147,27 @@ static const char *jstr(json_t *o, const char *a, const char *b)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+typedef struct {
+    char *out;
+    size_t len;
+} node_out;
+
+/* the first urn:crgw:node:XX name (XX of 1..25 bytes) */
+static int node_of_uri(const char *u, size_t ul, void *arg)
+{
+    node_out *o = arg;
+    if (ul > 14 && ul < 40 && memcmp(u, "urn:crgw:node:", 14) == 0) {
+        snprintf(o->out, o->len, "%.*s", (int)ul - 14, u + 14);
+        return 1;
+    }
+    return 0;
+}
+
 static void san_node(X509 *c, char *out, size_t len)
 {
     out[0] = '\0';
-    GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type != GEN_URI)
-            continue;
-        const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-        int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-        if (ul > 14 && ul < 40 && memcmp(u, "urn:crgw:node:", 14) == 0) {
-            snprintf(out, len, "%.*s", ul - 14, u + 14);
-            break;
-        }
-    }
-    GENERAL_NAMES_free(gens);
+    node_out o = {out, len};
+    crgw_x509_san_uris(c, node_of_uri, &o);
 }
 
 static char *diags_text(const crgw_diags *d, size_t max)
