@@ -14,6 +14,7 @@
 #include "gateway/cache/cache.h"
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/redis.h"
@@ -164,7 +165,7 @@ void crgw_route_verify_cached(crgw_req *r)
     const char *at = crgw_req_query(r, "at");
     if (at) {
         time_t t;
-        if (crgw_verify_parse_time(at, &t) != 0) {
+        if (crgw_time_parse_rfc3339(at, 1, &t) != 0) {
             crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
                              "at=%s is not an RFC 3339 time", at);
             return;

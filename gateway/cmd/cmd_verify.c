@@ -13,6 +13,7 @@
 
 #include "gateway/cache/cache_route.h"
 #include "gateway/cmd/commands.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/translate/adapter.h"
@@ -137,7 +138,7 @@ int crgw_cmd_verify(int argc, char **argv)
         return 2;
     }
     crgw_verify_opts vo = {.scenario = scenario, .at = time(NULL)};
-    if (at_s != NULL && crgw_verify_parse_time(at_s, &vo.at) != 0) {
+    if (at_s != NULL && crgw_time_parse_rfc3339(at_s, 1, &vo.at) != 0) {
         fprintf(stderr, "crgw: verify: --at %s is not an RFC 3339 time\n", at_s);
         return 2;
     }

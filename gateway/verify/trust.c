@@ -14,6 +14,7 @@
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/sigalg.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/core/x509.h"
 
@@ -466,13 +467,6 @@ static time_t asn1_time_t(const ASN1_TIME *a)
     return timegm(&tm);
 }
 
-static void fmt_time(time_t t, char *out, size_t len)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 typedef struct {
     const char *want;
     char *other;
@@ -514,7 +508,7 @@ static void chain_times(memo_ent *e)
             e->min_na = e->na[i];
         e->n_times++;
     }
-    fmt_time(e->na[0], e->leaf_na, sizeof(e->leaf_na));
+    crgw_time_format_utc(e->na[0], e->leaf_na, sizeof(e->leaf_na));
 }
 
 static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_checks *ck,
@@ -525,23 +519,23 @@ static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_ch
         const char *who = i == 0 ? "signer" : "CA";
         char t1[32], t2[32];
         if (m->nb[i] > signing) {
-            fmt_time(m->nb[i], t1, sizeof(t1));
-            fmt_time(signing, t2, sizeof(t2));
+            crgw_time_format_utc(m->nb[i], t1, sizeof(t1));
+            crgw_time_format_utc(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_NOT_YET_VALID,
                             "%s certificate not valid before %s, report issued %s", who, t1, t2);
             return;
         }
         if (m->na[i] < signing) {
-            fmt_time(m->na[i], t1, sizeof(t1));
-            fmt_time(signing, t2, sizeof(t2));
+            crgw_time_format_utc(m->na[i], t1, sizeof(t1));
+            crgw_time_format_utc(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the report's issue time %s", who, t1,
                             t2);
             return;
         }
         if (m->na[i] < at) {
-            fmt_time(m->na[i], t1, sizeof(t1));
-            fmt_time(at, t2, sizeof(t2));
+            crgw_time_format_utc(m->na[i], t1, sizeof(t1));
+            crgw_time_format_utc(at, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the evaluation time %s and no "
                             "proof of existence of the signature before that",
@@ -587,8 +581,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) * chain, time_t signing, t
                 info->crl_next = nt;
             if (nt < at) {
                 char ns[32], ta[32];
-                fmt_time(nt, ns, sizeof(ns));
-                fmt_time(at, ta, sizeof(ta));
+                crgw_time_format_utc(nt, ns, sizeof(ns));
+                crgw_time_format_utc(at, ta, sizeof(ta));
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_TRY_LATER,
                                 "CRL of node %s outdated since %s (evaluation time %s)", n->code,
                                 ns, ta);
@@ -599,8 +593,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) * chain, time_t signing, t
         if (X509_CRL_get0_by_cert(crl, &rev, c) == 1 && rev != NULL) {
             time_t rt = asn1_time_t(X509_REVOKED_get0_revocationDate(rev));
             char rs[32], ss[32];
-            fmt_time(rt, rs, sizeof(rs));
-            fmt_time(signing, ss, sizeof(ss));
+            crgw_time_format_utc(rt, rs, sizeof(rs));
+            crgw_time_format_utc(signing, ss, sizeof(ss));
             if (rt <= signing) {
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_REVOKED,
                                 "%s certificate revoked %s, before the report's issue time %s", who,

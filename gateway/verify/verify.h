@@ -64,12 +64,6 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
                        crgw_verify_outcome *out);
 void crgw_verify_outcome_cleanup(crgw_verify_outcome *out);
 
-/*
- * RFC 3339 date-time ("2026-11-23T10:00:00+08:00", "...Z", fractional seconds ignored) or a
- * date "YYYY-MM-DD" (its start, +08:00) to time_t. Returns 0 or -1.
- */
-int crgw_verify_parse_time(const char *s, time_t *out);
-/* RFC 3339 in +08:00 (the API's zone): "2026-11-23T10:00:00+08:00". out >= 32 bytes. */
-void crgw_verify_format_time(time_t t, char *out, size_t len);
+/* Times are parsed and formatted by gateway/core/time.h (crgw_time_parse_rfc3339, ...). */
 
 #endif

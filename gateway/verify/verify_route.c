@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "gateway/core/log.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/translate/adapter.h"
@@ -79,7 +80,7 @@ void crgw_route_verify(crgw_req *r)
     }
     crgw_verify_opts o = {.scenario = crgw_req_query(r, "scenario"), .at = time(NULL)};
     const char *at = crgw_req_query(r, "at");
-    if (at != NULL && crgw_verify_parse_time(at, &o.at) != 0) {
+    if (at != NULL && crgw_time_parse_rfc3339(at, 1, &o.at) != 0) {
         crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
                          "at=%s is not an RFC 3339 time", at);
         return;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "gateway/translate/adapter.h"
+#include "gateway/core/hex.h"
 #include "gateway/core/util.h"
 
 static crgw_adapters *A;
