@@ -314,7 +314,7 @@ static void check_codes_canon(ctx *c, const map_codes *mc, const char *const *co
     if (mc == NULL || codes == NULL)
         return;
     for (size_t i = 0; i < mc->n; i++)
-        if (!crgw_canon_code_ok(codes, mc->v[i].canon))
+        if (!crgw_canon_codes_has(codes, mc->v[i].canon))
             ERR(c, line, "code list %s: '%s' is not a canonical code of %s", mc->name,
                 mc->v[i].canon, field);
 }
@@ -362,7 +362,7 @@ static void compile_records(ctx *c, const crgw_ynode *spec, map_field *f)
                     ERR(c, key_line(set, j), "'%s' is not a coded record field", set->keys[j]);
                     continue;
                 }
-                if (v && !crgw_canon_code_ok(cf->codes, v))
+                if (v && !crgw_canon_codes_has(cf->codes, v))
                     ERR(c, set->kids[j]->line, "'%s' is not a canonical code of %s", v,
                         set->keys[j]);
                 ms->set[ms->nset].canon = xstrdup(set->keys[j]);
@@ -516,7 +516,7 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
         }
         const char *absent = scalar(c, crgw_yaml_get(spec, "absent"), "absent");
         if (absent) {
-            if (!crgw_canon_code_ok(cf->codes, absent) || cf->type != CT_CODE)
+            if (!crgw_canon_codes_has(cf->codes, absent) || cf->type != CT_CODE)
                 ERR(c, spec->line, "absent: '%s' is not a canonical code of %s", absent, canon);
             f->absent = xstrdup(absent);
         }
@@ -540,7 +540,7 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
             if (src && f->codes)
                 for (size_t i = 0; i < f->codes->n; i++)
                     for (size_t k = 0; k < f->codes->v[i].ndv; k++)
-                        if (!crgw_canon_code_ok(src->codes, f->codes->v[i].dv[k]))
+                        if (!crgw_canon_codes_has(src->codes, f->codes->v[i].dv[k]))
                             ERR(c, spec->line, "derive: '%s' is not a canonical code of %s",
                                 f->codes->v[i].dv[k], f->derive);
         }
