@@ -27,7 +27,6 @@
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/redis.h"
-#include "gateway/translate/dates.h"
 
 #define FLIGHT_BUCKETS 1024
 #define MEMO_SLOTS 4096

@@ -18,7 +18,7 @@
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/redis.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/verify/verify.h"
 #include "gateway/verify/verify_route.h"
 

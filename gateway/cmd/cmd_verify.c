@@ -16,7 +16,7 @@
 #include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/verify.h"
 #include "gateway/verify/xmldsig.h"

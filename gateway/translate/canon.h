@@ -12,7 +12,7 @@
 
 #include "gateway/core/canon_codes.h"
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 typedef enum {
     CT_TEXT,

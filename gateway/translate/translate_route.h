@@ -11,7 +11,7 @@
 #define CRGW_TRANSLATE_ROUTE_H
 
 #include "gateway/server/http.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 void crgw_route_translate(crgw_req *r);
 

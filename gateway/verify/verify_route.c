@@ -8,7 +8,7 @@
 #include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 static crgw_verifier *current;
 

@@ -11,7 +11,7 @@
 #include <openssl/pem.h>
 
 #include "gateway/core/time.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/core/b64.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/trust.h"

@@ -1,5 +1,5 @@
 /*
- * adapter: declarative translation between the regions' report formats (dialects) and the
+ * translate: declarative translation between the regions' report formats (dialects) and the
  * canonical report (shared/dialects/canonical.md).
  *
  * One mapping file per dialect (adapters/<dialect>.yaml, language in adapters/README.md) is
@@ -10,8 +10,8 @@
  * the problem concerns ("records[1].decided_on", "subject.uscc", "covers.domains[3]"), or "$"
  * for the document as a whole (syntax, encoding, limits).
  */
-#ifndef CRGW_ADAPTER_H
-#define CRGW_ADAPTER_H
+#ifndef CRGW_TRANSLATE_H
+#define CRGW_TRANSLATE_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 #include <dirent.h>
 #include <stdarg.h>
