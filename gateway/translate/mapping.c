@@ -426,7 +426,7 @@ static int field_kind(ctx *c, const char *canon, const crgw_ynode *spec, const c
             return -1;
         }
         compile_records(c, spec, f);
-        return 0;
+        return 1;
     }
     if (at) {
         f->kind = MF_SCALAR;
