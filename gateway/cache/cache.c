@@ -21,11 +21,12 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
+#include "gateway/core/time.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/redis.h"
-#include "gateway/translate/dates.h"
 
 #define FLIGHT_BUCKETS 1024
 #define MEMO_SLOTS 4096
@@ -33,7 +34,6 @@
 #define INFO_POLL_S 1
 #define SLOW_WINDOW_US (5u * 1000 * 1000)
 #define ANSWER_LIMIT (64u * 1024 * 1024)
-#define BEIJING_OFFSET_S (8 * 3600)
 #define VERSION_MAX 132      /* answer version text (hex digest) */
 #define VERIFY_SLICE_US 2000 /* verifications per loop turn: at most this long, then poll */
 
@@ -158,25 +158,11 @@ int64_t crgw_cache_ttl(int64_t now, int64_t not_after, int failure, int max_ttl_
     if (not_after > 0 && not_after - now < ttl)
         ttl = not_after - now;
     /* never across a date boundary in Beijing time (recognition rules are stated in dates) */
-    int64_t local = now + BEIJING_OFFSET_S;
-    int64_t midnight = (local / 86400 + 1) * 86400 - BEIJING_OFFSET_S;
+    int64_t local = now + CRGW_BEIJING_OFFSET_S;
+    int64_t midnight = (local / 86400 + 1) * 86400 - CRGW_BEIJING_OFFSET_S;
     if (midnight - now < ttl)
         ttl = midnight - now;
     return ttl > 0 ? ttl : 0;
-}
-
-int crgw_cache_parse_time(const char *s, int64_t *out)
-{
-    return s ? crgw_time_parse_rfc3339(s, strlen(s), 0, out) : -1;
-}
-
-void crgw_cache_format_time(int64_t t, char *out, size_t cap)
-{
-    time_t local = (time_t)(t + BEIJING_OFFSET_S);
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    if (strftime(out, cap, "%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0 && cap)
-        out[0] = '\0';
 }
 
 static const char *str_at(const json_t *o, const char *k)
@@ -229,7 +215,7 @@ void crgw_cache_subject_from_verdict(const json_t *answer, crgw_cache_subject *o
     if (uscc && *uscc && strlen(uscc) < USCC_MAX)
         out->uscc = xstrdup(uscc);
     const char *issued = str_at(report, "issued_at");
-    if (!issued || crgw_cache_parse_time(issued, &out->issued_at) != 0)
+    if (!issued || crgw_time_parse_rfc3339(issued, 0, &out->issued_at) != 0)
         out->issued_at = 0;
     const json_t *recs = json_object_get(report, "records");
     size_t i;
@@ -274,7 +260,7 @@ json_t *crgw_cache_changed_records(const crgw_cache_subject *s, const struct red
             json_t *seq = json_object_get(e, "origin_seq");
             int decision = !json_is_integer(seq) || json_integer_value(seq) != 0;
             if (!json_is_object(e) ||
-                (decision && crgw_cache_parse_time(str_at(e, "decided_at"), &decided) != 0)) {
+                (decision && crgw_time_parse_rfc3339(str_at(e, "decided_at"), 0, &decided) != 0)) {
                 /* a record of this report whose state cannot be read: question 3 has no answer,
                  * and "nothing changed" would be a guess */
                 log_warn("cache: unreadable repair-status entry %s", field);
@@ -329,27 +315,6 @@ char *crgw_cache_value_encode(const unsigned char body_digest[32], int64_t compu
     return v;
 }
 
-static int unhex32(const char *s, unsigned char out[32])
-{
-    if (!s || strlen(s) != 64)
-        return -1;
-    for (size_t i = 0; i < 32; i++) {
-        unsigned v = 0;
-        for (int j = 0; j < 2; j++) {
-            char ch = s[2 * i + (size_t)j];
-            v <<= 4;
-            if (ch >= '0' && ch <= '9')
-                v |= (unsigned)(ch - '0');
-            else if (ch >= 'a' && ch <= 'f')
-                v |= (unsigned)(ch - 'a' + 10);
-            else
-                return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 int crgw_cache_value_decode(const char *value, size_t len, unsigned char body_digest[32],
                             int64_t *computed_at, crgw_cache_subject *s, const char **verdict,
                             size_t *vlen)
@@ -362,7 +327,8 @@ int crgw_cache_value_decode(const char *value, size_t len, unsigned char body_di
     if (!json_is_object(h))
         goto fail;
     if (json_integer_value(json_object_get(h, "v")) != 1 ||
-        unhex32(str_at(h, "d"), body_digest) != 0 || !json_is_integer(json_object_get(h, "t")))
+        crgw_hex_decode(str_at(h, "d"), 32, body_digest) != 0 ||
+        !json_is_integer(json_object_get(h, "t")))
         goto fail;
     *computed_at = json_integer_value(json_object_get(h, "t"));
     const char *issuer = str_at(h, "i");
@@ -417,7 +383,7 @@ int crgw_cache_splice(crgw_buf *out, const char *verdict, size_t vlen, int64_t n
         rc |= crgw_buf_adds(out, ",");
     if (changed) {
         char asof[40];
-        crgw_cache_format_time(now, asof, sizeof(asof));
+        crgw_time_format_rfc3339(now, asof, sizeof(asof));
         char *ch = json_dumps(changed, JSON_COMPACT);
         crgw_assert(ch != NULL);
         rc |=

@@ -179,11 +179,6 @@ void crgw_cache_key(const char *version, const char *scenario, const char *to,
 int64_t crgw_cache_ttl(int64_t now, int64_t not_after, int failure, int max_ttl_s,
                        int failure_ttl_s);
 
-/* Parses RFC 3339 ("2026-11-22T16:00:00+08:00", "Z", fractions ignored). 0, or -1. */
-int crgw_cache_parse_time(const char *s, int64_t *out);
-/* Formats t (wall seconds) as RFC 3339 in +08:00 into out (26 bytes at least). */
-void crgw_cache_format_time(int64_t t, char *out, size_t cap);
-
 /* What question 3 needs, taken from a verdict (NULL report or natural person: no subject). */
 typedef struct {
     char *uscc; /* NULL: no repair-status lookup (natural person, no report) */

@@ -17,7 +17,7 @@
 #include "gateway/cmd/commands.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 static void usage(void)
 {

@@ -12,9 +12,10 @@
 #include <openssl/pem.h>
 
 #include "gateway/cmd/commands.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/verify.h"
 #include "gateway/verify/verify_route.h"
@@ -124,7 +125,7 @@ int crgw_cmd_verify(int argc, char **argv, crgw_cmd_modules mods)
         return 2;
     }
     crgw_verify_opts vo = {.scenario = scenario, .at = time(NULL)};
-    if (at_s != NULL && crgw_verify_parse_time(at_s, &vo.at) != 0) {
+    if (at_s != NULL && crgw_time_parse_rfc3339(at_s, 1, &vo.at) != 0) {
         fprintf(stderr, "crgw: verify: --at %s is not an RFC 3339 time\n", at_s);
         return 2;
     }

@@ -172,16 +172,6 @@ out:
     return rc;
 }
 
-void crgw_hex(const unsigned char *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 uint64_t crgw_now_us(void)
 {
     struct timespec ts;

@@ -1,5 +1,5 @@
 /*
- * util: allocation that aborts on failure, bounded byte buffers, file reading, hex.
+ * util: allocation that aborts on failure, bounded byte buffers, file reading, clocks.
  *
  * Service code treats allocation failure as fatal (STYLE.md rule 6); parsers of untrusted input
  * bound their buffers with crgw_buf limits and return errors instead.
@@ -53,9 +53,6 @@ char *crgw_buf_take(crgw_buf *b, size_t *len);
  * Returns 0, CRGW_ERR_IO (errno set), or CRGW_ERR_TOOBIG when the file is larger than limit.
  */
 int crgw_read_file(const char *path, size_t limit, char **out, size_t *len);
-
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void crgw_hex(const unsigned char *p, size_t n, char *out);
 
 /* Monotonic and wall clocks. */
 uint64_t crgw_now_us(void);

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
-#include "gateway/translate/dates.h"
 
 #define MAX_FILE (1u << 20)
 #define MAX_RANGE_DAYS 60
@@ -41,31 +41,6 @@ struct crgw_calendar {
     size_t n_years;
 };
 
-int32_t crgw_days_from_civil(int y, int m, int d)
-{
-    /* H. Hinnant, "chrono-compatible low-level date algorithms". */
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + (int)doe - 719468);
-}
-
-void crgw_civil_from_days(int32_t z0, int *y, int *m, int *d)
-{
-    int z = z0 + 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int yy = (int)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yy + (*m <= 2);
-}
-
 static int digits(const char *s, size_t n, int *out)
 {
     int v = 0;
@@ -78,14 +53,6 @@ static int digits(const char *s, size_t n, int *out)
     return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
 int crgw_date_parse_day(const char *s, size_t n, int32_t *day)
 {
     int y, m, d;
@@ -93,7 +60,7 @@ int crgw_date_parse_day(const char *s, size_t n, int32_t *day)
         return -1;
     if (digits(s, 4, &y) || digits(s + 5, 2, &m) || digits(s + 8, 2, &d))
         return -1;
-    if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+    if (!crgw_date_valid(y, m, d))
         return -1;
     *day = crgw_days_from_civil(y, m, d);
     return 0;
@@ -129,7 +96,7 @@ int32_t crgw_day_of_unix(int64_t unix_s)
 int crgw_day_of_rfc3339(const char *s, int32_t *day)
 {
     int64_t unix_s;
-    if (crgw_time_parse_rfc3339(s, strlen(s), 0, &unix_s) != 0)
+    if (crgw_time_parse_rfc3339(s, 0, &unix_s) != 0)
         return -1;
     *day = crgw_day_of_unix(unix_s);
     return 0;

@@ -15,6 +15,7 @@
 #define CRGW_CALENDAR_H
 
 #include "gateway/core/err.h"
+#include "gateway/core/time.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,9 +44,7 @@ int crgw_calendar_covers(const crgw_calendar *cal, int year);
 /* The n-th working day strictly after day (n >= 1); day itself when n <= 0. */
 int32_t crgw_calendar_add_workdays(const crgw_calendar *cal, int32_t day, int n);
 
-/* Civil date <-> days since 1970-01-01. */
-int32_t crgw_days_from_civil(int y, int m, int d);
-void crgw_civil_from_days(int32_t day, int *y, int *m, int *d);
+/* Civil date <-> days since 1970-01-01: crgw_days_from_civil, crgw_civil_from_days (core/time). */
 /* Parses exactly "YYYY-MM-DD" (an existing date). Returns 0 or -1. */
 int crgw_date_parse_day(const char *s, size_t n, int32_t *day);
 /* Writes "YYYY-MM-DD" (11 bytes with the NUL). */

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "gateway/core/b64.h"
+#include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/repair/outbox.h"
@@ -26,8 +27,7 @@
 #include "gateway/server/metrics.h"
 #include "gateway/server/peer_client.h"
 #include "gateway/server/server.h"
-#include "gateway/translate/adapter.h"
-#include "gateway/verify/jws.h"
+#include "gateway/verify/verify.h"
 
 #define MAX_PEERS 64
 #define REDRIVE_MAX 100000

@@ -22,7 +22,7 @@
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/server.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 #define MAX_DEST 64
 #define MAX_ID 128

@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 

@@ -19,10 +19,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/core/canon_codes.h"
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
 #include "gateway/server/module.h"
-#include "gateway/translate/canon.h"
 
 #define CONFIG_FILE_LIMIT (1u << 20)
 
@@ -707,12 +707,12 @@ static void parse_agreements(lctx *c, crgw_ynode *v, void *target)
         parse_fields(c, item, agreement_fields, &ag, "agreement");
         crgw_ynode *cov = crgw_yaml_get(item, "require_coverage");
         for (size_t k = 0; k < ag.require_coverage.n; k++)
-            if (!crgw_canon_is_record_kind(ag.require_coverage.v[k]))
+            if (!crgw_canon_codes_is_record_kind(ag.require_coverage.v[k]))
                 err_at(c, cov->line, "unknown record kind '%s' in require_coverage",
                        ag.require_coverage.v[k]);
         crgw_ynode *dom = crgw_yaml_get(item, "repair_domains");
         for (size_t k = 0; k < ag.repair_domains.n; k++)
-            if (!crgw_canon_is_domain(ag.repair_domains.v[k]))
+            if (!crgw_canon_codes_is_domain(ag.repair_domains.v[k]))
                 err_at(c, dom->line, "unknown domain '%s' in repair_domains",
                        ag.repair_domains.v[k]);
         if (ag.kinds == 0 && ag.repair_domains.n == 0 && ag.id)

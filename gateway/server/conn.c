@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
@@ -462,17 +463,6 @@ static void reject(stream *s, int status, const char *type, const char *title, c
 
 /* ---- request processing ---- */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Splits :path into decoded path and raw query. Returns 0 or -1 (bad encoding). */
 static int split_path(stream *s)
 {
@@ -490,8 +480,8 @@ static int split_path(stream *s)
     size_t j = 0;
     for (size_t i = 0; i < plen; i++) {
         if (p[i] == '%') {
-            int hi = i + 2 < plen ? hexval(p[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(p[i + 2]) : -1;
+            int hi = i + 2 < plen ? crgw_hexval(p[i + 1]) : -1;
+            int lo = hi >= 0 ? crgw_hexval(p[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             d[j++] = (char)(hi * 16 + lo);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/conn.h"
@@ -87,17 +88,6 @@ int crgw_req_cancelled(const crgw_req *r)
     return crgw_conn_cancelled(r);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Percent-decodes p[0..n) into out (n+1 bytes); returns the length. A '+' stays a '+' (the
  * contract says percent-decoded: RFC 3339 offsets such as +08:00 arrive unencoded).
@@ -106,8 +96,8 @@ static size_t pct_decode(const char *p, size_t n, char *out)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-            out[j++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+        if (p[i] == '%' && i + 2 < n && crgw_hexval(p[i + 1]) >= 0 && crgw_hexval(p[i + 2]) >= 0) {
+            out[j++] = (char)(crgw_hexval(p[i + 1]) * 16 + crgw_hexval(p[i + 2]));
             i += 2;
         } else {
             out[j++] = p[i];

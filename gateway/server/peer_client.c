@@ -29,6 +29,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/core/x509.h"
 #include "gateway/server/config.h"
 #include "gateway/server/tls.h"
 
@@ -617,17 +618,5 @@ int crgw_peers_connected(const crgw_peers *p, const char *node)
 
 int crgw_cert_has_uri(X509 *cert, const char *uri)
 {
-    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    int found = 0;
-    size_t want = strlen(uri);
-    for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !found; i++) {
-        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-        if (gn->type != GEN_URI)
-            continue;
-        const ASN1_IA5STRING *s = gn->d.uniformResourceIdentifier;
-        size_t l = (size_t)ASN1_STRING_length(s);
-        found = l == want && memcmp(ASN1_STRING_get0_data(s), uri, l) == 0;
-    }
-    GENERAL_NAMES_free(names);
-    return found;
+    return crgw_x509_san_has_uri(cert, uri);
 }

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "gateway/core/log.h"
+#include "gateway/core/x509.h"
 #include "gateway/server/config.h"
 
 static int cfg_index = -1;
@@ -27,20 +28,13 @@ int crgw_tls_identity_of_cert(X509 *cert, const crgw_config *cfg, crgw_tls_ident
     memset(id, 0, sizeof(*id));
     if (!cert)
         return CRGW_ERR_NOT_FOUND;
-    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    int rc = CRGW_ERR_NOT_FOUND;
-    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
-        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-        if (gn->type != GEN_URI)
+    int rc = CRGW_ERR_NOT_FOUND, n;
+    char uri[sizeof(id->uri)];
+    for (size_t i = 0; (n = crgw_x509_san_uri(cert, i, uri, sizeof(uri))) != CRGW_ERR_NOT_FOUND;
+         i++) {
+        if (n <= 0)
             continue;
-        const ASN1_IA5STRING *s = gn->d.uniformResourceIdentifier;
-        size_t len = (size_t)ASN1_STRING_length(s);
-        if (len == 0 || len >= sizeof(id->uri) ||
-            memchr(ASN1_STRING_get0_data(s), '\0', len) != NULL)
-            continue;
-        char uri[sizeof(id->uri)];
-        memcpy(uri, ASN1_STRING_get0_data(s), len);
-        uri[len] = '\0';
+        size_t len = (size_t)n;
         unsigned roles = crgw_config_client_roles(cfg, uri);
         if (roles) {
             memcpy(id->uri, uri, len + 1);
@@ -57,7 +51,6 @@ int crgw_tls_identity_of_cert(X509 *cert, const crgw_config *cfg, crgw_tls_ident
             break;
         }
     }
-    GENERAL_NAMES_free(names);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "gateway/core/canon_codes.h"
 #include "gateway/core/util.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
@@ -17,77 +18,42 @@ static void cfmt(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *const K_KIND[] = {"special_credit_report", "public_credit_report", NULL};
-static const char *const K_SUBJECT[] = {"legal_person", "unincorporated", "individual_business",
-                                        "natural_person", NULL};
-static const char *const K_RKIND[] = {"administrative_penalty",
-                                      "administrative_compulsory_measure",
-                                      "serious_dishonesty_list",
-                                      "abnormal_operation_list",
-                                      "criminal_judgment",
-                                      "other_dishonesty",
-                                      NULL};
-static const char *const K_SEVERITY[] = {"minor", "general", "serious", NULL};
-static const char *const K_STATUS[] = {"published", "repaired", "expired", NULL};
-static const char *const K_CRIMINAL[] = {"none", "found", "not_covered", NULL};
-static const char *const K_CONCL[] = {"records_found", "no_record", NULL};
-static const char *const K_EXCL[] = {"summary_procedure_penalties", NULL};
-static const char *const K_DOMAIN[] = {"transport",
-                                       "tax",
-                                       "fire_safety",
-                                       "ecology_environment",
-                                       "market_regulation",
-                                       "human_resources_social_security",
-                                       "housing_construction",
-                                       "emergency_management",
-                                       "public_security",
-                                       "medical_insurance",
-                                       NULL};
-static const char *const K_CATEGORY[] = {"registration_basics",
-                                         "judicial",
-                                         "administrative_management",
-                                         "titles_occupations",
-                                         "abnormal_operation_list",
-                                         "serious_dishonesty_list",
-                                         "contract_performance",
-                                         "credit_commitment",
-                                         "credit_evaluation",
-                                         "compliance",
-                                         "honours",
-                                         "intellectual_property",
-                                         "voluntary",
-                                         NULL};
-
 static const crgw_canon_field TOP[] = {
     {"dialect", CT_TEXT, NULL, NULL, 0},
     {"report_id", CT_TEXT, NULL, NULL, 1},
-    {"kind", CT_CODE, K_KIND, NULL, 1},
+    {"kind", CT_CODE, crgw_canon_codes_kind, NULL, 1},
     {"issuer.node", CT_NODE, NULL, NULL, 1},
     {"issuer.authority", CT_TEXT, NULL, NULL, 1},
     {"issued_at", CT_DATETIME, NULL, NULL, 1},
     {"valid_until", CT_DATE, NULL, NULL, 0},
     {"covers.period_from", CT_DATE, NULL, NULL, 1},
     {"covers.period_to", CT_DATE, NULL, NULL, 1},
-    {"covers.domains", CT_CODES, K_DOMAIN, NULL, 1},
-    {"covers.excludes", CT_CODES, K_EXCL, NULL, 0},
+    {"covers.domains", CT_CODES, crgw_canon_codes_domain, NULL, 1},
+    {"covers.excludes", CT_CODES, crgw_canon_codes_exclusion, NULL, 0},
     {"subject.uscc", CT_USCC, NULL, NULL, 0}, /* required unless natural_person */
     {"subject.name", CT_TEXT, NULL, NULL, 1},
-    {"subject.type", CT_CODE, K_SUBJECT, NULL, 1},
+    {"subject.type", CT_CODE, crgw_canon_codes_subject_type, NULL, 1},
     {"subject.legal_representative", CT_TEXT, NULL, NULL, 0},
     {"records", CT_RECORDS, NULL, NULL, 1},
-    {"criminal_record", CT_CODE, K_CRIMINAL, NULL, 0},
-    {"conclusions", CT_MAP, K_CONCL, K_DOMAIN, 1},
+    {"criminal_record", CT_CODE, crgw_canon_codes_criminal_record, NULL, 0},
+    {"conclusions", CT_MAP, crgw_canon_codes_conclusion, crgw_canon_codes_domain, 1},
     {"provenance", CT_OBJECT, NULL, NULL, 0},
 };
 
 static const crgw_canon_field REC[] = {
-    {"record_id", CT_TEXT, NULL, NULL, 1},      {"origin_node", CT_NODE, NULL, NULL, 0},
-    {"category", CT_CODE, K_CATEGORY, NULL, 1}, {"kind", CT_CODE, K_RKIND, NULL, 1},
-    {"decision_no", CT_TEXT, NULL, NULL, 0},    {"authority", CT_TEXT, NULL, NULL, 0},
-    {"decided_on", CT_DATE, NULL, NULL, 0},     {"domain", CT_CODE, K_DOMAIN, NULL, 0},
-    {"severity", CT_CODE, K_SEVERITY, NULL, 0}, {"severity_local", CT_TEXT, NULL, NULL, 0},
-    {"content", CT_TEXT, NULL, NULL, 0},        {"publicity_until", CT_DATE, NULL, NULL, 0},
-    {"status", CT_CODE, K_STATUS, NULL, 0},
+    {"record_id", CT_TEXT, NULL, NULL, 1},
+    {"origin_node", CT_NODE, NULL, NULL, 0},
+    {"category", CT_CODE, crgw_canon_codes_category, NULL, 1},
+    {"kind", CT_CODE, crgw_canon_codes_record_kind, NULL, 1},
+    {"decision_no", CT_TEXT, NULL, NULL, 0},
+    {"authority", CT_TEXT, NULL, NULL, 0},
+    {"decided_on", CT_DATE, NULL, NULL, 0},
+    {"domain", CT_CODE, crgw_canon_codes_domain, NULL, 0},
+    {"severity", CT_CODE, crgw_canon_codes_severity, NULL, 0},
+    {"severity_local", CT_TEXT, NULL, NULL, 0},
+    {"content", CT_TEXT, NULL, NULL, 0},
+    {"publicity_until", CT_DATE, NULL, NULL, 0},
+    {"status", CT_CODE, crgw_canon_codes_record_status, NULL, 0},
 };
 
 const crgw_canon_field *crgw_canon_fields(int record, size_t *n)
@@ -104,26 +70,6 @@ const crgw_canon_field *crgw_canon_lookup(const char *path, int record)
         if (strcmp(t[i].path, path) == 0)
             return &t[i];
     return NULL;
-}
-
-int crgw_canon_is_domain(const char *s)
-{
-    return crgw_canon_code_ok(K_DOMAIN, s);
-}
-
-int crgw_canon_is_record_kind(const char *s)
-{
-    return crgw_canon_code_ok(K_RKIND, s);
-}
-
-int crgw_canon_code_ok(const char *const *codes, const char *v)
-{
-    if (codes == NULL)
-        return 1;
-    for (; *codes; codes++)
-        if (strcmp(*codes, v) == 0)
-            return 1;
-    return 0;
 }
 
 json_t *crgw_canon_get(json_t *obj, const char *dotted)
@@ -275,7 +221,7 @@ static void check_value(const crgw_canon_field *f, json_t *v, const char *path,
             cfmt(p, sizeof(p), "%s[%zu]", path, i);
             if (!json_is_string(e))
                 crgw_diags_add(errs, p, "expected a string");
-            else if (!crgw_canon_code_ok(f->codes, json_string_value(e)))
+            else if (!crgw_canon_codes_has(f->codes, json_string_value(e)))
                 crgw_diags_add(errs, p, "value \"%s\" is not a canonical code",
                                json_string_value(e));
         }
@@ -292,7 +238,7 @@ static void check_value(const crgw_canon_field *f, json_t *v, const char *path,
     size_t n = json_string_length(v);
     switch (f->type) {
     case CT_CODE:
-        if (!crgw_canon_code_ok(f->codes, s))
+        if (!crgw_canon_codes_has(f->codes, s))
             crgw_diags_add(errs, path, "value \"%s\" is not a canonical code", s);
         break;
     case CT_DATE:
@@ -375,9 +321,10 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
         {
             char path[128];
             cfmt(path, sizeof(path), "conclusions.%s", k);
-            if (!crgw_canon_code_ok(K_DOMAIN, k))
+            if (!crgw_canon_codes_has(crgw_canon_codes_domain, k))
                 crgw_diags_add(errs, path, "\"%s\" is not a canonical domain", k);
-            else if (!json_is_string(v) || !crgw_canon_code_ok(K_CONCL, json_string_value(v)))
+            else if (!json_is_string(v) ||
+                     !crgw_canon_codes_has(crgw_canon_codes_conclusion, json_string_value(v)))
                 crgw_diags_add(errs, path, "expected records_found or no_record");
         }
     }

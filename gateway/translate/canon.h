@@ -10,7 +10,9 @@
 
 #include <jansson.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/core/canon_codes.h"
+
+#include "gateway/translate/translate.h"
 
 typedef enum {
     CT_TEXT,
@@ -35,14 +37,8 @@ typedef struct {
 
 /* Field tables (canonical order). */
 const crgw_canon_field *crgw_canon_fields(int record, size_t *n);
-/* 1 when s is a canonical domain (transport, tax, ...) / record kind (administrative_penalty, ...).
- */
-int crgw_canon_is_domain(const char *s);
-int crgw_canon_is_record_kind(const char *s);
 /* The field of a dotted path, or NULL. */
 const crgw_canon_field *crgw_canon_lookup(const char *path, int record);
-/* 1 if v is one of the codes of f (or f has no code list). */
-int crgw_canon_code_ok(const char *const *codes, const char *v);
 
 /* Dotted-path access in nested objects. get: borrowed or NULL; set steals v. */
 json_t *crgw_canon_get(json_t *obj, const char *dotted);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 
 enum tok { T_LIT, T_Y4, T_MO2, T_MO1, T_D2, T_D1, T_H2, T_MI2, T_S2 };
@@ -105,16 +106,6 @@ int crgw_datefmt_has_time(const crgw_datefmt *f)
     return f->has_time;
 }
 
-int crgw_date_valid(int y, int mo, int d)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1)
-        return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    int max = mdays[mo - 1] + (mo == 2 && leap);
-    return d <= max;
-}
-
 static int digits(const char *s, size_t n, size_t *i, int count, int *out)
 {
     int v = 0;
@@ -140,135 +131,11 @@ static int digits12(const char *s, size_t n, size_t *i, int *out)
     return 0;
 }
 
-static int check_fields(const crgw_datetime *t, int with_time, const char **why)
-{
-    if (!crgw_date_valid(t->y, t->mo, t->d)) {
-        *why = "no such date";
-        return -1;
-    }
-    if (with_time && (t->h > 23 || t->mi > 59 || t->s > 59)) {
-        *why = "no such time of day";
-        return -1;
-    }
-    return 0;
-}
-
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long yy = yoe + era * 400;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yy + (*m <= 2));
-}
-
-/* shift t by delta minutes */
-static void shift_minutes(crgw_datetime *t, long delta)
-{
-    long days = days_from_civil(t->y, t->mo, t->d);
-    long mins = (long)t->h * 60 + t->mi + delta;
-    long dd = mins >= 0 ? mins / 1440 : -((-mins + 1439) / 1440);
-    mins -= dd * 1440;
-    civil_from_days(days + dd, &t->y, &t->mo, &t->d);
-    t->h = (int)(mins / 60);
-    t->mi = (int)(mins % 60);
-}
-
-static int parse_rfc3339(const char *s, size_t n, crgw_datetime *t, const char **why)
-{
-    size_t i = 0;
-    memset(t, 0, sizeof(*t));
-    *why = "not an RFC 3339 date-time (YYYY-MM-DDThh:mm:ss+08:00)";
-    if (digits(s, n, &i, 4, &t->y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t->mo) ||
-        i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t->d) || i >= n ||
-        (s[i] != 'T' && s[i] != 't'))
-        return -1;
-    i++;
-    if (digits(s, n, &i, 2, &t->h) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &t->mi) ||
-        i >= n || s[i++] != ':' || digits(s, n, &i, 2, &t->s))
-        return -1;
-    if (i < n && s[i] == '.') {
-        i++;
-        size_t st = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (s[i] != '0')
-                t->has_frac = 1;
-            i++;
-        }
-        if (i == st)
-            return -1;
-    }
-    if (i >= n) {
-        *why = "RFC 3339 date-time without a time zone offset";
-        return -1;
-    }
-    long off;
-    if (s[i] == 'Z' || s[i] == 'z') {
-        off = 0;
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        int sign = s[i++] == '-' ? -1 : 1, oh, om;
-        if (digits(s, n, &i, 2, &oh) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &om) ||
-            oh > 23 || om > 59)
-            return -1;
-        off = sign * (oh * 60L + om);
-    } else {
-        return -1;
-    }
-    if (i != n)
-        return -1;
-    if (check_fields(t, 1, why))
-        return -1;
-    if (off != 480)
-        shift_minutes(t, 480 - off);
-    if (!crgw_date_valid(t->y, t->mo, t->d)) {
-        *why = "date out of range after conversion to +08:00";
-        return -1;
-    }
-    return 0;
-}
-
-int crgw_time_parse_rfc3339(const char *s, size_t n, int date_only_ok, int64_t *unix_s)
-{
-    crgw_datetime t;
-    const char *why;
-    if (s == NULL)
-        return -1;
-    if (n == 10 && date_only_ok) {
-        size_t i = 0;
-        memset(&t, 0, sizeof(t));
-        if (digits(s, n, &i, 4, &t.y) || s[i++] != '-' || digits(s, n, &i, 2, &t.mo) ||
-            s[i++] != '-' || digits(s, n, &i, 2, &t.d) || !crgw_date_valid(t.y, t.mo, t.d))
-            return -1;
-    } else if (parse_rfc3339(s, n, &t, &why) != 0) {
-        return -1;
-    }
-    /* t is Beijing time (+08:00) */
-    *unix_s =
-        (int64_t)days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s - 8 * 3600;
-    return 0;
-}
-
 int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_datetime *out,
                        const char **why)
 {
     if (f->rfc3339)
-        return parse_rfc3339(s, n, out, why);
+        return crgw_datetime_parse_rfc3339(s, n, out, why);
     crgw_datetime t = {0};
     size_t i = 0;
     *why = "does not match the date format";
@@ -311,7 +178,7 @@ int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_date
     }
     if (i != n)
         return -1;
-    if (check_fields(&t, f->has_time, why))
+    if (crgw_datetime_check(&t, f->has_time, why))
         return -1;
     *out = t;
     return 0;
@@ -392,14 +259,14 @@ int crgw_date_parse_canonical(const char *s, size_t n, int with_time, crgw_datet
                               const char **why)
 {
     if (with_time)
-        return parse_rfc3339(s, n, out, why);
+        return crgw_datetime_parse_rfc3339(s, n, out, why);
     crgw_datetime t = {0};
     size_t i = 0;
     *why = "not a date YYYY-MM-DD";
     if (digits(s, n, &i, 4, &t.y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t.mo) ||
         i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t.d) || i != n)
         return -1;
-    if (check_fields(&t, 0, why))
+    if (crgw_datetime_check(&t, 0, why))
         return -1;
     *out = t;
     return 0;

@@ -13,10 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct {
-    int y, mo, d, h, mi, s;
-    int has_frac; /* rfc3339 input had non-zero fractional seconds (dropped) */
-} crgw_datetime;
+#include "gateway/core/time.h"
 
 typedef struct crgw_datefmt crgw_datefmt;
 
@@ -40,14 +37,5 @@ int crgw_datefmt_format(const crgw_datefmt *f, const crgw_datetime *t, char *out
 int crgw_date_parse_canonical(const char *s, size_t n, int with_time, crgw_datetime *out,
                               const char **why);
 void crgw_date_format_canonical(const crgw_datetime *t, int with_time, char out[32]);
-/*
- * RFC 3339 date-time with an offset (Z or +hh:mm, fractional seconds dropped) to Unix seconds;
- * with date_only_ok, a bare YYYY-MM-DD is 00:00 Beijing time of that day. The one parser of
- * instants in the project (verification, cache, calendar). 0, or -1 when invalid.
- */
-int crgw_time_parse_rfc3339(const char *s, size_t n, int date_only_ok, int64_t *unix_s);
-
-/* 1 if y-mo-d exists in the proleptic Gregorian calendar (years 1..9999). */
-int crgw_date_valid(int y, int mo, int d);
 
 #endif

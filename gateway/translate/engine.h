@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/translate/mapping.h"
+#include "gateway/translate/translate.h"
 
 /* item: an element / JSON value; key: member name when iterating a JSON object (else NULL). */
 typedef int (*engine_each_fn)(void *item, const char *key, void *u);

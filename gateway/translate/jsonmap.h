@@ -1,6 +1,6 @@
 /*
  * jsonmap: the JSON engine (jansson): strict parsing (crgw_json_parse_strict, declared in
- * adapter.h), JWS envelopes (flattened JSON and compact: the payload is read, the signature is
+ * translate.h), JWS envelopes (flattened JSON and compact: the payload is read, the signature is
  * the verifier's business), reading a mapping's fields, writing a dialect document.
  */
 #ifndef CRGW_JSONMAP_H
@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/translate/mapping.h"
+#include "gateway/translate/translate.h"
 
 /*
  * Parses the bytes of a JSON dialect document: plain JSON, flattened JWS JSON or compact JWS.

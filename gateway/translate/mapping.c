@@ -314,7 +314,7 @@ static void check_codes_canon(ctx *c, const map_codes *mc, const char *const *co
     if (mc == NULL || codes == NULL)
         return;
     for (size_t i = 0; i < mc->n; i++)
-        if (!crgw_canon_code_ok(codes, mc->v[i].canon))
+        if (!crgw_canon_codes_has(codes, mc->v[i].canon))
             ERR(c, line, "code list %s: '%s' is not a canonical code of %s", mc->name,
                 mc->v[i].canon, field);
 }
@@ -362,7 +362,7 @@ static void compile_records(ctx *c, const crgw_ynode *spec, map_field *f)
                     ERR(c, key_line(set, j), "'%s' is not a coded record field", set->keys[j]);
                     continue;
                 }
-                if (v && !crgw_canon_code_ok(cf->codes, v))
+                if (v && !crgw_canon_codes_has(cf->codes, v))
                     ERR(c, set->kids[j]->line, "'%s' is not a canonical code of %s", v,
                         set->keys[j]);
                 ms->set[ms->nset].canon = xstrdup(set->keys[j]);
@@ -397,135 +397,132 @@ static void compile_records(ctx *c, const crgw_ynode *spec, map_field *f)
     }
 }
 
-static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int record,
-                         map_field *f)
+/* The kind of a field given as a mapping: at, list, map, derive or sections. 0, 1 (sections:
+ * compiled as records, nothing more to read) or -1. */
+static int field_kind(ctx *c, const char *canon, const crgw_ynode *spec, const crgw_canon_field *cf,
+                      int record, map_field *f)
 {
     map_dialect *d = c->d;
-    f->canon = xstrdup(canon);
-    f->line = spec->line;
-    const crgw_canon_field *cf = crgw_canon_lookup(canon, record);
-    if (cf == NULL || cf->type == CT_OBJECT || strcmp(canon, "dialect") == 0) {
-        ERR(c, spec->line, "'%s' is not a mappable canonical %s field", canon,
-            record ? "record" : "report");
+    for (size_t i = 0; i < spec->n; i++) {
+        size_t k;
+        for (k = 0; FIELD_KEYS[k]; k++)
+            if (strcmp(FIELD_KEYS[k], spec->keys[i]) == 0)
+                break;
+        if (FIELD_KEYS[k] == NULL)
+            ERR(c, key_line(spec, i), "field %s: unknown key '%s'", canon, spec->keys[i]);
+    }
+    const char *at = scalar(c, crgw_yaml_get(spec, "at"), "at");
+    const char *list = scalar(c, crgw_yaml_get(spec, "list"), "list");
+    const char *map = scalar(c, crgw_yaml_get(spec, "map"), "map");
+    const char *derive = scalar(c, crgw_yaml_get(spec, "derive"), "derive");
+    int nkinds = !!at + !!list + !!map + !!derive + !!crgw_yaml_get(spec, "sections");
+    if (nkinds != 1) {
+        ERR(c, spec->line, "field %s: exactly one of at, list, map, derive, sections", canon);
         return -1;
     }
-    if (spec->type == CRGW_Y_SCALAR) {
-        /* shorthand: field: PATH */
-        parse_path(c, spec->scalar, spec->line, &f->at);
-        f->kind = MF_SCALAR;
-    } else if (spec->type != CRGW_Y_MAP) {
-        ERR(c, spec->line, "field %s: a path or a mapping expected", canon);
-        return -1;
-    } else {
-        for (size_t i = 0; i < spec->n; i++) {
-            size_t k;
-            for (k = 0; FIELD_KEYS[k]; k++)
-                if (strcmp(FIELD_KEYS[k], spec->keys[i]) == 0)
-                    break;
-            if (FIELD_KEYS[k] == NULL)
-                ERR(c, key_line(spec, i), "field %s: unknown key '%s'", canon, spec->keys[i]);
-        }
-        const char *at = scalar(c, crgw_yaml_get(spec, "at"), "at");
-        const char *list = scalar(c, crgw_yaml_get(spec, "list"), "list");
-        const char *map = scalar(c, crgw_yaml_get(spec, "map"), "map");
-        const char *derive = scalar(c, crgw_yaml_get(spec, "derive"), "derive");
-        int nkinds = !!at + !!list + !!map + !!derive + !!crgw_yaml_get(spec, "sections");
-        if (nkinds != 1) {
-            ERR(c, spec->line, "field %s: exactly one of at, list, map, derive, sections", canon);
+    if (crgw_yaml_get(spec, "sections")) {
+        if (cf->type != CT_RECORDS) {
+            ERR(c, spec->line, "sections only map records");
             return -1;
         }
-        if (crgw_yaml_get(spec, "sections")) {
-            if (cf->type != CT_RECORDS) {
-                ERR(c, spec->line, "sections only map records");
-                return -1;
-            }
-            compile_records(c, spec, f);
-            return 0;
-        }
-        if (at) {
-            f->kind = MF_SCALAR;
-            parse_path(c, at, spec->line, &f->at);
-        } else if (list) {
-            f->kind = MF_LIST;
-            parse_path(c, list, spec->line, &f->at);
-        } else if (map) {
-            f->kind = MF_MAP;
-            parse_path(c, map, spec->line, &f->at);
-            const char *key = scalar(c, crgw_yaml_get(spec, "key"), "key");
-            if (key == NULL)
-                ERR(c, spec->line, "field %s: a map needs 'key'", canon);
-            else if (strcmp(key, "*") == 0 && !d->xml)
-                f->key_any = 1;
-            else
-                parse_path(c, key, spec->line, &f->key);
-            const char *kc = scalar(c, crgw_yaml_get(spec, "key_codes"), "key_codes");
-            if (kc && (f->key_codes = find_codes(d, kc)) == NULL)
-                ERR(c, spec->line, "unknown code list '%s'", kc);
-            if (f->key_codes == NULL)
-                ERR(c, spec->line, "field %s: a map needs key_codes", canon);
-            check_codes_canon(c, f->key_codes, cf->key_codes, canon, spec->line);
-        } else {
-            f->kind = MF_DERIVE;
-            f->derive = xstrdup(derive);
-            if (crgw_canon_lookup(derive, record) == NULL)
-                ERR(c, spec->line, "derive: '%s' is not a canonical field", derive);
-        }
-        if (f->kind == MF_LIST || f->kind == MF_MAP) {
-            const char *v = scalar(c, crgw_yaml_get(spec, "value"), "value");
-            parse_path(c, v ? v : ".", spec->line, &f->value);
-            if (f->at.n == 0)
-                ERR(c, spec->line, "field %s: list/map path must not be '.'", canon);
-        }
-        const char *codes = scalar(c, crgw_yaml_get(spec, "codes"), "codes");
-        if (codes && (f->codes = find_codes(d, codes)) == NULL)
-            ERR(c, spec->line, "unknown code list '%s'", codes);
-        const char *match = scalar(c, crgw_yaml_get(spec, "match"), "match");
-        if (match && strcmp(match, "prefix") == 0)
-            f->prefix = 1;
-        else if (match && strcmp(match, "exact") != 0)
-            ERR(c, spec->line, "match: prefix or exact");
-        const char *date = scalar(c, crgw_yaml_get(spec, "date"), "date");
-        const char *dt = scalar(c, crgw_yaml_get(spec, "datetime"), "datetime");
-        const char *why = "";
-        if (date || dt) {
-            f->type = date ? MT_DATE : MT_DATETIME;
-            f->fmt = crgw_datefmt_new(date ? date : dt, &why);
-            if (f->fmt == NULL)
-                ERR(c, spec->line, "bad date format: %s", why);
-            else if (crgw_datefmt_has_time(f->fmt) != (f->type == MT_DATETIME))
-                ERR(c, spec->line, "%s format %s time fields", date ? "a date" : "a datetime",
-                    date ? "must not have" : "needs");
-        }
-        const char *type = scalar(c, crgw_yaml_get(spec, "type"), "type");
-        if (type) {
-            if (strcmp(type, "bool") == 0 && !d->xml)
-                f->type = MT_BOOL;
-            else if (strcmp(type, "uscc") == 0)
-                f->type = MT_USCC;
-            else if (strcmp(type, "node") == 0)
-                f->type = MT_NODE;
-            else if (strcmp(type, "text") != 0)
-                ERR(c, spec->line, "type: text, uscc, node%s", d->xml ? "" : " or bool");
-        }
-        const char *raw = scalar(c, crgw_yaml_get(spec, "raw"), "raw");
-        if (raw) {
-            const crgw_canon_field *rf = crgw_canon_lookup(raw, record);
-            if (rf == NULL || rf->type != CT_TEXT)
-                ERR(c, spec->line, "raw: '%s' is not a canonical text field", raw);
-            f->raw = xstrdup(raw);
-        }
-        const char *absent = scalar(c, crgw_yaml_get(spec, "absent"), "absent");
-        if (absent) {
-            if (!crgw_canon_code_ok(cf->codes, absent) || cf->type != CT_CODE)
-                ERR(c, spec->line, "absent: '%s' is not a canonical code of %s", absent, canon);
-            f->absent = xstrdup(absent);
-        }
-        const char *req = scalar(c, crgw_yaml_get(spec, "required"), "required");
-        if (req)
-            f->required = strcmp(req, "true") == 0;
+        compile_records(c, spec, f);
+        return 1;
     }
-    if (cf->required && f->absent == NULL)
-        f->required = 1;
+    if (at) {
+        f->kind = MF_SCALAR;
+        parse_path(c, at, spec->line, &f->at);
+    } else if (list) {
+        f->kind = MF_LIST;
+        parse_path(c, list, spec->line, &f->at);
+    } else if (map) {
+        f->kind = MF_MAP;
+        parse_path(c, map, spec->line, &f->at);
+        const char *key = scalar(c, crgw_yaml_get(spec, "key"), "key");
+        if (key == NULL)
+            ERR(c, spec->line, "field %s: a map needs 'key'", canon);
+        else if (strcmp(key, "*") == 0 && !d->xml)
+            f->key_any = 1;
+        else
+            parse_path(c, key, spec->line, &f->key);
+        const char *kc = scalar(c, crgw_yaml_get(spec, "key_codes"), "key_codes");
+        if (kc && (f->key_codes = find_codes(d, kc)) == NULL)
+            ERR(c, spec->line, "unknown code list '%s'", kc);
+        if (f->key_codes == NULL)
+            ERR(c, spec->line, "field %s: a map needs key_codes", canon);
+        check_codes_canon(c, f->key_codes, cf->key_codes, canon, spec->line);
+    } else {
+        f->kind = MF_DERIVE;
+        f->derive = xstrdup(derive);
+        if (crgw_canon_lookup(derive, record) == NULL)
+            ERR(c, spec->line, "derive: '%s' is not a canonical field", derive);
+    }
+    return 0;
+}
+
+/* The options of a field given as a mapping (value, codes, match, formats, type, raw, ...). */
+static void field_options(ctx *c, const char *canon, const crgw_ynode *spec,
+                          const crgw_canon_field *cf, int record, map_field *f)
+{
+    map_dialect *d = c->d;
+    if (f->kind == MF_LIST || f->kind == MF_MAP) {
+        const char *v = scalar(c, crgw_yaml_get(spec, "value"), "value");
+        parse_path(c, v ? v : ".", spec->line, &f->value);
+        if (f->at.n == 0)
+            ERR(c, spec->line, "field %s: list/map path must not be '.'", canon);
+    }
+    const char *codes = scalar(c, crgw_yaml_get(spec, "codes"), "codes");
+    if (codes && (f->codes = find_codes(d, codes)) == NULL)
+        ERR(c, spec->line, "unknown code list '%s'", codes);
+    const char *match = scalar(c, crgw_yaml_get(spec, "match"), "match");
+    if (match && strcmp(match, "prefix") == 0)
+        f->prefix = 1;
+    else if (match && strcmp(match, "exact") != 0)
+        ERR(c, spec->line, "match: prefix or exact");
+    const char *date = scalar(c, crgw_yaml_get(spec, "date"), "date");
+    const char *dt = scalar(c, crgw_yaml_get(spec, "datetime"), "datetime");
+    const char *why = "";
+    if (date || dt) {
+        f->type = date ? MT_DATE : MT_DATETIME;
+        f->fmt = crgw_datefmt_new(date ? date : dt, &why);
+        if (f->fmt == NULL)
+            ERR(c, spec->line, "bad date format: %s", why);
+        else if (crgw_datefmt_has_time(f->fmt) != (f->type == MT_DATETIME))
+            ERR(c, spec->line, "%s format %s time fields", date ? "a date" : "a datetime",
+                date ? "must not have" : "needs");
+    }
+    const char *type = scalar(c, crgw_yaml_get(spec, "type"), "type");
+    if (type) {
+        if (strcmp(type, "bool") == 0 && !d->xml)
+            f->type = MT_BOOL;
+        else if (strcmp(type, "uscc") == 0)
+            f->type = MT_USCC;
+        else if (strcmp(type, "node") == 0)
+            f->type = MT_NODE;
+        else if (strcmp(type, "text") != 0)
+            ERR(c, spec->line, "type: text, uscc, node%s", d->xml ? "" : " or bool");
+    }
+    const char *raw = scalar(c, crgw_yaml_get(spec, "raw"), "raw");
+    if (raw) {
+        const crgw_canon_field *rf = crgw_canon_lookup(raw, record);
+        if (rf == NULL || rf->type != CT_TEXT)
+            ERR(c, spec->line, "raw: '%s' is not a canonical text field", raw);
+        f->raw = xstrdup(raw);
+    }
+    const char *absent = scalar(c, crgw_yaml_get(spec, "absent"), "absent");
+    if (absent) {
+        if (!crgw_canon_codes_has(cf->codes, absent) || cf->type != CT_CODE)
+            ERR(c, spec->line, "absent: '%s' is not a canonical code of %s", absent, canon);
+        f->absent = xstrdup(absent);
+    }
+    const char *req = scalar(c, crgw_yaml_get(spec, "required"), "required");
+    if (req)
+        f->required = strcmp(req, "true") == 0;
+}
+
+/* Type compatibility of a compiled field with its canonical field. */
+static void check_field_fits(ctx *c, const char *canon, const crgw_ynode *spec,
+                             const crgw_canon_field *cf, int record, map_field *f)
+{
     /* type compatibility with the canonical field */
     int ok = 1;
     switch (cf->type) {
@@ -540,7 +537,7 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
             if (src && f->codes)
                 for (size_t i = 0; i < f->codes->n; i++)
                     for (size_t k = 0; k < f->codes->v[i].ndv; k++)
-                        if (!crgw_canon_code_ok(src->codes, f->codes->v[i].dv[k]))
+                        if (!crgw_canon_codes_has(src->codes, f->codes->v[i].dv[k]))
                             ERR(c, spec->line, "derive: '%s' is not a canonical code of %s",
                                 f->codes->v[i].dv[k], f->derive);
         }
@@ -588,6 +585,35 @@ static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int 
         check_codes_canon(c, f->codes, cf->codes, canon, spec->line);
     if (f->kind == MF_SCALAR && f->at.n == 0 && !record)
         ERR(c, spec->line, "field %s: '.' is the document itself", canon);
+}
+
+static int compile_field(ctx *c, const char *canon, const crgw_ynode *spec, int record,
+                         map_field *f)
+{
+    f->canon = xstrdup(canon);
+    f->line = spec->line;
+    const crgw_canon_field *cf = crgw_canon_lookup(canon, record);
+    if (cf == NULL || cf->type == CT_OBJECT || strcmp(canon, "dialect") == 0) {
+        ERR(c, spec->line, "'%s' is not a mappable canonical %s field", canon,
+            record ? "record" : "report");
+        return -1;
+    }
+    if (spec->type == CRGW_Y_SCALAR) {
+        /* shorthand: field: PATH */
+        parse_path(c, spec->scalar, spec->line, &f->at);
+        f->kind = MF_SCALAR;
+    } else if (spec->type != CRGW_Y_MAP) {
+        ERR(c, spec->line, "field %s: a path or a mapping expected", canon);
+        return -1;
+    } else {
+        int k = field_kind(c, canon, spec, cf, record, f);
+        if (k != 0)
+            return k < 0 ? -1 : 0;
+        field_options(c, canon, spec, cf, record, f);
+    }
+    if (cf->required && f->absent == NULL)
+        f->required = 1;
+    check_field_fits(c, canon, spec, cf, record, f);
     return 0;
 }
 
@@ -636,39 +662,10 @@ static const char *const TOP_KEYS[] = {"dialect",    "syntax", "encoding", "name
                                        "namespaces", "root",   "ignore",   "fixed",
                                        "envelopes",  "codes",  "fields",   NULL};
 
-static void compile(ctx *c, const crgw_ynode *y)
+/* namespaces, namespace and (XML) root */
+static void compile_names(ctx *c, const crgw_ynode *y)
 {
     map_dialect *d = c->d;
-    if (y->type != CRGW_Y_MAP) {
-        ERR(c, y->line, "a mapping file is a YAML mapping");
-        return;
-    }
-    for (size_t i = 0; i < y->n; i++) {
-        size_t k;
-        for (k = 0; TOP_KEYS[k]; k++)
-            if (strcmp(TOP_KEYS[k], y->keys[i]) == 0)
-                break;
-        if (TOP_KEYS[k] == NULL)
-            ERR(c, key_line(y, i), "unknown key '%s'", y->keys[i]);
-    }
-    const char *name = scalar(c, crgw_yaml_get(y, "dialect"), "dialect");
-    if (name == NULL || !*name ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name) ||
-        strstr(name, "--") || strcmp(name, "canonical") == 0 || strcmp(name, "auto") == 0) {
-        ERR(c, y->line, "'dialect: NAME' (lower case letters, digits, - _ .) is required");
-        name = "?";
-    }
-    d->name = xstrdup(name);
-    const char *syntax = scalar(c, crgw_yaml_get(y, "syntax"), "syntax");
-    if (syntax && strcmp(syntax, "xml") == 0)
-        d->xml = 1;
-    else if (!syntax || strcmp(syntax, "json") != 0)
-        ERR(c, y->line, "'syntax: xml' or 'syntax: json' is required");
-    const char *enc = scalar(c, crgw_yaml_get(y, "encoding"), "encoding");
-    d->encoding = xstrdup(enc ? enc : "UTF-8");
-    if (!d->xml && enc && strcmp(enc, "UTF-8") != 0)
-        ERR(c, y->line, "JSON dialects are UTF-8");
-
     const crgw_ynode *nss = crgw_yaml_get(y, "namespaces");
     if (nss && nss->type == CRGW_Y_MAP) {
         d->ns = xcalloc(nss->n + 1, sizeof(map_ns));
@@ -704,6 +701,12 @@ static void compile(ctx *c, const crgw_ynode *y)
             path_free(&rp);
         }
     }
+}
+
+/* ignore and fixed: locations of the dialect that carry no canonical field */
+static void compile_ignore_fixed(ctx *c, const crgw_ynode *y)
+{
+    map_dialect *d = c->d;
     const crgw_ynode *ign = crgw_yaml_get(y, "ignore");
     if (ign && ign->type == CRGW_Y_SEQ) {
         d->ignore = xcalloc(ign->n + 1, sizeof(map_path));
@@ -733,6 +736,42 @@ static void compile(ctx *c, const crgw_ynode *y)
     } else if (fx) {
         ERR(c, fx->line, "fixed: a mapping of path to value");
     }
+}
+
+static void compile(ctx *c, const crgw_ynode *y)
+{
+    map_dialect *d = c->d;
+    if (y->type != CRGW_Y_MAP) {
+        ERR(c, y->line, "a mapping file is a YAML mapping");
+        return;
+    }
+    for (size_t i = 0; i < y->n; i++) {
+        size_t k;
+        for (k = 0; TOP_KEYS[k]; k++)
+            if (strcmp(TOP_KEYS[k], y->keys[i]) == 0)
+                break;
+        if (TOP_KEYS[k] == NULL)
+            ERR(c, key_line(y, i), "unknown key '%s'", y->keys[i]);
+    }
+    const char *name = scalar(c, crgw_yaml_get(y, "dialect"), "dialect");
+    if (name == NULL || !*name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name) ||
+        strstr(name, "--") || strcmp(name, "canonical") == 0 || strcmp(name, "auto") == 0) {
+        ERR(c, y->line, "'dialect: NAME' (lower case letters, digits, - _ .) is required");
+        name = "?";
+    }
+    d->name = xstrdup(name);
+    const char *syntax = scalar(c, crgw_yaml_get(y, "syntax"), "syntax");
+    if (syntax && strcmp(syntax, "xml") == 0)
+        d->xml = 1;
+    else if (!syntax || strcmp(syntax, "json") != 0)
+        ERR(c, y->line, "'syntax: xml' or 'syntax: json' is required");
+    const char *enc = scalar(c, crgw_yaml_get(y, "encoding"), "encoding");
+    d->encoding = xstrdup(enc ? enc : "UTF-8");
+    if (!d->xml && enc && strcmp(enc, "UTF-8") != 0)
+        ERR(c, y->line, "JSON dialects are UTF-8");
+    compile_names(c, y);
+    compile_ignore_fixed(c, y);
     const crgw_ynode *env = crgw_yaml_get(y, "envelopes");
     if (env && env->type != CRGW_Y_SEQ)
         ERR(c, env->line, "envelopes: a list");

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/translate/dates.h"
+#include "gateway/translate/translate.h"
 
 typedef struct {
     const char *ns; /* XML namespace URI (owned by the dialect), NULL = none; JSON: NULL */

@@ -12,7 +12,7 @@
 
 #include "gateway/server/http.h"
 #include "gateway/server/module.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 /* The translate module (routes: POST /v1/reports/translate); its state: the adapters. */
 extern const crgw_module crgw_translate_module;

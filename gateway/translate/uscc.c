@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 static const char CHARSET[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 static const int W32100[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};

@@ -1,6 +1,6 @@
 /*
  * uscc: the unified social credit code (GB 32100-2015), with the organisation code inside it
- * (GB 11714-1997, positions 9-17). crgw_uscc_check() is declared in gateway/translate/adapter.h.
+ * (GB 11714-1997, positions 9-17). crgw_uscc_check() is declared in gateway/translate/translate.h.
  */
 #ifndef CRGW_USCC_H
 #define CRGW_USCC_H

@@ -1,6 +1,6 @@
 /*
  * xmlmap: the XML engine (libxml2 trees): hardened parsing (crgw_xml_parse_strict, declared in
- * adapter.h), reading a mapping's fields over a tree, writing a document in a dialect's
+ * translate.h), reading a mapping's fields over a tree, writing a document in a dialect's
  * encoding. Paths are walked directly over element children (no XPath evaluation).
  */
 #ifndef CRGW_XMLMAP_H
@@ -9,8 +9,8 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
-#include "gateway/translate/adapter.h"
 #include "gateway/translate/mapping.h"
+#include "gateway/translate/translate.h"
 
 /* 1 if root is the dialect's root element (namespace and local name). */
 int xmlmap_root_matches(const map_dialect *d, xmlNodePtr root);

@@ -11,9 +11,12 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/sigalg.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
+#include "gateway/core/x509.h"
 
 #define MEMO_CAP 1024 /* slots; cleared when 3/4 full */
 #define MAX_TRUST_FILE (4u << 20)
@@ -80,11 +83,6 @@ struct crgw_trust {
 };
 
 static time_t asn1_time_t(const ASN1_TIME *a);
-
-static void hex32(const unsigned char *d, char out[65])
-{
-    crgw_hex(d, 32, out);
-}
 
 static int load_pem_file(const char *path, crgw_errs *errs, char **data, size_t *len)
 {
@@ -220,13 +218,13 @@ int crgw_trust_new(const crgw_config *cfg, crgw_trust **out, crgw_errs *errs)
         unsigned char d[32];
         EVP_DigestFinal_ex(h, d, NULL);
         EVP_MD_CTX_free(h);
-        hex32(d, n->version);
+        crgw_hex(d, 32, n->version);
         EVP_DigestUpdate(all_h, d, sizeof(d));
     }
     unsigned char d[32];
     EVP_DigestFinal_ex(all_h, d, NULL);
     EVP_MD_CTX_free(all_h);
-    hex32(d, t->version);
+    crgw_hex(d, 32, t->version);
     if (errs->n > nerr) {
         crgw_trust_free(t);
         return -1;
@@ -469,35 +467,33 @@ static time_t asn1_time_t(const ASN1_TIME *a)
     return timegm(&tm);
 }
 
-static void fmt_time(time_t t, char *out, size_t len)
+typedef struct {
+    const char *want;
+    char *other;
+    size_t other_len;
+    int found, foreign;
+} node_names;
+
+static int note_node_uri(const char *u, size_t ul, void *arg)
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    node_names *n = arg;
+    if (ul == strlen(n->want) && memcmp(u, n->want, ul) == 0) {
+        n->found = 1;
+    } else if (ul > 14 && memcmp(u, "urn:crgw:node:", 14) == 0) {
+        n->foreign = 1;
+        snprintf(n->other, n->other_len, "%.*s", (int)ul, u);
+    }
+    return 0;
 }
 
 static int san_names_node(X509 *c, const char *node, char *other, size_t other_len)
 {
     char want[64];
     snprintf(want, sizeof(want), "urn:crgw:node:%s", node);
-    GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-    int found = 0, foreign = 0;
+    node_names n = {.want = want, .other = other, .other_len = other_len};
     other[0] = '\0';
-    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type != GEN_URI)
-            continue;
-        const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-        int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-        if ((size_t)ul == strlen(want) && memcmp(u, want, (size_t)ul) == 0) {
-            found = 1;
-        } else if (ul > 14 && memcmp(u, "urn:crgw:node:", 14) == 0) {
-            foreign = 1;
-            snprintf(other, other_len, "%.*s", ul, u);
-        }
-    }
-    GENERAL_NAMES_free(gens);
-    return found && !foreign;
+    crgw_x509_san_uris(c, note_node_uri, &n);
+    return n.found && !n.foreign;
 }
 
 static void chain_times(memo_ent *e)
@@ -512,7 +508,7 @@ static void chain_times(memo_ent *e)
             e->min_na = e->na[i];
         e->n_times++;
     }
-    fmt_time(e->na[0], e->leaf_na, sizeof(e->leaf_na));
+    crgw_time_format_utc(e->na[0], e->leaf_na, sizeof(e->leaf_na));
 }
 
 static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_checks *ck,
@@ -523,23 +519,23 @@ static void check_validity(const memo_ent *m, time_t signing, time_t at, crgw_ch
         const char *who = i == 0 ? "signer" : "CA";
         char t1[32], t2[32];
         if (m->nb[i] > signing) {
-            fmt_time(m->nb[i], t1, sizeof(t1));
-            fmt_time(signing, t2, sizeof(t2));
+            crgw_time_format_utc(m->nb[i], t1, sizeof(t1));
+            crgw_time_format_utc(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_NOT_YET_VALID,
                             "%s certificate not valid before %s, report issued %s", who, t1, t2);
             return;
         }
         if (m->na[i] < signing) {
-            fmt_time(m->na[i], t1, sizeof(t1));
-            fmt_time(signing, t2, sizeof(t2));
+            crgw_time_format_utc(m->na[i], t1, sizeof(t1));
+            crgw_time_format_utc(signing, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the report's issue time %s", who, t1,
                             t2);
             return;
         }
         if (m->na[i] < at) {
-            fmt_time(m->na[i], t1, sizeof(t1));
-            fmt_time(at, t2, sizeof(t2));
+            crgw_time_format_utc(m->na[i], t1, sizeof(t1));
+            crgw_time_format_utc(at, t2, sizeof(t2));
             crgw_checks_add(ck, "validity", CRGW_CHECK_FAILED, CRGW_SUB_OUT_OF_BOUNDS_NO_POE,
                             "%s certificate expired %s, before the evaluation time %s and no "
                             "proof of existence of the signature before that",
@@ -585,8 +581,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) * chain, time_t signing, t
                 info->crl_next = nt;
             if (nt < at) {
                 char ns[32], ta[32];
-                fmt_time(nt, ns, sizeof(ns));
-                fmt_time(at, ta, sizeof(ta));
+                crgw_time_format_utc(nt, ns, sizeof(ns));
+                crgw_time_format_utc(at, ta, sizeof(ta));
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_TRY_LATER,
                                 "CRL of node %s outdated since %s (evaluation time %s)", n->code,
                                 ns, ta);
@@ -597,8 +593,8 @@ static void check_revocation(tnode *n, STACK_OF(X509) * chain, time_t signing, t
         if (X509_CRL_get0_by_cert(crl, &rev, c) == 1 && rev != NULL) {
             time_t rt = asn1_time_t(X509_REVOKED_get0_revocationDate(rev));
             char rs[32], ss[32];
-            fmt_time(rt, rs, sizeof(rs));
-            fmt_time(signing, ss, sizeof(ss));
+            crgw_time_format_utc(rt, rs, sizeof(rs));
+            crgw_time_format_utc(signing, ss, sizeof(ss));
             if (rt <= signing) {
                 crgw_checks_add(ck, "revocation", CRGW_CHECK_FAILED, CRGW_SUB_REVOKED,
                                 "%s certificate revoked %s, before the report's issue time %s", who,

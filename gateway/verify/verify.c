@@ -10,9 +10,10 @@
 #include <openssl/x509v3.h>
 
 #include "gateway/core/log.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
-#include "gateway/translate/adapter.h"
-#include "gateway/translate/dates.h"
+#include "gateway/core/x509.h"
+#include "gateway/translate/translate.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/trust.h"
 #include "gateway/verify/xmldsig.h"
@@ -105,23 +106,6 @@ const char *crgw_verifier_trust_version(const crgw_verifier *v)
 
 /* ---- time ---- */
 
-int crgw_verify_parse_time(const char *s, time_t *out)
-{
-    int64_t t;
-    if (s == NULL || crgw_time_parse_rfc3339(s, strlen(s), 1, &t) != 0)
-        return -1;
-    *out = (time_t)t;
-    return 0;
-}
-
-void crgw_verify_format_time(time_t t, char *out, size_t len)
-{
-    time_t local = t + TZ_OFFSET;
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    strftime(out, len, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
-}
-
 static void local_date(time_t t, char out[11])
 {
     time_t local = t + TZ_OFFSET;
@@ -146,22 +130,27 @@ static const char *jstr(json_t *o, const char *a, const char *b)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+typedef struct {
+    char *out;
+    size_t len;
+} node_out;
+
+/* the first urn:crgw:node:XX name (XX of 1..25 bytes) */
+static int node_of_uri(const char *u, size_t ul, void *arg)
+{
+    node_out *o = arg;
+    if (ul > 14 && ul < 40 && memcmp(u, "urn:crgw:node:", 14) == 0) {
+        snprintf(o->out, o->len, "%.*s", (int)ul - 14, u + 14);
+        return 1;
+    }
+    return 0;
+}
+
 static void san_node(X509 *c, char *out, size_t len)
 {
     out[0] = '\0';
-    GENERAL_NAMES *gens = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
-    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-        if (g->type != GEN_URI)
-            continue;
-        const char *u = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-        int ul = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-        if (ul > 14 && ul < 40 && memcmp(u, "urn:crgw:node:", 14) == 0) {
-            snprintf(out, len, "%.*s", ul - 14, u + 14);
-            break;
-        }
-    }
-    GENERAL_NAMES_free(gens);
+    node_out o = {out, len};
+    crgw_x509_san_uris(c, node_of_uri, &o);
 }
 
 static char *diags_text(const crgw_diags *d, size_t max)
@@ -548,7 +537,7 @@ static json_t *signer_json(X509 *signer, const crgw_trust_info *ti, const crgw_s
     json_object_set_new(o, "serial", json_string(ti->serial));
     json_object_set_new(o, "algorithm", alg ? json_string(alg->jws) : json_null());
     char na[40];
-    crgw_verify_format_time(ti->not_after, na, sizeof(na));
+    crgw_time_format_rfc3339(ti->not_after, na, sizeof(na));
     if (ti->not_after > 0)
         json_object_set_new(o, "not_after", json_string(na));
     return o;
@@ -580,7 +569,7 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
         snprintf(out->issuer_node, sizeof(out->issuer_node), "%s", issuer);
     time_t issued = 0;
     const char *issued_s = s.canon ? jstr(s.canon, "issued_at", NULL) : NULL;
-    if (issued_s != NULL && crgw_verify_parse_time(issued_s, &issued) != 0)
+    if (issued_s != NULL && crgw_time_parse_rfc3339(issued_s, 1, &issued) != 0)
         issued = 0;
     crgw_trust_info ti = {0};
     int have_signer = s.signer != NULL;
@@ -591,7 +580,7 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
                             "report has no readable issue time");
             issued = o->at;
         } else if (issued > o->at + 300) {
-            crgw_verify_format_time(issued, ts, sizeof(ts));
+            crgw_time_format_rfc3339(issued, ts, sizeof(ts));
             crgw_checks_add(&s.checks, "issue_time", CRGW_CHECK_FAILED, CRGW_SUB_NOT_YET_VALID,
                             "report issued %s, after the evaluation time", ts);
         } else {
@@ -618,7 +607,7 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
     }
     const char *vu = s.canon ? jstr(s.canon, "valid_until", NULL) : NULL;
     time_t vut;
-    if (vu != NULL && crgw_verify_parse_time(vu, &vut) == 0) {
+    if (vu != NULL && crgw_time_parse_rfc3339(vu, 1, &vut) == 0) {
         vut += 86400; /* valid through that whole day */
         min_time(&out->not_after, vut);
         crgw_checks_add(&s.checks, "report_validity",

@@ -3,7 +3,8 @@
  *
  *   detect the form (XML, flattened JWS JSON, compact JWS)
  *   -> strict parse + signature structure and cryptography over the covered node / payload
- *   -> translate exactly that node / payload to the canonical report (adapter API)
+ *   -> translate exactly that node / payload to the canonical report
+ * (gateway/translate/translate.h)
  *   -> issuer node = canonical issuer.node -> chain to THAT node's anchors, revocation, policy
  *   -> recognition under the agreements of the configuration (when a scenario is asked)
  *   -> verdict JSON in the shape of API.md (indication, subindication, issuer_node, signer,
@@ -11,6 +12,9 @@
  *
  * A crgw_verifier holds what is parsed once per configuration: the trust stores of every node
  * (gateway/verify/trust.h) and the adapters. It is not thread-safe (one per event loop / process).
+ *
+ * The public header of the verify job: other jobs include only this one; it re-exports the JWS
+ * codec (gateway/verify/jws.h: crgw_jws_parse, crgw_jws_check) that federation messages use.
  */
 #ifndef CRGW_VERIFY_H
 #define CRGW_VERIFY_H
@@ -21,6 +25,7 @@
 #include <jansson.h>
 
 #include "gateway/server/config.h"
+#include "gateway/verify/jws.h"
 #include "gateway/verify/verdict.h"
 
 typedef struct crgw_verifier crgw_verifier;
@@ -64,12 +69,6 @@ int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw
                        crgw_verify_outcome *out);
 void crgw_verify_outcome_cleanup(crgw_verify_outcome *out);
 
-/*
- * RFC 3339 date-time ("2026-11-23T10:00:00+08:00", "...Z", fractional seconds ignored) or a
- * date "YYYY-MM-DD" (its start, +08:00) to time_t. Returns 0 or -1.
- */
-int crgw_verify_parse_time(const char *s, time_t *out);
-/* RFC 3339 in +08:00 (the API's zone): "2026-11-23T10:00:00+08:00". out >= 32 bytes. */
-void crgw_verify_format_time(time_t t, char *out, size_t len);
+/* Times are parsed and formatted by gateway/core/time.h (crgw_time_parse_rfc3339, ...). */
 
 #endif

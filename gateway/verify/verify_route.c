@@ -13,12 +13,14 @@
 #include <openssl/evp.h>
 
 #include "gateway/cache/cache.h"
+#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/redis.h"
 #include "gateway/server/server.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 
 #define MAX_REPORT (16u << 20)
 
@@ -168,13 +170,13 @@ static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
         q->scenario = NULL;
     const char *at = crgw_req_query(r, "at");
     if (at) {
-        time_t t;
-        if (crgw_verify_parse_time(at, &t) != 0) {
+        int64_t t;
+        if (crgw_time_parse_rfc3339(at, 1, &t) != 0) {
             crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
                              "at=%s is not an RFC 3339 time", at);
             return -1;
         }
-        q->at = (int64_t)t;
+        q->at = t;
         q->no_cache = "at"; /* another evaluation time: never cached */
     }
     if (!st || !st->v) {

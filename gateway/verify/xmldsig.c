@@ -776,6 +776,62 @@ static void add_alg(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char
     xmlNewProp(n, BAD_CAST "Algorithm", BAD_CAST alg);
 }
 
+/* KeyInfo/X509Data: the signing certificate, then the chain. 0, or -1 (not encodable). */
+static int add_key_info(xmlNodePtr sig, xmlNsPtr ns, X509 *cert, STACK_OF(X509) * chain,
+                        const char *i1, const char *i2, const char *i3)
+{
+    xmlNodePtr ki = add_ds(sig, ns, "KeyInfo", i1);
+    xmlNodePtr xd = add_ds(ki, ns, "X509Data", i2);
+    int ncert = chain ? sk_X509_num(chain) : 0;
+    for (int i = -1; i < ncert; i++) {
+        X509 *c = i < 0 ? cert : sk_X509_value(chain, i);
+        unsigned char *der = NULL;
+        int dlen = i2d_X509(c, &der);
+        if (dlen <= 0)
+            return -1;
+        char *b = crgw_b64_encode(der, (size_t)dlen, NULL);
+        OPENSSL_free(der);
+        xmlNodePtr xc = add_ds(xd, ns, "X509Certificate", i3);
+        xmlNodeAddContent(xc, BAD_CAST b);
+        free(b);
+    }
+    xmlAddChild(xd, xmlNewText(BAD_CAST i2));
+    xmlAddChild(ki, xmlNewText(BAD_CAST i1));
+    return 0;
+}
+
+/* Canonicalizes SignedInfo (its DigestValue filled in), signs it and fills SignatureValue sv. */
+static int sign_signed_info(xmlDocPtr doc, xmlNodePtr sig, xmlNodePtr si, xmlNodePtr sv,
+                            const crgw_sigalg *alg, EVP_PKEY *key, crgw_xmldsig_result *r)
+{
+    crgw_buf sib;
+    crgw_buf_init(&sib, MAX_SIGNED_INFO);
+    set_marks(sig, si); /* again: the DigestValue text node is new */
+    c14n_sel si_sel = {.signed_info = 1, .root = NULL};
+    c14n_sink ss = {.buf = &sib};
+    sibling_save saved;
+    isolate(sig, &saved);
+    int si_rc = run_c14n(doc, &si_sel, XML_C14N_EXCLUSIVE_1_0, &ss);
+    restore(sig, &saved);
+    if (si_rc != 0) {
+        crgw_buf_cleanup(&sib);
+        return set_err(r, CRGW_ERR_INVALID, "canonicalization of SignedInfo failed");
+    }
+    unsigned char *sv_bytes = NULL;
+    size_t sv_len = 0;
+    if (crgw_sigalg_sign(alg, key, (const unsigned char *)sib.data, sib.len, alg->xml_enc,
+                         &sv_bytes, &sv_len) != CRGW_SIGALG_OK) {
+        crgw_buf_cleanup(&sib);
+        return set_err(r, CRGW_ERR_KEY, "signing failed");
+    }
+    crgw_buf_cleanup(&sib);
+    char *sb = crgw_b64_encode(sv_bytes, sv_len, NULL);
+    free(sv_bytes);
+    xmlNodeAddContent(sv, BAD_CAST sb);
+    free(sb);
+    return CRGW_XMLDSIG_OK;
+}
+
 int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain,
                       const crgw_xmldsig_sign_opts *o, char *err, size_t err_len)
 {
@@ -858,25 +914,10 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     xmlAddChild(ref, xmlNewText(BAD_CAST i2));
     xmlAddChild(si, xmlNewText(BAD_CAST i1));
     xmlNodePtr sv = add_ds(sig, ns, "SignatureValue", i1);
-    xmlNodePtr ki = add_ds(sig, ns, "KeyInfo", i1);
-    xmlNodePtr xd = add_ds(ki, ns, "X509Data", i2);
-    int ncert = chain ? sk_X509_num(chain) : 0;
-    for (int i = -1; i < ncert; i++) {
-        X509 *c = i < 0 ? cert : sk_X509_value(chain, i);
-        unsigned char *der = NULL;
-        int dlen = i2d_X509(c, &der);
-        if (dlen <= 0) {
-            rc = set_err(&r, CRGW_ERR_KEY, "certificate cannot be encoded");
-            goto out;
-        }
-        char *b = crgw_b64_encode(der, (size_t)dlen, NULL);
-        OPENSSL_free(der);
-        xmlNodePtr xc = add_ds(xd, ns, "X509Certificate", i3);
-        xmlNodeAddContent(xc, BAD_CAST b);
-        free(b);
+    if (add_key_info(sig, ns, cert, chain, i1, i2, i3) != 0) {
+        rc = set_err(&r, CRGW_ERR_KEY, "certificate cannot be encoded");
+        goto out;
     }
-    xmlAddChild(xd, xmlNewText(BAD_CAST i2));
-    xmlAddChild(ki, xmlNewText(BAD_CAST i1));
     char endind[80];
     snprintf(endind, sizeof(endind), "\n%s", ind);
     xmlAddChild(sig, xmlNewText(BAD_CAST endind));
@@ -899,33 +940,7 @@ int crgw_xmldsig_sign(xmlDocPtr doc, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *
     char *db = crgw_b64_encode(dig, dl, NULL);
     xmlNodeAddContent(dv, BAD_CAST db);
     free(db);
-    crgw_buf sib;
-    crgw_buf_init(&sib, MAX_SIGNED_INFO);
-    set_marks(sig, si); /* again: the DigestValue text node is new */
-    c14n_sel si_sel = {.signed_info = 1, .root = NULL};
-    c14n_sink ss = {.buf = &sib};
-    sibling_save saved;
-    isolate(sig, &saved);
-    int si_rc = run_c14n(doc, &si_sel, XML_C14N_EXCLUSIVE_1_0, &ss);
-    restore(sig, &saved);
-    if (si_rc != 0) {
-        crgw_buf_cleanup(&sib);
-        rc = set_err(&r, CRGW_ERR_INVALID, "canonicalization of SignedInfo failed");
-        goto out;
-    }
-    unsigned char *sv_bytes = NULL;
-    size_t sv_len = 0;
-    if (crgw_sigalg_sign(alg, key, (const unsigned char *)sib.data, sib.len, alg->xml_enc,
-                         &sv_bytes, &sv_len) != CRGW_SIGALG_OK) {
-        crgw_buf_cleanup(&sib);
-        rc = set_err(&r, CRGW_ERR_KEY, "signing failed");
-        goto out;
-    }
-    crgw_buf_cleanup(&sib);
-    char *sb = crgw_b64_encode(sv_bytes, sv_len, NULL);
-    free(sv_bytes);
-    xmlNodeAddContent(sv, BAD_CAST sb);
-    free(sb);
+    rc = sign_signed_info(doc, sig, si, sv, alg, key, &r);
 out:
     if (marked != NULL)
         clear_marks(marked);

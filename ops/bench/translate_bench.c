@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/core/util.h"
 
 static double now(clockid_t c)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/translate/canon.h"
 
 #ifndef CRGW_SRCDIR

@@ -14,7 +14,7 @@
 #include <libxml/c14n.h>
 
 #include "tests/unit/test_modules.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/verify/excc14n.h"
 #include "gateway/server/config.h"
 #include "gateway/verify/verify.h"

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "gateway/core/time.h"
 #include "gateway/cache/cache.h"
 #include "gateway/server/config.h"
 #include "gateway/server/redis.h"
@@ -62,7 +63,7 @@ Test(cache_key, every_part_counts)
 Test(cache_ttl, bounds)
 {
     int64_t now;
-    cr_assert_eq(crgw_cache_parse_time("2026-11-23T10:00:00+08:00", &now), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-23T10:00:00+08:00", 0, &now), 0);
     /* 14 h to midnight in Beijing */
     cr_assert_eq(crgw_cache_ttl(now, 0, 0, 86400, 60), 14 * 3600);
     cr_assert_eq(crgw_cache_ttl(now, 0, 0, 3600, 60), 3600, "max_ttl_s");
@@ -71,27 +72,27 @@ Test(cache_ttl, bounds)
     cr_assert_eq(crgw_cache_ttl(now, 0, 1, 86400, 60), 60, "failure ttl");
     cr_assert_eq(crgw_cache_ttl(now, now + 10, 1, 86400, 60), 10, "failure ttl, bounded");
     int64_t late;
-    cr_assert_eq(crgw_cache_parse_time("2026-11-23T23:59:30+08:00", &late), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-23T23:59:30+08:00", 0, &late), 0);
     cr_assert_eq(crgw_cache_ttl(late, 0, 0, 86400, 60), 30, "never across midnight");
 }
 
 Test(cache_time, parse_and_format)
 {
     int64_t a, b, c;
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22T16:00:00+08:00", &a), 0);
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22T08:00:00Z", &b), 0);
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22T08:00:00.250Z", &c), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22T16:00:00+08:00", 0, &a), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22T08:00:00Z", 0, &b), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22T08:00:00.250Z", 0, &c), 0);
     cr_assert_eq(a, b);
     cr_assert_eq(b, c);
     cr_assert_eq(a, 1795334400);
     char out[40];
-    crgw_cache_format_time(a, out, sizeof(out));
+    crgw_time_format_rfc3339(a, out, sizeof(out));
     cr_assert_str_eq(out, "2026-11-22T16:00:00+08:00");
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22", &a), -1);
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22T16:00:00", &a), -1, "no offset");
-    cr_assert_eq(crgw_cache_parse_time("2026-13-22T16:00:00Z", &a), -1);
-    cr_assert_eq(crgw_cache_parse_time("2026-11-22T16:00:00+08:00x", &a), -1);
-    cr_assert_eq(crgw_cache_parse_time(NULL, &a), -1);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22", 0, &a), -1);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22T16:00:00", 0, &a), -1, "no offset");
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-13-22T16:00:00Z", 0, &a), -1);
+    cr_assert_eq(crgw_time_parse_rfc3339("2026-11-22T16:00:00+08:00x", 0, &a), -1);
+    cr_assert_eq(crgw_time_parse_rfc3339(NULL, 0, &a), -1);
 }
 
 static const char VERDICT[] =
@@ -124,7 +125,7 @@ Test(cache_subject, legal_natural_none)
     cr_assert_str_eq(s.record_id[0], "TJJT-2026-0088");
     cr_assert_str_eq(s.origin[1], "330100", "a record may name its origin");
     int64_t ia;
-    crgw_cache_parse_time("2026-11-18T10:30:00+08:00", &ia);
+    crgw_time_parse_rfc3339("2026-11-18T10:30:00+08:00", 0, &ia);
     cr_assert_eq(s.issued_at, ia);
     crgw_cache_subject_cleanup(&s);
 

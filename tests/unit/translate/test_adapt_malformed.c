@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/core/util.h"
 
 enum op { REPLACE, TRUNCATE, NEST, RAW_BYTES };

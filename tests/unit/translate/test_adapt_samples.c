@@ -10,7 +10,8 @@
 
 #include <openssl/evp.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
+#include "gateway/core/hex.h"
 #include "gateway/core/util.h"
 
 static crgw_adapters *A;

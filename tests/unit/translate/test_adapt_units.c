@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
 #include "gateway/core/util.h"

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "tests/unit/test_modules.h"
+#include "gateway/core/time.h"
 #include "gateway/core/b64.h"
 #include "gateway/verify/jws.h"
 #include "gateway/core/util.h"
@@ -49,7 +50,7 @@ static char *slurp(const char *path, size_t *len)
 static void expect(const char *name, const char *doc, size_t len, crgw_sub want)
 {
     crgw_verify_opts o = {.scenario = NULL};
-    cr_assert_eq(crgw_verify_parse_time(NOW, &o.at), 0);
+    cr_assert_eq(crgw_time_parse_rfc3339(NOW, 1, &o.at), 0);
     crgw_verify_outcome out;
     cr_assert_eq(crgw_verify_report(V, doc, len, &o, &out), 0);
     char *checks = json_dumps(json_object_get(out.verdict, "checks"), JSON_COMPACT);
@@ -376,7 +377,7 @@ Test(hostile, jws_attacks)
     char *good = build_jws(hdr, payload, plen, k, "ES256", NULL, 0, 0, NULL);
     {
         crgw_verify_opts o = {0};
-        crgw_verify_parse_time(NOW, &o.at);
+        crgw_time_parse_rfc3339(NOW, 1, &o.at);
         crgw_verify_outcome out;
         crgw_verify_report(V, good, strlen(good), &o, &out);
         cr_assert_eq(out.sub, CRGW_SUB_NONE, "control JWS must pass");

@@ -11,7 +11,8 @@
 #include <openssl/pem.h>
 
 #include "tests/unit/test_modules.h"
-#include "gateway/translate/adapter.h"
+#include "gateway/core/time.h"
+#include "gateway/translate/translate.h"
 #include "gateway/core/b64.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/trust.h"
@@ -40,7 +41,7 @@ static crgw_verifier *verifier_for(const char *node)
 static time_t at(const char *s)
 {
     time_t t;
-    cr_assert_eq(crgw_verify_parse_time(s, &t), 0, "%s", s);
+    cr_assert_eq(crgw_time_parse_rfc3339(s, 1, &t), 0, "%s", s);
     return t;
 }
 
@@ -510,17 +511,17 @@ Test(verify_report, chain_memo_hits_and_trust_version)
 Test(verify_report, times)
 {
     time_t t;
-    cr_expect_eq(crgw_verify_parse_time("2026-11-18T10:30:00+08:00", &t), 0);
+    cr_expect_eq(crgw_time_parse_rfc3339("2026-11-18T10:30:00+08:00", 1, &t), 0);
     cr_expect_eq(t, 1794969000);
-    cr_expect_eq(crgw_verify_parse_time("2026-11-18T02:30:00Z", &t), 0);
+    cr_expect_eq(crgw_time_parse_rfc3339("2026-11-18T02:30:00Z", 1, &t), 0);
     cr_expect_eq(t, 1794969000);
-    cr_expect_eq(crgw_verify_parse_time("2026-11-18T02:30:00.123Z", &t), 0);
-    cr_expect_eq(crgw_verify_parse_time("2026-11-18", &t), 0);
+    cr_expect_eq(crgw_time_parse_rfc3339("2026-11-18T02:30:00.123Z", 1, &t), 0);
+    cr_expect_eq(crgw_time_parse_rfc3339("2026-11-18", 1, &t), 0);
     cr_expect_eq(t, 1794931200);
-    cr_expect_neq(crgw_verify_parse_time("2026-02-30", &t), 0);
-    cr_expect_neq(crgw_verify_parse_time("2026-11-18T10:30:00", &t), 0, "no offset");
-    cr_expect_neq(crgw_verify_parse_time("2026-11-18T10:30", &t), 0);
+    cr_expect_neq(crgw_time_parse_rfc3339("2026-02-30", 1, &t), 0);
+    cr_expect_neq(crgw_time_parse_rfc3339("2026-11-18T10:30:00", 1, &t), 0, "no offset");
+    cr_expect_neq(crgw_time_parse_rfc3339("2026-11-18T10:30", 1, &t), 0);
     char buf[40];
-    crgw_verify_format_time(1794969000, buf, sizeof(buf));
+    crgw_time_format_rfc3339(1794969000, buf, sizeof(buf));
     cr_expect_str_eq(buf, "2026-11-18T10:30:00+08:00");
 }

@@ -11,7 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
-#include "gateway/translate/adapter.h"
+#include "gateway/translate/translate.h"
 #include "gateway/core/util.h"
 #include "gateway/verify/xmldsig.h"
 

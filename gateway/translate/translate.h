@@ -1,5 +1,5 @@
 /*
- * adapter: declarative translation between the regions' report formats (dialects) and the
+ * translate: declarative translation between the regions' report formats (dialects) and the
  * canonical report (shared/dialects/canonical.md).
  *
  * One mapping file per dialect (adapters/<dialect>.yaml, language in adapters/README.md) is
@@ -10,35 +10,18 @@
  * the problem concerns ("records[1].decided_on", "subject.uscc", "covers.domains[3]"), or "$"
  * for the document as a whole (syntax, encoding, limits).
  */
-#ifndef CRGW_ADAPTER_H
-#define CRGW_ADAPTER_H
+#ifndef CRGW_TRANSLATE_H
+#define CRGW_TRANSLATE_H
 
 #include <stddef.h>
 
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "gateway/core/diag.h"
+#include "gateway/core/json.h"
+
 typedef struct crgw_adapters crgw_adapters; /* all mapping files of a directory, loaded */
-
-typedef struct {
-    char *path;
-    char *message;
-} crgw_diag;
-
-typedef struct {
-    crgw_diag *v;
-    size_t n, cap;
-} crgw_diags;
-
-/** Appends (path, printf(fmt, ...)); path may be NULL ("$"). */
-void crgw_diags_add(crgw_diags *d, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/** Frees every entry; d is empty afterwards and may be reused. */
-void crgw_diags_cleanup(crgw_diags *d);
-/** 1 if some entry has exactly this path, 0 otherwise (handy in tests and callers). */
-int crgw_diags_has_path(const crgw_diags *d, const char *path);
-/** JSON array [{"path","message"}...] of d (new reference). */
-json_t *crgw_diags_to_json(const crgw_diags *d);
 
 /**
  * Loads every *.yaml mapping of dir (sorted by name). Errors ("file:line: message") into errs,
@@ -126,13 +109,6 @@ int crgw_xml_parse_strict(const char *buf, size_t len, int max_depth, xmlDocPtr 
  */
 int crgw_json_parse_strict(const char *buf, size_t len, int max_depth, json_t **out,
                            crgw_diags *errs);
-
-/**
- * Serialises a JSON value like json_dumps() (UTF-8 unescaped, member order kept, "/" not
- * escaped): compact (JSON_COMPACT) or, when pretty, the layout of JSON_INDENT(2). About three
- * times faster than jansson's. NUL-terminated heap string (free()), length in *len (may be NULL).
- */
-char *crgw_json_dump(const json_t *v, int pretty, size_t *len);
 
 /**
  * GB 32100 USCC check (both check characters: GB 32100 position 18 and GB 11714 position 17)
