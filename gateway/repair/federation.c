@@ -314,6 +314,13 @@ static void refuse(crgw_req *r, int status, const char *type, const char *fmt, c
     crgw_req_problem(r, status, type, "Federation message refused", NULL, fmt, arg);
 }
 
+/* The script could not be sent: frees the pending operation and answers 503. */
+static void not_queued(crgw_req *r, void *op)
+{
+    free(op);
+    crgw_rs_unavailable(r, "Redis is not connected");
+}
+
 /* ---- POST /federation/v1/repair/events ---- */
 
 typedef struct {
@@ -326,9 +333,9 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     ev_op *op = priv;
-    if (reply == NULL || (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)) {
-        crgw_rs_unavailable(op->r,
-                            reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_STRING);
+    if (failed) {
+        crgw_rs_unavailable(op->r, failed);
         free(op);
         return;
     }
@@ -439,10 +446,8 @@ void crgw_route_fed_events(crgw_req *r)
     free(vals);
     free(hs);
     json_decref(p);
-    if (rc != 0) {
-        free(op);
-        crgw_rs_unavailable(r, "Redis is not connected");
-    }
+    if (rc != 0)
+        not_queued(r, op);
 }
 
 /* ---- POST /federation/v1/repair/applications ---- */
@@ -456,9 +461,9 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     fapp_op *op = priv;
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        crgw_rs_unavailable(op->r,
-                            reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
+    if (failed) {
+        crgw_rs_unavailable(op->r, failed);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total",
                                  reply->integer ? "result=\"received\"" : "result=\"duplicate\"",
@@ -531,10 +536,8 @@ void crgw_route_fed_applications(crgw_req *r)
     free(vals);
     free(doc);
     json_decref(p);
-    if (rc != 0) {
-        free(op);
-        crgw_rs_unavailable(r, "Redis is not connected");
-    }
+    if (rc != 0)
+        not_queued(r, op);
 }
 
 /* ---- GET /v1/federation/peers ---- */

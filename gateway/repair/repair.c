@@ -234,10 +234,10 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     app_op *op = priv;
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
+    if (failed) {
         crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "the application could not be stored durably: %s",
-                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+                         "the application could not be stored durably: %s", failed);
         json_decref(op->answer);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
@@ -639,13 +639,8 @@ void crgw_route_repair_decision(crgw_req *r)
         json_decref(body); /* rec points into body */
         return;
     }
-    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
-    if (uscc == NULL)
+    if (get_subject(cfg, body, norm, why, sizeof(why)) != 0)
         goto invalid;
-    if (!uscc_ok(cfg, uscc, norm)) {
-        snprintf(why, sizeof(why), "subject_uscc is not a valid unified social credit code");
-        goto invalid;
-    }
     const char *decision = get_str(body, "decision", 16, 1, why, sizeof(why));
     if (decision == NULL)
         goto invalid;

@@ -592,6 +592,14 @@ void crgw_rs_now_rfc3339(char out[40], int with_ms)
         snprintf(out, 40, "%s+08:00", base);
 }
 
+const char *crgw_rs_reply_failed(const struct redisReply *reply, int type)
+{
+    if (reply != NULL &&
+        (reply->type == type || (type == REDIS_REPLY_STRING && reply->type == REDIS_REPLY_STATUS)))
+        return NULL;
+    return reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down";
+}
+
 void crgw_rs_unavailable(crgw_req *r, const char *detail)
 {
     crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s", detail);

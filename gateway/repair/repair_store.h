@@ -222,6 +222,12 @@ void crgw_rs_now_rfc3339(char out[40], int with_ms);
 /* Unix time in ms (wall clock). */
 long long crgw_rs_now_ms(void);
 
+/*
+ * NULL when reply is of the expected type (REDIS_REPLY_STRING also accepts a status reply), else
+ * why not: the Redis error, or "Redis down" (no reply, or one of another type).
+ */
+const char *crgw_rs_reply_failed(const struct redisReply *reply, int type);
+
 /* Answers 503 store-unavailable "Repair store unavailable" with detail. */
 void crgw_rs_unavailable(crgw_req *r, const char *detail);
 
