@@ -323,16 +323,10 @@ static void not_queued(crgw_req *r, void *op)
 
 /* ---- POST /federation/v1/repair/events ---- */
 
-typedef struct {
-    crgw_req *r;
-    char event_id[72];
-    long long emitted_ms;
-} ev_op;
-
 static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    ev_op *op = priv;
+    crgw_rs_op *op = priv;
     const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_STRING);
     if (failed) {
         crgw_rs_unavailable(op->r, failed);
@@ -343,13 +337,13 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     char lab[40];
     snprintf(lab, sizeof(lab), "result=\"%s\"", res);
     crgw_metrics_counter_add("crgw_repair_events_total", lab, 1);
-    if (strcmp(res, "applied") == 0 && op->emitted_ms > 0) {
-        long long lat = crgw_rs_now_ms() - op->emitted_ms;
+    if (strcmp(res, "applied") == 0 && op->ms > 0) {
+        long long lat = crgw_rs_now_ms() - op->ms;
         crgw_metrics_observe("crgw_repair_propagation_seconds", NULL,
                              lat > 0 ? (double)lat / 1000.0 : 0.0);
     }
     json_t *ans = json_object();
-    json_object_set_new(ans, "event_id", json_string(op->event_id));
+    json_object_set_new(ans, "event_id", json_string(op->id));
     json_object_set_new(ans, "result", json_string(res));
     crgw_req_respond_json(op->r, strcmp(res, "duplicate") == 0 ? 200 : 202, ans);
     free(op);
@@ -437,11 +431,9 @@ void crgw_route_fed_events(crgw_req *r)
                                 .extension = json_is_true(json_object_get(p, "extension")),
                                 .decided_at = decided_at,
                                 .audit = audit};
-    ev_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
+    crgw_rs_op *op = crgw_rs_op_new(r, eid);
     json_t *em = json_object_get(p, "emitted_ms");
-    op->emitted_ms = json_is_integer(em) ? json_integer_value(em) : 0;
+    op->ms = json_is_integer(em) ? json_integer_value(em) : 0;
     int rc = crgw_repair_store_apply(crgw_server_redis(r->server), &a, apply_cb, op);
     free(vals);
     free(hs);
@@ -452,15 +444,10 @@ void crgw_route_fed_events(crgw_req *r)
 
 /* ---- POST /federation/v1/repair/applications ---- */
 
-typedef struct {
-    crgw_req *r;
-    char id[72];
-} fapp_op;
-
 static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    fapp_op *op = priv;
+    crgw_rs_op *op = priv;
     const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
     if (failed) {
         crgw_rs_unavailable(op->r, failed);
@@ -528,9 +515,7 @@ void crgw_route_fed_applications(crgw_req *r)
                                     .applicant_node = applicant,
                                     .filed_ms = now_ms,
                                     .status = "delivered"};
-    fapp_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->id, sizeof(op->id), "%s", id);
+    crgw_rs_op *op = crgw_rs_op_new(r, id);
     int rc = crgw_repair_store_app_store(crgw_server_redis(r->server), &a, fapp_cb, op);
     free(hs);
     free(vals);
@@ -642,21 +627,16 @@ void crgw_route_federation_peers(crgw_req *r)
 
 /* ---- POST /v1/federation/peers/{node}/dead-letters/redrive ---- */
 
-typedef struct {
-    crgw_req *r;
-    char node[8];
-} redrive_op;
-
 static void redrive_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    redrive_op *op = priv;
+    crgw_rs_op *op = priv;
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         crgw_rs_unavailable(op->r, "Redis did not answer");
     } else {
-        crgw_outbox_kick(op->node);
+        crgw_outbox_kick(op->id);
         json_t *ans = json_object();
-        json_object_set_new(ans, "node", json_string(op->node));
+        json_object_set_new(ans, "node", json_string(op->id));
         json_object_set_new(ans, "redriven", json_integer(reply->integer));
         crgw_req_respond_json(op->r, 200, ans);
     }
@@ -671,9 +651,7 @@ void crgw_route_federation_redrive(crgw_req *r)
         return;
     }
     crgw_repair_redrive_args a = {.dest = node, .max = REDRIVE_MAX};
-    redrive_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->node, sizeof(op->node), "%s", node);
+    crgw_rs_op *op = crgw_rs_op_new(r, node);
     if (crgw_repair_store_redrive(crgw_server_redis(r->server), &a, redrive_cb, op) != 0) {
         free(op);
         crgw_rs_unavailable(r, "Redis is not connected");

@@ -224,16 +224,10 @@ static void deadlines_json(json_t *out, int32_t filed, int32_t accepted, int ext
 
 /* ---- POST /v1/repair/applications ---- */
 
-typedef struct {
-    crgw_req *r;
-    json_t *answer;
-    char dest[8];
-} app_op;
-
 static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    app_op *op = priv;
+    crgw_rs_op *op = priv; /* id: the outbox destination, "" = none */
     const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
     if (failed) {
         crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
@@ -241,8 +235,8 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         json_decref(op->answer);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
-        if (op->dest[0])
-            crgw_outbox_kick(op->dest);
+        if (op->id[0])
+            crgw_outbox_kick(op->id);
         crgw_req_respond_json(op->r, 201, op->answer);
     }
     free(op);
@@ -352,10 +346,7 @@ static void app_filing_store(crgw_req *r, const app_filing *f)
     char *vals =
         crgw_rs_app_state_value(f->rec.origin, f->rec.record_id, f->rec.domain, status, filed_at);
 
-    app_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    if (!local)
-        snprintf(op->dest, sizeof(op->dest), "%s", f->rec.origin);
+    crgw_rs_op *op = crgw_rs_op_new(r, local ? NULL : f->rec.origin);
     op->answer = json_object();
     json_object_set_new(op->answer, "application_id", json_string(id));
     json_object_set_new(op->answer, "status", json_string(status));

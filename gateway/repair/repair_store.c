@@ -600,6 +600,14 @@ const char *crgw_rs_reply_failed(const struct redisReply *reply, int type)
     return reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down";
 }
 
+crgw_rs_op *crgw_rs_op_new(crgw_req *r, const char *id)
+{
+    crgw_rs_op *op = xcalloc(1, sizeof(*op));
+    op->r = r;
+    snprintf(op->id, sizeof(op->id), "%s", id ? id : "");
+    return op;
+}
+
 void crgw_rs_unavailable(crgw_req *r, const char *detail)
 {
     crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s", detail);

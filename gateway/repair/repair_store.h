@@ -228,6 +228,17 @@ long long crgw_rs_now_ms(void);
  */
 const char *crgw_rs_reply_failed(const struct redisReply *reply, int type);
 
+/* A request waiting for a store reply (priv of the script's callback). */
+typedef struct {
+    crgw_req *r;
+    char id[72];    /* what the answer names: application, event, node or outbox destination */
+    json_t *answer; /* an answer prepared before the call, or NULL */
+    long long ms;   /* a time the callback needs (an event's emitted_ms), or 0 */
+} crgw_rs_op;
+
+/* A new op for r naming id (NULL = ""); free() it. */
+crgw_rs_op *crgw_rs_op_new(crgw_req *r, const char *id);
+
 /* Answers 503 store-unavailable "Repair store unavailable" with detail. */
 void crgw_rs_unavailable(crgw_req *r, const char *detail);
 
