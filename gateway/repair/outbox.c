@@ -22,7 +22,6 @@
 #include "gateway/server/peer_client.h"
 #include "gateway/server/redis.h"
 #include "gateway/server/server.h"
-#include "gateway/translate/adapter.h"
 
 #define WINDOW 256
 #define ACK_BATCH 256
@@ -252,7 +251,7 @@ static void mark_delivered(const entry *e, const char *by)
         crgw_rs_now_rfc3339(now, 0);
         snprintf(field, sizeof(field), "%s:%s", o, rid);
         json_t *h = crgw_rs_history_entry("delivered", now, by, NULL);
-        char *hs = crgw_json_dump(h, 0, NULL);
+        char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(h);
         char *vs = crgw_rs_app_state_value(o, rid, dom, "delivered", now);
         crgw_repair_app_delivered_args a = {

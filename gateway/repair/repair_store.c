@@ -15,7 +15,6 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
-#include "gateway/translate/adapter.h"
 
 typedef enum {
     CRGW_RS_DECIDE = 0,
@@ -531,7 +530,9 @@ char *crgw_rs_app_state_value(const char *origin, const char *record_id, const c
     json_object_set_new(v, "event_id", json_null());
     json_object_set_new(v, "origin_seq", json_integer(0));
     json_object_set_new(v, "received_at", json_string(received_at));
-    char *s = crgw_json_dump(v, 0, NULL);
+    /* jansson, not crgw_json_dump (gateway/translate): the same bytes for these values */
+    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    crgw_assert(s != NULL);
     json_decref(v);
     return s;
 }
