@@ -315,21 +315,22 @@ static void refuse(crgw_req *r, int status, const char *type, const char *fmt, c
     crgw_req_problem(r, status, type, "Federation message refused", NULL, fmt, arg);
 }
 
-/* ---- POST /federation/v1/repair/events ---- */
+/* The script could not be sent: frees the pending operation and answers 503. */
+static void not_queued(crgw_req *r, void *op)
+{
+    free(op);
+    crgw_rs_unavailable(r, "Redis is not connected");
+}
 
-typedef struct {
-    crgw_req *r;
-    char event_id[72];
-    long long emitted_ms;
-} ev_op;
+/* ---- POST /federation/v1/repair/events ---- */
 
 static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    ev_op *op = priv;
-    if (reply == NULL || (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING)) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
-                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+    crgw_rs_op *op = priv;
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_STRING);
+    if (failed) {
+        crgw_rs_unavailable(op->r, failed);
         free(op);
         return;
     }
@@ -337,13 +338,13 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     char lab[40];
     snprintf(lab, sizeof(lab), "result=\"%s\"", res);
     crgw_metrics_counter_add("crgw_repair_events_total", lab, 1);
-    if (strcmp(res, "applied") == 0 && op->emitted_ms > 0) {
-        long long lat = crgw_rs_now_ms() - op->emitted_ms;
+    if (strcmp(res, "applied") == 0 && op->ms > 0) {
+        long long lat = crgw_rs_now_ms() - op->ms;
         crgw_metrics_observe("crgw_repair_propagation_seconds", NULL,
                              lat > 0 ? (double)lat / 1000.0 : 0.0);
     }
     json_t *ans = json_object();
-    json_object_set_new(ans, "event_id", json_string(op->event_id));
+    json_object_set_new(ans, "event_id", json_string(op->id));
     json_object_set_new(ans, "result", json_string(res));
     crgw_req_respond_json(op->r, strcmp(res, "duplicate") == 0 ? 200 : 202, ans);
     free(op);
@@ -397,16 +398,9 @@ void crgw_route_fed_events(crgw_req *r)
         return;
     }
     long long seq = json_integer_value(seqj);
-    char received[40], seqs[24], field[160], k_dedup[64], k_dedup1[64], k_rs[64], k_app[96];
-    char ttl[24];
+    char received[40], field[160];
     crgw_rs_now_rfc3339(received, 1);
-    snprintf(seqs, sizeof(seqs), "%lld", seq);
     snprintf(field, sizeof(field), "%s:%s", origin, rid);
-    crgw_rs_dedup_key(k_dedup, sizeof(k_dedup), origin, 0);
-    crgw_rs_dedup_key(k_dedup1, sizeof(k_dedup1), origin, 1);
-    snprintf(ttl, sizeof(ttl), "%d", CRGW_RS_DEDUP_DAYS * 86400);
-    crgw_rs_key(k_rs, sizeof(k_rs), "rs", uscc);
-    crgw_rs_key(k_app, sizeof(k_app), "app", app ? app : "-");
     json_t *val = json_object();
     json_object_set_new(val, "origin_node", json_string(origin));
     json_object_set_new(val, "record_id", json_string(rid));
@@ -418,65 +412,44 @@ void crgw_route_fed_events(crgw_req *r)
     json_object_set_new(val, "received_at", json_string(received));
     char *vals = crgw_json_dump(val, 0, NULL);
     json_decref(val);
-    json_t *h = json_object();
-    json_object_set_new(h, "status", json_string(decision));
-    json_object_set_new(h, "at", json_string(decided_at));
-    json_object_set_new(h, "node", json_string(origin));
-    json_object_set_new(h, "event_id", json_string(eid));
+    json_t *h = crgw_rs_history_entry(decision, decided_at, origin, eid);
     char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
     /* repair.audit_events; CRGW_TEST_REPAIR_AUDIT=1 turns it on (fault tests) */
-    const char *a = getenv("CRGW_TEST_REPAIR_AUDIT");
-    int audit = (a && strcmp(a, "1") == 0) || crgw_repair_conf_of(r->cfg)->audit_events;
-    const char *argv[] = {k_dedup,
-                          k_rs,
-                          "crgw:stats:events",
-                          k_app,
-                          "crgw:apps:open",
-                          "crgw:audit:events",
-                          k_dedup1,
-                          eid,
-                          seqs,
-                          field,
-                          vals,
-                          decision,
-                          hs,
-                          json_is_true(json_object_get(p, "extension")) ? "1" : "0",
-                          decided_at,
-                          app ? app : "",
-                          audit ? "1" : "0",
-                          ttl};
-    ev_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->event_id, sizeof(op->event_id), "%s", eid);
+    const char *ta = getenv("CRGW_TEST_REPAIR_AUDIT");
+    int audit = (ta && strcmp(ta, "1") == 0) || crgw_repair_conf_of(r->cfg)->audit_events;
+    crgw_repair_apply_args a = {.origin = origin,
+                                .uscc = uscc,
+                                .app_id = app,
+                                .event_id = eid,
+                                .origin_seq = seq,
+                                .field = field,
+                                .value = vals,
+                                .decision = decision,
+                                .history_entry = hs,
+                                .extension = json_is_true(json_object_get(p, "extension")),
+                                .decided_at = decided_at,
+                                .audit = audit};
+    crgw_rs_op *op = crgw_rs_op_new(r, eid);
     json_t *em = json_object_get(p, "emitted_ms");
-    op->emitted_ms = json_is_integer(em) ? json_integer_value(em) : 0;
-    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APPLY, 7, (int)CRGW_ARRAY_LEN(argv),
-                          argv, NULL, apply_cb, op);
+    op->ms = json_is_integer(em) ? json_integer_value(em) : 0;
+    int rc = crgw_repair_store_apply(crgw_server_redis(r->server), &a, apply_cb, op);
     free(vals);
     free(hs);
     json_decref(p);
-    if (rc != 0) {
-        free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
-    }
+    if (rc != 0)
+        not_queued(r, op);
 }
 
 /* ---- POST /federation/v1/repair/applications ---- */
 
-typedef struct {
-    crgw_req *r;
-    char id[72];
-} fapp_op;
-
 static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    fapp_op *op = priv;
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
-                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+    crgw_rs_op *op = priv;
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
+    if (failed) {
+        crgw_rs_unavailable(op->r, failed);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total",
                                  reply->integer ? "result=\"received\"" : "result=\"duplicate\"",
@@ -518,54 +491,37 @@ void crgw_route_fed_applications(crgw_req *r)
                rorigin);
         return;
     }
-    char now[40], now_ms[24], field[160], k_app[96], k_rs[64];
+    char now[40], field[160];
     crgw_rs_now_rfc3339(now, 0);
-    snprintf(now_ms, sizeof(now_ms), "%lld", crgw_rs_now_ms());
+    long long now_ms = crgw_rs_now_ms();
     snprintf(field, sizeof(field), "%s:%s", rorigin, rid);
-    crgw_rs_key(k_app, sizeof(k_app), "app", id);
-    crgw_rs_key(k_rs, sizeof(k_rs), "rs", uscc);
     json_t *hist = json_array();
-    json_t *h0 = json_object();
-    json_object_set_new(h0, "status", json_string("submitted"));
-    json_object_set_new(h0, "at", json_string(filed));
-    json_object_set_new(h0, "node", json_string(applicant));
-    json_array_append_new(hist, h0);
-    json_t *h1 = json_object();
-    json_object_set_new(h1, "status", json_string("delivered"));
-    json_object_set_new(h1, "at", json_string(now));
-    json_object_set_new(h1, "node", json_string(cfg->node));
-    json_array_append_new(hist, h1);
+    json_array_append_new(hist, crgw_rs_history_entry("submitted", filed, applicant, NULL));
+    json_array_append_new(hist, crgw_rs_history_entry("delivered", now, cfg->node, NULL));
     char *hs = crgw_json_dump(hist, 0, NULL);
     json_decref(hist);
-    json_t *val = json_object();
-    json_object_set_new(val, "origin_node", json_string(rorigin));
-    json_object_set_new(val, "record_id", json_string(rid));
-    json_object_set_new(val, "domain", json_string(domain));
-    json_object_set_new(val, "status", json_string("delivered"));
-    json_object_set_new(val, "decided_at", json_null());
-    json_object_set_new(val, "event_id", json_null());
-    json_object_set_new(val, "origin_seq", json_integer(0));
-    json_object_set_new(val, "received_at", json_string(now));
-    char *vals = crgw_json_dump(val, 0, NULL);
-    json_decref(val);
+    char *vals = crgw_rs_app_state_value(rorigin, rid, domain, "delivered", now);
     char *doc = crgw_json_dump(p, 0, NULL);
-    const char *argv[] = {
-        k_app, "crgw:apps:open", k_rs,      id,   doc,    filed,      hs, field, vals,
-        "",    now_ms,           applicant, uscc, now_ms, "delivered"};
-    fapp_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->id, sizeof(op->id), "%s", id);
-    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, 3,
-                          (int)CRGW_ARRAY_LEN(argv), argv, NULL, fapp_cb, op);
+    crgw_repair_app_store_args a = {.app_id = id,
+                                    .uscc = uscc,
+                                    .doc = doc,
+                                    .filed_at = filed,
+                                    .history = hs,
+                                    .field = field,
+                                    .value = vals,
+                                    .payload = "",
+                                    .now_ms = now_ms,
+                                    .applicant_node = applicant,
+                                    .filed_ms = now_ms,
+                                    .status = "delivered"};
+    crgw_rs_op *op = crgw_rs_op_new(r, id);
+    int rc = crgw_repair_store_app_store(crgw_server_redis(r->server), &a, fapp_cb, op);
     free(hs);
     free(vals);
     free(doc);
     json_decref(p);
-    if (rc != 0) {
-        free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
-    }
+    if (rc != 0)
+        not_queued(r, op);
 }
 
 /* ---- GET /v1/federation/peers ---- */
@@ -606,8 +562,7 @@ static void peers_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     if (--op->pending > 0)
         return;
     if (op->failed) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer");
+        crgw_rs_unavailable(op->r, "Redis did not answer");
         json_decref(op->peers);
     } else {
         json_t *out = json_object();
@@ -671,22 +626,16 @@ void crgw_route_federation_peers(crgw_req *r)
 
 /* ---- POST /v1/federation/peers/{node}/dead-letters/redrive ---- */
 
-typedef struct {
-    crgw_req *r;
-    char node[8];
-} redrive_op;
-
 static void redrive_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    redrive_op *op = priv;
+    crgw_rs_op *op = priv;
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer");
+        crgw_rs_unavailable(op->r, "Redis did not answer");
     } else {
-        crgw_outbox_kick(op->node);
+        crgw_outbox_kick(op->id);
         json_t *ans = json_object();
-        json_object_set_new(ans, "node", json_string(op->node));
+        json_object_set_new(ans, "node", json_string(op->id));
         json_object_set_new(ans, "redriven", json_integer(reply->integer));
         crgw_req_respond_json(op->r, 200, ans);
     }
@@ -700,18 +649,10 @@ void crgw_route_federation_redrive(crgw_req *r)
         crgw_req_problem(r, 404, "unknown-peer", "Unknown peer", NULL, "no peer node %s", node);
         return;
     }
-    char k_dead[64], k_out[64], max[16];
-    crgw_rs_key(k_dead, sizeof(k_dead), "dead", node);
-    crgw_rs_key(k_out, sizeof(k_out), "outbox", node);
-    snprintf(max, sizeof(max), "%d", REDRIVE_MAX);
-    const char *argv[] = {k_dead, k_out, max};
-    redrive_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    snprintf(op->node, sizeof(op->node), "%s", node);
-    if (crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_REDRIVE, 2, 3, argv, NULL, redrive_cb,
-                     op) != 0) {
+    crgw_repair_redrive_args a = {.dest = node, .max = REDRIVE_MAX};
+    crgw_rs_op *op = crgw_rs_op_new(r, node);
+    if (crgw_repair_store_redrive(crgw_server_redis(r->server), &a, redrive_cb, op) != 0) {
         free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
     }
 }

@@ -131,6 +131,13 @@ static void ignore_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)priv;
 }
 
+/* Acknowledges one entry away at once. */
+static void ack_now(const dest *d, const char *id)
+{
+    crgw_repair_outbox_ack_args a = {.dest = d->code, .ids = &id, .n_ids = 1};
+    (void)crgw_repair_store_outbox_ack(ob.rc, &a, ignore_cb, NULL);
+}
+
 /* Appends a stream entry [id, [f, v, ...]]; returns 1 if added. Entries without fields (deleted
  * while pending) are acknowledged away. */
 static int queue_add(dest *d, const struct redisReply *it)
@@ -143,8 +150,7 @@ static int queue_add(dest *d, const struct redisReply *it)
     if (strlen(id) >= sizeof(((entry *)0)->id) || queue_has(d, id))
         return 0;
     if (f->type != REDIS_REPLY_ARRAY || f->elements == 0) {
-        const char *argv[] = {d->key, CRGW_RS_GROUP, id};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL, ignore_cb, NULL);
+        ack_now(d, id);
         return 0;
     }
     entry *e = xcalloc(1, sizeof(*e));
@@ -167,15 +173,11 @@ static int queue_add(dest *d, const struct redisReply *it)
     }
     if (e->eid == NULL || e->payload == NULL || (e->kind != 'e' && e->kind != 'a')) {
         log_warn("outbox %s: malformed entry %s dropped", d->code, id);
-        const char *argv[] = {d->key, CRGW_RS_GROUP, id};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, 3, argv, NULL, ignore_cb, NULL);
+        ack_now(d, id);
         entry_free(e);
         return 0;
     }
-    if (d->tail)
-        d->tail->next = e;
-    else
-        d->head = e;
+    *(d->tail ? &d->tail->next : &d->head) = e;
     d->tail = e;
     d->n++;
     return 1;
@@ -221,14 +223,15 @@ static void start_backoff(dest *d, const char *why)
 
 static void move_dead(dest *d, entry *e, const char *reason)
 {
-    char seq[24], at[24], now[24], k[2] = {e->kind, '\0'};
-    snprintf(seq, sizeof(seq), "%lld", e->seq);
-    snprintf(at, sizeof(at), "%lld", e->at);
-    snprintf(now, sizeof(now), "%lld", crgw_rs_now_ms());
-    const char *argv[] = {d->key,     d->dead, CRGW_RS_GROUP, e->id, k, e->eid, seq,
-                          e->payload, at,      reason,        now};
-    (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_DEAD, 2, (int)CRGW_ARRAY_LEN(argv), argv, NULL,
-                       ignore_cb, NULL);
+    crgw_repair_outbox_dead_args a = {.dest = d->code,
+                                      .entry_id = e->id,
+                                      .kind = e->kind,
+                                      .event_id = e->eid,
+                                      .seq = e->seq,
+                                      .payload = e->payload,
+                                      .at_ms = e->at,
+                                      .reason = reason};
+    (void)crgw_repair_store_outbox_dead(ob.rc, &a, ignore_cb, NULL);
     char lab[48];
     snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
     crgw_metrics_counter_add("crgw_repair_outbox_dead_letters_total", lab, 1);
@@ -246,30 +249,16 @@ static void mark_delivered(const entry *e, const char *by)
     const char *rid = json_string_value(json_object_get(rec, "record_id"));
     const char *dom = json_string_value(json_object_get(rec, "domain"));
     if (uscc && o && rid && dom) {
-        char now[40], k_app[96], k_rs[64], field[160];
+        char now[40], field[160];
         crgw_rs_now_rfc3339(now, 0);
-        crgw_rs_key(k_app, sizeof(k_app), "app", e->eid);
-        crgw_rs_key(k_rs, sizeof(k_rs), "rs", uscc);
         snprintf(field, sizeof(field), "%s:%s", o, rid);
-        json_t *h = json_object();
-        json_object_set_new(h, "status", json_string("delivered"));
-        json_object_set_new(h, "at", json_string(now));
-        json_object_set_new(h, "node", json_string(by));
+        json_t *h = crgw_rs_history_entry("delivered", now, by, NULL);
         char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(h);
-        json_t *v = json_object();
-        json_object_set_new(v, "origin_node", json_string(o));
-        json_object_set_new(v, "record_id", json_string(rid));
-        json_object_set_new(v, "domain", json_string(dom));
-        json_object_set_new(v, "status", json_string("delivered"));
-        json_object_set_new(v, "decided_at", json_null());
-        json_object_set_new(v, "event_id", json_null());
-        json_object_set_new(v, "origin_seq", json_integer(0));
-        json_object_set_new(v, "received_at", json_string(now));
-        char *vs = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(v);
-        const char *argv[] = {k_app, k_rs, hs, field, vs};
-        (void)crgw_rs_eval(ob.rc, CRGW_RS_APP_DELIVERED, 2, 5, argv, NULL, ignore_cb, NULL);
+        char *vs = crgw_rs_app_state_value(o, rid, dom, "delivered", now);
+        crgw_repair_app_delivered_args a = {
+            .app_id = e->eid, .uscc = uscc, .history_entry = hs, .field = field, .value = vs};
+        (void)crgw_repair_store_app_delivered(ob.rc, &a, ignore_cb, NULL);
         free(hs);
         free(vs);
     }
@@ -281,14 +270,12 @@ static void ack_flush(dest *d)
 {
     if (d->n_acks == 0)
         return;
-    const char **argv = xcalloc(d->n_acks + 2, sizeof(char *));
-    argv[0] = d->key;
-    argv[1] = CRGW_RS_GROUP;
+    const char **ids = xcalloc(d->n_acks, sizeof(char *));
     for (size_t i = 0; i < d->n_acks; i++)
-        argv[i + 2] = d->acks[i];
-    (void)crgw_rs_eval(ob.rc, CRGW_RS_OUTBOX_ACK, 1, (int)d->n_acks + 2, argv, NULL, ignore_cb,
-                       NULL);
-    free(argv);
+        ids[i] = d->acks[i];
+    crgw_repair_outbox_ack_args a = {.dest = d->code, .ids = ids, .n_ids = d->n_acks};
+    (void)crgw_repair_store_outbox_ack(ob.rc, &a, ignore_cb, NULL);
+    free(ids);
     d->n_acks = 0;
 }
 

@@ -223,163 +223,170 @@ static void deadlines_json(json_t *out, int32_t filed, int32_t accepted, int ext
 
 /* ---- POST /v1/repair/applications ---- */
 
-typedef struct {
-    crgw_req *r;
-    json_t *answer;
-    char dest[8];
-} app_op;
-
 static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    app_op *op = priv;
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+    crgw_rs_op *op = priv; /* id: the outbox destination, "" = none */
+    const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
+    if (failed) {
         crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "the application could not be stored durably: %s",
-                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down");
+                         "the application could not be stored durably: %s", failed);
         json_decref(op->answer);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
-        if (op->dest[0])
-            crgw_outbox_kick(op->dest);
+        if (op->id[0])
+            crgw_outbox_kick(op->id);
         crgw_req_respond_json(op->r, 201, op->answer);
     }
     free(op);
 }
 
-void crgw_route_repair_application_post(crgw_req *r)
+/* The subject_uscc of body, valid and normalised into norm. 0 or -1 with why. */
+static int get_subject(const crgw_config *cfg, json_t *body, char norm[19], char *why,
+                       size_t whylen)
+{
+    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, whylen);
+    if (uscc == NULL)
+        return -1;
+    if (!uscc_ok(cfg, uscc, norm)) {
+        snprintf(why, whylen, "subject_uscc is not a valid unified social credit code");
+        return -1;
+    }
+    return 0;
+}
+
+/* A filing request, validated (views into the body). */
+typedef struct {
+    char uscc[19]; /* normalised */
+    record_ref rec;
+    const char *commit;
+    json_t *applicant;
+    json_t *materials; /* NULL when absent */
+} app_filing;
+
+/* Validates the body of POST /v1/repair/applications. 0 or -1 with why. */
+static int app_filing_parse(const crgw_config *cfg, json_t *body, app_filing *f, char *why,
+                            size_t whylen)
+{
+    if (get_subject(cfg, body, f->uscc, why, whylen) != 0 ||
+        get_record(cfg, body, &f->rec, 0, why, whylen) != 0)
+        return -1;
+    f->commit = get_str(body, "commitment_sha256", 64, 1, why, whylen);
+    if (f->commit == NULL)
+        return -1;
+    if (strlen(f->commit) != 64 || strspn(f->commit, "0123456789abcdefABCDEF") != 64) {
+        snprintf(why, whylen, "commitment_sha256 must be 64 hex digits");
+        return -1;
+    }
+    f->applicant = json_object_get(body, "applicant");
+    if (!json_is_object(f->applicant) || !get_str(f->applicant, "name", 256, 1, why, whylen)) {
+        if (!why[0])
+            snprintf(why, whylen, "missing object 'applicant' with a 'name'");
+        return -1;
+    }
+    f->materials = json_object_get(body, "materials");
+    if (f->materials != NULL && !json_is_array(f->materials)) {
+        snprintf(why, whylen, "materials must be an array");
+        return -1;
+    }
+    return 0;
+}
+
+/* The document as filed (what the origin receives), normalised USCC: malloc'd JSON. */
+static char *app_filing_doc(const app_filing *f, const char *id, const char *node,
+                            const char *filed_at)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "application_id", json_string(id));
+    json_object_set_new(doc, "subject_uscc", json_string(f->uscc));
+    json_t *recj = json_object();
+    json_object_set_new(recj, "origin_node", json_string(f->rec.origin));
+    json_object_set_new(recj, "record_id", json_string(f->rec.record_id));
+    json_object_set_new(recj, "domain", json_string(f->rec.domain));
+    if (f->rec.kind)
+        json_object_set_new(recj, "kind", json_string(f->rec.kind));
+    json_object_set_new(doc, "record", recj);
+    json_object_set_new(doc, "commitment_sha256", json_string(f->commit));
+    json_object_set(doc, "applicant", f->applicant);
+    json_object_set_new(doc, "materials",
+                        f->materials ? json_deep_copy(f->materials) : json_array());
+    json_object_set_new(doc, "applicant_node", json_string(node));
+    json_object_set_new(doc, "filed_at", json_string(filed_at));
+    char *docs = crgw_json_dump(doc, 0, NULL);
+    json_decref(doc);
+    return docs;
+}
+
+/* The initial history: submitted, and delivered at once when this node is the origin. */
+static char *app_filing_history(const char *filed_at, const char *node, int local)
+{
+    json_t *hist = json_array();
+    json_array_append_new(hist, crgw_rs_history_entry("submitted", filed_at, node, NULL));
+    if (local)
+        json_array_append_new(hist, crgw_rs_history_entry("delivered", filed_at, node, NULL));
+    char *hists = crgw_json_dump(hist, 0, NULL);
+    json_decref(hist);
+    return hists;
+}
+
+/* Stores the application (and queues it for its origin) in one script; answers 201 or 503. */
+static void app_filing_store(crgw_req *r, const app_filing *f)
 {
     crgw_config *cfg = r->cfg;
-    char why[256] = "";
-    json_t *body = parse_body(r);
-    if (body == NULL)
-        return;
-    record_ref rec;
-    char norm[19];
-    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
-    if (uscc == NULL)
-        goto invalid;
-    if (!uscc_ok(cfg, uscc, norm)) {
-        snprintf(why, sizeof(why), "subject_uscc is not a valid unified social credit code");
-        goto invalid;
-    }
-    if (get_record(cfg, body, &rec, 0, why, sizeof(why)) != 0)
-        goto invalid;
-    const char *commit = get_str(body, "commitment_sha256", 64, 1, why, sizeof(why));
-    if (commit == NULL)
-        goto invalid;
-    if (strlen(commit) != 64 || strspn(commit, "0123456789abcdefABCDEF") != 64) {
-        snprintf(why, sizeof(why), "commitment_sha256 must be 64 hex digits");
-        goto invalid;
-    }
-    json_t *applicant = json_object_get(body, "applicant");
-    if (!json_is_object(applicant) || !get_str(applicant, "name", 256, 1, why, sizeof(why))) {
-        if (!why[0])
-            snprintf(why, sizeof(why), "missing object 'applicant' with a 'name'");
-        goto invalid;
-    }
-    json_t *materials = json_object_get(body, "materials");
-    if (materials != NULL && !json_is_array(materials)) {
-        snprintf(why, sizeof(why), "materials must be an array");
-        goto invalid;
-    }
-
-    char id[27], filed_at[40], now_ms[24], field[160], key_app[96], key_rs[96], key_out[64];
+    char id[27], filed_at[40], field[160];
     crgw_repair_new_id(id);
     crgw_rs_now_rfc3339(filed_at, 0);
     long long ms = crgw_rs_now_ms();
-    snprintf(now_ms, sizeof(now_ms), "%lld", ms);
-    snprintf(field, sizeof(field), "%s:%s", rec.origin, rec.record_id);
-    int local = strcmp(rec.origin, cfg->node) == 0;
+    snprintf(field, sizeof(field), "%s:%s", f->rec.origin, f->rec.record_id);
+    int local = strcmp(f->rec.origin, cfg->node) == 0;
     const char *status = local ? "delivered" : "submitted";
+    char *docs = app_filing_doc(f, id, cfg->node, filed_at);
+    char *hists = app_filing_history(filed_at, cfg->node, local);
+    char *vals =
+        crgw_rs_app_state_value(f->rec.origin, f->rec.record_id, f->rec.domain, status, filed_at);
 
-    /* The document as filed (what A receives), normalised USCC. */
-    json_t *doc = json_object();
-    json_object_set_new(doc, "application_id", json_string(id));
-    json_object_set_new(doc, "subject_uscc", json_string(norm));
-    json_t *recj = json_object();
-    json_object_set_new(recj, "origin_node", json_string(rec.origin));
-    json_object_set_new(recj, "record_id", json_string(rec.record_id));
-    json_object_set_new(recj, "domain", json_string(rec.domain));
-    if (rec.kind)
-        json_object_set_new(recj, "kind", json_string(rec.kind));
-    json_object_set_new(doc, "record", recj);
-    json_object_set_new(doc, "commitment_sha256", json_string(commit));
-    json_object_set(doc, "applicant", applicant);
-    json_object_set_new(doc, "materials", materials ? json_deep_copy(materials) : json_array());
-    json_object_set_new(doc, "applicant_node", json_string(cfg->node));
-    json_object_set_new(doc, "filed_at", json_string(filed_at));
-    char *docs = crgw_json_dump(doc, 0, NULL);
-
-    json_t *hist = json_array();
-    json_t *h0 = json_object();
-    json_object_set_new(h0, "status", json_string("submitted"));
-    json_object_set_new(h0, "at", json_string(filed_at));
-    json_object_set_new(h0, "node", json_string(cfg->node));
-    json_array_append_new(hist, h0);
-    if (local) {
-        json_t *h1 = json_deep_copy(h0);
-        json_object_set_new(h1, "status", json_string("delivered"));
-        json_array_append_new(hist, h1);
-    }
-    char *hists = crgw_json_dump(hist, 0, NULL);
-    json_decref(hist);
-
-    json_t *val = json_object();
-    json_object_set_new(val, "origin_node", json_string(rec.origin));
-    json_object_set_new(val, "record_id", json_string(rec.record_id));
-    json_object_set_new(val, "domain", json_string(rec.domain));
-    json_object_set_new(val, "status", json_string(status));
-    json_object_set_new(val, "decided_at", json_null());
-    json_object_set_new(val, "event_id", json_null());
-    json_object_set_new(val, "origin_seq", json_integer(0));
-    json_object_set_new(val, "received_at", json_string(filed_at));
-    char *vals = crgw_json_dump(val, 0, NULL);
-    json_decref(val);
-
-    crgw_rs_key(key_app, sizeof(key_app), "app", id);
-    crgw_rs_key(key_rs, sizeof(key_rs), "rs", norm);
-    crgw_rs_key(key_out, sizeof(key_out), "outbox", rec.origin);
-    const char *argv[] = {
-        key_app, "crgw:apps:open", key_rs,    key_out, id,     docs,  filed_at, hists, field, vals,
-        docs,    now_ms,           cfg->node, norm,    now_ms, status};
-    int nkeys = local ? 3 : 4;
-    /* Without the stream key the ARGV shift by one: rebuild for the local case. */
-    const char *argv_local[] = {
-        key_app, "crgw:apps:open", key_rs,    id,   docs,   filed_at, hists, field, vals,
-        docs,    now_ms,           cfg->node, norm, now_ms, status};
-
-    app_op *op = xcalloc(1, sizeof(*op));
-    op->r = r;
-    if (!local)
-        snprintf(op->dest, sizeof(op->dest), "%s", rec.origin);
+    crgw_rs_op *op = crgw_rs_op_new(r, local ? NULL : f->rec.origin);
     op->answer = json_object();
     json_object_set_new(op->answer, "application_id", json_string(id));
     json_object_set_new(op->answer, "status", json_string(status));
     json_object_set_new(op->answer, "filed_at", json_string(filed_at));
     deadlines_json(op->answer, crgw_day_of_unix(ms / 1000), -1, 0, status);
-    int rc;
-    if (local)
-        rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, nkeys,
-                          (int)CRGW_ARRAY_LEN(argv_local), argv_local, NULL, app_store_cb, op);
-    else
-        rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_APP_STORE, nkeys,
-                          (int)CRGW_ARRAY_LEN(argv), argv, NULL, app_store_cb, op);
+    crgw_repair_app_store_args a = {.app_id = id,
+                                    .uscc = f->uscc,
+                                    .dest = local ? NULL : f->rec.origin,
+                                    .doc = docs,
+                                    .filed_at = filed_at,
+                                    .history = hists,
+                                    .field = field,
+                                    .value = vals,
+                                    .payload = docs,
+                                    .now_ms = ms,
+                                    .applicant_node = cfg->node,
+                                    .filed_ms = ms,
+                                    .status = status};
+    int rc = crgw_repair_store_app_store(crgw_server_redis(r->server), &a, app_store_cb, op);
     free(docs);
     free(hists);
     free(vals);
-    json_decref(doc);
-    json_decref(body);
     if (rc != 0) {
         json_decref(op->answer);
         free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
     }
-    return;
-invalid:
+}
+
+void crgw_route_repair_application_post(crgw_req *r)
+{
+    char why[256] = "";
+    json_t *body = parse_body(r);
+    if (body == NULL)
+        return;
+    app_filing f;
+    if (app_filing_parse(r->cfg, body, &f, why, sizeof(why)) == 0)
+        app_filing_store(r, &f);
+    else
+        problem_422(r, why);
     json_decref(body);
-    problem_422(r, why);
 }
 
 /* ---- GET /v1/repair/applications/{id} ---- */
@@ -403,8 +410,7 @@ static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)rc;
     crgw_req *r = priv;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer");
+        crgw_rs_unavailable(r, "Redis did not answer");
         return;
     }
     if (reply->elements == 0) {
@@ -458,8 +464,7 @@ void crgw_route_repair_application_get(crgw_req *r)
     char key[96];
     crgw_rs_key(key, sizeof(key), "app", r->params[0]);
     if (crgw_redis_command(crgw_server_redis(r->server), app_get_cb, r, "HGETALL %s", key) != 0)
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
 }
 
 /* ---- POST /v1/repair/decisions ---- */
@@ -491,8 +496,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     decide_op *op = priv;
     crgw_req *r = op->r;
     if (reply == NULL) {
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer: the decision may not be recorded");
+        crgw_rs_unavailable(r, "Redis did not answer: the decision may not be recorded");
     } else if (reply->type == REDIS_REPLY_ERROR) {
         if (strncmp(reply->str, "NOAPP", 5) == 0)
             problem_422(r, "unknown application_id at this node");
@@ -502,8 +506,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
             crgw_req_problem(r, 409, "repair-state-conflict", "Decision not allowed now", NULL,
                              "%s: %s not allowed", reply->str + 9, op->decision);
         else
-            crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s",
-                             reply->str);
+            crgw_rs_unavailable(r, reply->str);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         json_t *ans = json_object();
         json_object_set_new(ans, "event_id", json_string(op->event_id));
@@ -519,8 +522,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         crgw_metrics_counter_add("crgw_repair_decisions_total", lab, 1);
         crgw_req_respond_json(r, 201, ans);
     } else {
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "unexpected Redis reply");
+        crgw_rs_unavailable(r, "unexpected Redis reply");
     }
     decide_op_free(op);
 }
@@ -562,55 +564,30 @@ static void decide_run(decide_op *op)
     json_object_set_new(op->payload, "emitted_ms", json_integer(crgw_rs_now_ms()));
     char *payload = crgw_json_dump(op->payload, 0, NULL);
 
-    json_t *h = json_object();
-    json_object_set_new(h, "status", json_string(op->decision));
-    json_object_set_new(h, "at", json_string(op->decided_at));
-    json_object_set_new(h, "node", json_string(cfg->node));
-    json_object_set_new(h, "event_id", json_string(op->event_id));
+    json_t *h = crgw_rs_history_entry(op->decision, op->decided_at, cfg->node, op->event_id);
     char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
 
-    char k_seq[64], k_rs[96], k_dedup[64], k_app[128], now_ms[24], dedup_ttl[24];
-    snprintf(dedup_ttl, sizeof(dedup_ttl), "%d", CRGW_RS_DEDUP_DAYS * 86400);
-    char k_out[MAX_DEST][64];
-    crgw_rs_key(k_seq, sizeof(k_seq), "seq", cfg->node);
-    crgw_rs_key(k_rs, sizeof(k_rs), "rs", op->uscc);
-    crgw_rs_dedup_key(k_dedup, sizeof(k_dedup), cfg->node, 0);
-    crgw_rs_key(k_app, sizeof(k_app), "app", op->app_id[0] ? op->app_id : "-");
-    snprintf(now_ms, sizeof(now_ms), "%lld", crgw_rs_now_ms());
-    const char *argv[5 + MAX_DEST + 13];
-    int n = 0;
-    argv[n++] = k_seq;
-    argv[n++] = k_rs;
-    argv[n++] = k_dedup;
-    argv[n++] = k_app;
-    argv[n++] = "crgw:apps:open";
-    for (size_t i = 0; i < op->n_dest; i++) {
-        crgw_rs_key(k_out[i], sizeof(k_out[i]), "outbox", op->dest[i]);
-        argv[n++] = k_out[i];
-    }
-    int nkeys = n;
-    argv[n++] = op->field;
-    argv[n++] = pres;
-    argv[n++] = suf;
-    argv[n++] = op->event_id;
-    argv[n++] = payload;
-    argv[n++] = now_ms;
-    argv[n++] = op->decision;
-    argv[n++] = hs;
-    argv[n++] = op->extension ? "1" : "0";
-    argv[n++] = op->app_id[0] ? "1" : "0";
-    argv[n++] = op->decided_at;
-    argv[n++] = op->app_id;
-    argv[n++] = dedup_ttl;
-    int rc = crgw_rs_eval(crgw_server_redis(r->server), CRGW_RS_DECIDE, nkeys, n, argv, NULL,
-                          decide_cb, op);
+    crgw_repair_decide_args a = {.node = cfg->node,
+                                 .uscc = op->uscc,
+                                 .app_id = op->app_id,
+                                 .dest = op->dest,
+                                 .n_dest = op->n_dest,
+                                 .field = op->field,
+                                 .value_prefix = pres,
+                                 .value_suffix = suf,
+                                 .event_id = op->event_id,
+                                 .payload = payload,
+                                 .decision = op->decision,
+                                 .history_entry = hs,
+                                 .extension = op->extension,
+                                 .decided_at = op->decided_at};
+    int rc = crgw_repair_store_decide(crgw_server_redis(r->server), &a, decide_cb, op);
     free(pres);
     free(payload);
     free(hs);
     if (rc != 0) {
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
         decide_op_free(op);
     }
 }
@@ -620,8 +597,7 @@ static void decide_app_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)rc;
     decide_op *op = priv;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer");
+        crgw_rs_unavailable(op->r, "Redis did not answer");
         decide_op_free(op);
         return;
     }
@@ -653,13 +629,8 @@ void crgw_route_repair_decision(crgw_req *r)
         json_decref(body); /* rec points into body */
         return;
     }
-    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, sizeof(why));
-    if (uscc == NULL)
+    if (get_subject(cfg, body, norm, why, sizeof(why)) != 0)
         goto invalid;
-    if (!uscc_ok(cfg, uscc, norm)) {
-        snprintf(why, sizeof(why), "subject_uscc is not a valid unified social credit code");
-        goto invalid;
-    }
     const char *decision = get_str(body, "decision", 16, 1, why, sizeof(why));
     if (decision == NULL)
         goto invalid;
@@ -732,8 +703,7 @@ void crgw_route_repair_decision(crgw_req *r)
     if (crgw_redis_command(crgw_server_redis(r->server), decide_app_cb, op,
                            "HGET %s applicant_node", key) != 0) {
         decide_op_free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
     }
     return;
 invalid:
@@ -752,8 +722,7 @@ static void subject_cb(json_t *records, void *priv)
 {
     subj_op *op = priv;
     if (records == NULL) {
-        crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis did not answer");
+        crgw_rs_unavailable(op->r, "Redis did not answer");
     } else {
         json_t *out = json_object();
         json_object_set_new(out, "subject_uscc", json_string(op->uscc));
@@ -775,8 +744,7 @@ void crgw_route_subject_repairs(crgw_req *r)
     snprintf(op->uscc, sizeof(op->uscc), "%s", norm);
     if (crgw_repair_status_fetch(crgw_server_redis(r->server), norm, subject_cb, op) != 0) {
         free(op);
-        crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL,
-                         "Redis is not connected");
+        crgw_rs_unavailable(r, "Redis is not connected");
     }
 }
 

@@ -3,6 +3,7 @@
  */
 #include "gateway/repair/repair_store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,21 @@
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+
+typedef enum {
+    CRGW_RS_DECIDE = 0,
+    CRGW_RS_APPLY,
+    CRGW_RS_APP_STORE,
+    CRGW_RS_APP_DELIVERED,
+    CRGW_RS_OUTBOX_ACK,
+    CRGW_RS_OUTBOX_DEAD,
+    CRGW_RS_REDRIVE,
+    CRGW_RS_N_SCRIPTS
+} crgw_rs_script;
+
+#define KEY_APPS_OPEN "crgw:apps:open"
+#define KEY_STATS "crgw:stats:events"
+#define KEY_AUDIT "crgw:audit:events"
 
 /* Shared Lua helper: store an application state only when no decision is known yet. */
 #define LUA_SET_IF_NO_DECISION                                                                     \
@@ -241,8 +257,9 @@ static void eval_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     eval_op_free(op);
 }
 
-int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char **argv,
-                 const size_t *lens, crgw_redis_cb cb, void *priv)
+/* Runs a script: n strings of argv are KEYS (nkeys of them) then ARGV. Strings are copied. */
+static int rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char *const *argv,
+                   crgw_redis_cb cb, void *priv)
 {
     eval_op *op = xcalloc(1, sizeof(*op));
     op->script = s;
@@ -259,7 +276,7 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
     for (int i = 0; i < 3; i++)
         op->lens[i] = strlen(op->argv[i]);
     for (int i = 0; i < n; i++) {
-        size_t l = lens ? lens[i] : strlen(argv[i]);
+        size_t l = strlen(argv[i]);
         op->argv[i + 3] = xmalloc(l + 1);
         memcpy(op->argv[i + 3], argv[i], l);
         op->argv[i + 3][l] = '\0';
@@ -272,6 +289,267 @@ int crgw_rs_eval(crgw_redis *rc, crgw_rs_script s, int nkeys, int n, const char 
     return 0;
 }
 
+/* ---- typed calls: each builds its script's KEYS and ARGV in the order listed above it ---- */
+
+static void call_init(crgw_rs_call *c, size_t cap)
+{
+    memset(c, 0, sizeof(*c));
+    c->cap = (int)cap;
+    c->argv = xcalloc(cap, sizeof(char *));
+    c->owned = xcalloc(cap, sizeof(char *));
+}
+
+void crgw_rs_call_cleanup(crgw_rs_call *c)
+{
+    for (int i = 0; i < c->n_owned; i++)
+        free(c->owned[i]);
+    free(c->owned);
+    free((void *)c->argv);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A borrowed string. */
+static void put(crgw_rs_call *c, const char *s)
+{
+    crgw_assert(c->n < c->cap);
+    c->argv[c->n++] = s;
+}
+
+static void put_owned(crgw_rs_call *c, char *s)
+{
+    c->owned[c->n_owned++] = s;
+    put(c, s);
+}
+
+static void put_fmt(crgw_rs_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put_fmt(crgw_rs_call *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int l = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    crgw_assert(l >= 0);
+    char *s = xmalloc((size_t)l + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)l + 1, fmt, ap);
+    va_end(ap);
+    put_owned(c, s);
+}
+
+/* "crgw:<prefix>:<id>" (as crgw_rs_key). */
+static void put_key(crgw_rs_call *c, const char *prefix, const char *id)
+{
+    put_fmt(c, "crgw:%s:%s", prefix, id);
+}
+
+static void put_dedup_key(crgw_rs_call *c, const char *origin, long long now_ms, int days_ago)
+{
+    char k[128];
+    crgw_rs_dedup_key_at(k, sizeof(k), origin, now_ms ? now_ms : crgw_rs_now_ms(), days_ago);
+    put_owned(c, xstrdup(k));
+}
+
+static void put_ll(crgw_rs_call *c, long long v)
+{
+    put_fmt(c, "%lld", v);
+}
+
+static void end_keys(crgw_rs_call *c)
+{
+    c->nkeys = c->n;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static int present(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+void crgw_repair_store_build_decide(const crgw_repair_decide_args *a, crgw_rs_call *c)
+{
+    long long now = a->now_ms ? a->now_ms : crgw_rs_now_ms();
+    call_init(c, 5 + a->n_dest + 13);
+    put_key(c, "seq", a->node);
+    put_key(c, "rs", a->uscc);
+    put_dedup_key(c, a->node, now, 0);
+    put_key(c, "app", present(a->app_id) ? a->app_id : "-");
+    put(c, KEY_APPS_OPEN);
+    for (size_t i = 0; i < a->n_dest; i++)
+        put_key(c, "outbox", a->dest[i]);
+    end_keys(c);
+    put(c, a->field);
+    put(c, a->value_prefix);
+    put(c, a->value_suffix);
+    put(c, a->event_id);
+    put(c, a->payload);
+    put_ll(c, now);
+    put(c, a->decision);
+    put(c, a->history_entry);
+    put(c, a->extension ? "1" : "0");
+    put(c, present(a->app_id) ? "1" : "0");
+    put(c, a->decided_at);
+    put(c, or_empty(a->app_id));
+    put_ll(c, CRGW_RS_DEDUP_DAYS * 86400);
+}
+
+void crgw_repair_store_build_apply(const crgw_repair_apply_args *a, crgw_rs_call *c)
+{
+    long long now = a->now_ms ? a->now_ms : crgw_rs_now_ms();
+    call_init(c, 7 + 11);
+    put_dedup_key(c, a->origin, now, 0);
+    put_key(c, "rs", a->uscc);
+    put(c, KEY_STATS);
+    put_key(c, "app", present(a->app_id) ? a->app_id : "-");
+    put(c, KEY_APPS_OPEN);
+    put(c, KEY_AUDIT);
+    put_dedup_key(c, a->origin, now, 1);
+    end_keys(c);
+    put(c, a->event_id);
+    put_ll(c, a->origin_seq);
+    put(c, a->field);
+    put(c, a->value);
+    put(c, a->decision);
+    put(c, a->history_entry);
+    put(c, a->extension ? "1" : "0");
+    put(c, a->decided_at);
+    put(c, or_empty(a->app_id));
+    put(c, a->audit ? "1" : "0");
+    put_ll(c, CRGW_RS_DEDUP_DAYS * 86400);
+}
+
+void crgw_repair_store_build_app_store(const crgw_repair_app_store_args *a, crgw_rs_call *c)
+{
+    call_init(c, 4 + 12);
+    put_key(c, "app", a->app_id);
+    put(c, KEY_APPS_OPEN);
+    put_key(c, "rs", a->uscc);
+    if (present(a->dest))
+        put_key(c, "outbox", a->dest);
+    end_keys(c);
+    put(c, a->app_id);
+    put(c, a->doc);
+    put(c, a->filed_at);
+    put(c, a->history);
+    put(c, a->field);
+    put(c, a->value);
+    put(c, a->payload);
+    put_ll(c, a->now_ms ? a->now_ms : crgw_rs_now_ms());
+    put(c, a->applicant_node);
+    put(c, a->uscc);
+    put_ll(c, a->filed_ms);
+    put(c, a->status);
+}
+
+void crgw_repair_store_build_app_delivered(const crgw_repair_app_delivered_args *a, crgw_rs_call *c)
+{
+    call_init(c, 2 + 3);
+    put_key(c, "app", a->app_id);
+    put_key(c, "rs", a->uscc);
+    end_keys(c);
+    put(c, a->history_entry);
+    put(c, a->field);
+    put(c, a->value);
+}
+
+void crgw_repair_store_build_outbox_ack(const crgw_repair_outbox_ack_args *a, crgw_rs_call *c)
+{
+    call_init(c, 1 + 1 + a->n_ids);
+    put_key(c, "outbox", a->dest);
+    end_keys(c);
+    put(c, CRGW_RS_GROUP);
+    for (size_t i = 0; i < a->n_ids; i++)
+        put(c, a->ids[i]);
+}
+
+void crgw_repair_store_build_outbox_dead(const crgw_repair_outbox_dead_args *a, crgw_rs_call *c)
+{
+    call_init(c, 2 + 9);
+    put_key(c, "outbox", a->dest);
+    put_key(c, "dead", a->dest);
+    end_keys(c);
+    put(c, CRGW_RS_GROUP);
+    put(c, a->entry_id);
+    put_fmt(c, "%c", a->kind);
+    put(c, a->event_id);
+    put_ll(c, a->seq);
+    put(c, a->payload);
+    put_ll(c, a->at_ms);
+    put(c, a->reason);
+    put_ll(c, a->now_ms ? a->now_ms : crgw_rs_now_ms());
+}
+
+void crgw_repair_store_build_redrive(const crgw_repair_redrive_args *a, crgw_rs_call *c)
+{
+    call_init(c, 2 + 1);
+    put_key(c, "dead", a->dest);
+    put_key(c, "outbox", a->dest);
+    end_keys(c);
+    put_ll(c, a->max);
+}
+
+static int run_call(crgw_redis *rc, crgw_rs_script s, crgw_rs_call *c, crgw_redis_cb cb, void *priv)
+{
+    int r = rs_eval(rc, s, c->nkeys, c->n, c->argv, cb, priv);
+    crgw_rs_call_cleanup(c);
+    return r;
+}
+
+/* One typed entry point per script: build, then run. */
+#define RS_ENTRY(name, SCRIPT)                                                                     \
+    int crgw_repair_store_##name(crgw_redis *rc, const crgw_repair_##name##_args *a,               \
+                                 crgw_redis_cb cb, void *priv)                                     \
+    {                                                                                              \
+        crgw_rs_call c;                                                                            \
+        crgw_repair_store_build_##name(a, &c);                                                     \
+        return run_call(rc, SCRIPT, &c, cb, priv);                                                 \
+    }
+
+RS_ENTRY(decide, CRGW_RS_DECIDE)
+RS_ENTRY(apply, CRGW_RS_APPLY)
+RS_ENTRY(app_store, CRGW_RS_APP_STORE)
+RS_ENTRY(app_delivered, CRGW_RS_APP_DELIVERED)
+RS_ENTRY(outbox_ack, CRGW_RS_OUTBOX_ACK)
+RS_ENTRY(outbox_dead, CRGW_RS_OUTBOX_DEAD)
+RS_ENTRY(redrive, CRGW_RS_REDRIVE)
+
+/* ---- values stored by the scripts ---- */
+
+char *crgw_rs_app_state_value(const char *origin, const char *record_id, const char *domain,
+                              const char *status, const char *received_at)
+{
+    json_t *v = json_object();
+    json_object_set_new(v, "origin_node", json_string(origin));
+    json_object_set_new(v, "record_id", json_string(record_id));
+    json_object_set_new(v, "domain", json_string(domain));
+    json_object_set_new(v, "status", json_string(status));
+    json_object_set_new(v, "decided_at", json_null());
+    json_object_set_new(v, "event_id", json_null());
+    json_object_set_new(v, "origin_seq", json_integer(0));
+    json_object_set_new(v, "received_at", json_string(received_at));
+    /* jansson, not crgw_json_dump (gateway/translate): the same bytes for these values */
+    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    crgw_assert(s != NULL);
+    json_decref(v);
+    return s;
+}
+
+json_t *crgw_rs_history_entry(const char *status, const char *at, const char *node,
+                              const char *event_id)
+{
+    json_t *h = json_object();
+    json_object_set_new(h, "status", json_string(status));
+    json_object_set_new(h, "at", json_string(at));
+    json_object_set_new(h, "node", json_string(node));
+    if (event_id)
+        json_object_set_new(h, "event_id", json_string(event_id));
+    return h;
+}
+
 char *crgw_rs_key(char *out, size_t cap, const char *prefix, const char *id)
 {
     snprintf(out, cap, "crgw:%s:%s", prefix, id);
@@ -280,7 +558,13 @@ char *crgw_rs_key(char *out, size_t cap, const char *prefix, const char *id)
 
 char *crgw_rs_dedup_key(char *out, size_t cap, const char *origin, int days_ago)
 {
-    time_t t = (time_t)(crgw_rs_now_ms() / 1000) + 8 * 3600 - (time_t)days_ago * 86400;
+    return crgw_rs_dedup_key_at(out, cap, origin, crgw_rs_now_ms(), days_ago);
+}
+
+char *crgw_rs_dedup_key_at(char *out, size_t cap, const char *origin, long long now_ms,
+                           int days_ago)
+{
+    time_t t = (time_t)(now_ms / 1000) + 8 * 3600 - (time_t)days_ago * 86400;
     struct tm tm;
     gmtime_r(&t, &tm);
     char day[16];
@@ -308,6 +592,27 @@ void crgw_rs_now_rfc3339(char out[40], int with_ms)
         snprintf(out, 40, "%s.%03d+08:00", base, (int)(ms % 1000));
     else
         snprintf(out, 40, "%s+08:00", base);
+}
+
+const char *crgw_rs_reply_failed(const struct redisReply *reply, int type)
+{
+    if (reply != NULL &&
+        (reply->type == type || (type == REDIS_REPLY_STRING && reply->type == REDIS_REPLY_STATUS)))
+        return NULL;
+    return reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis down";
+}
+
+crgw_rs_op *crgw_rs_op_new(crgw_req *r, const char *id)
+{
+    crgw_rs_op *op = xcalloc(1, sizeof(*op));
+    op->r = r;
+    snprintf(op->id, sizeof(op->id), "%s", id ? id : "");
+    return op;
+}
+
+void crgw_rs_unavailable(crgw_req *r, const char *detail)
+{
+    crgw_req_problem(r, 503, "store-unavailable", "Repair store unavailable", NULL, "%s", detail);
 }
 
 const char *crgw_rs_status_of_decision(const char *decision)

@@ -1,0 +1,436 @@
+/*
+ * Unit tests of gateway/repair/repair_store.c: the KEYS and ARGV each typed call builds (the
+ * positional layout its Lua script reads), and the scripts against a private redis-server.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "gateway/repair/repair_store.h"
+#include "gateway/server/redis.h"
+
+/* 2026-11-23T10:00:00+08:00 */
+#define NOW_MS 1795399200000LL
+/* 2026-11-23T01:00:00+08:00: still the 23rd in Beijing although the 22nd in UTC */
+#define EARLY_MS 1795366800000LL
+
+static void expect_call(const crgw_rs_call *c, int nkeys, const char *const *want, int n)
+{
+    cr_assert_eq(c->nkeys, nkeys, "nkeys %d, want %d", c->nkeys, nkeys);
+    cr_assert_eq(c->n, n, "n %d, want %d", c->n, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_str_eq(c->argv[i], want[i], "argv[%d] (%s %d)", i, i < nkeys ? "KEYS" : "ARGV",
+                         i < nkeys ? i + 1 : i - nkeys + 1);
+}
+
+#define EXPECT(c, nkeys, ...)                                                                      \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        expect_call(c, nkeys, want_, (int)(sizeof(want_) / sizeof(want_[0])));                     \
+    } while (0)
+
+static const char *const dests[] = {"330100", "130100"};
+
+static crgw_repair_decide_args decide_args(const char *app_id)
+{
+    crgw_repair_decide_args a = {.node = "120000",
+                                 .uscc = "91120116MA06T8E28X",
+                                 .app_id = app_id,
+                                 .dest = dests,
+                                 .n_dest = 2,
+                                 .field = "120000:R-1",
+                                 .value_prefix = "{\"a\":1,\"origin_seq\":",
+                                 .value_suffix = "}",
+                                 .event_id = "EV1",
+                                 .payload = "{\"event_id\":\"EV1\"}",
+                                 .now_ms = NOW_MS,
+                                 .decision = "accepted",
+                                 .history_entry = "{\"status\":\"accepted\"}",
+                                 .extension = 1,
+                                 .decided_at = "2026-11-23T10:00:00+08:00"};
+    return a;
+}
+
+Test(repair_store, decide_layout)
+{
+    crgw_repair_decide_args a = decide_args("APP1");
+    crgw_rs_call c;
+    crgw_repair_store_build_decide(&a, &c);
+    EXPECT(&c, 7, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
+           "crgw:app:APP1", "crgw:apps:open", "crgw:outbox:330100", "crgw:outbox:130100",
+           /* ARGV */
+           "120000:R-1", "{\"a\":1,\"origin_seq\":", "}", "EV1", "{\"event_id\":\"EV1\"}",
+           "1795399200000", "accepted", "{\"status\":\"accepted\"}", "1", "1",
+           "2026-11-23T10:00:00+08:00", "APP1", "691200");
+    crgw_rs_call_cleanup(&c);
+}
+
+Test(repair_store, decide_without_application_or_destination)
+{
+    crgw_repair_decide_args a = decide_args(NULL);
+    a.n_dest = 0;
+    a.extension = 0;
+    a.now_ms = EARLY_MS;
+    crgw_rs_call c;
+    crgw_repair_store_build_decide(&a, &c);
+    EXPECT(&c, 5, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
+           "crgw:app:-", "crgw:apps:open",
+           /* ARGV */
+           "120000:R-1", "{\"a\":1,\"origin_seq\":", "}", "EV1", "{\"event_id\":\"EV1\"}",
+           "1795366800000", "accepted", "{\"status\":\"accepted\"}", "0", "0",
+           "2026-11-23T10:00:00+08:00", "", "691200");
+    crgw_rs_call_cleanup(&c);
+    a.app_id = ""; /* "" is no application too */
+    crgw_repair_store_build_decide(&a, &c);
+    cr_assert_str_eq(c.argv[3], "crgw:app:-");
+    cr_assert_str_eq(c.argv[c.nkeys + 9], "0");
+    crgw_rs_call_cleanup(&c);
+}
+
+static crgw_repair_apply_args apply_args(const char *app_id, long long seq)
+{
+    crgw_repair_apply_args a = {.origin = "330100",
+                                .uscc = "91120116MA06T8E28X",
+                                .app_id = app_id,
+                                .event_id = "EV2",
+                                .origin_seq = seq,
+                                .field = "330100:R-9",
+                                .value = "{\"origin_seq\":7}",
+                                .decision = "repaired",
+                                .history_entry = "{\"status\":\"repaired\"}",
+                                .extension = 0,
+                                .decided_at = "2026-11-23T09:00:00+08:00",
+                                .audit = 1,
+                                .now_ms = NOW_MS};
+    return a;
+}
+
+Test(repair_store, apply_layout)
+{
+    crgw_repair_apply_args a = apply_args("APP2", 7);
+    crgw_rs_call c;
+    crgw_repair_store_build_apply(&a, &c);
+    EXPECT(&c, 7, "crgw:dedup:330100:20261123", "crgw:rs:91120116MA06T8E28X", "crgw:stats:events",
+           "crgw:app:APP2", "crgw:apps:open", "crgw:audit:events", "crgw:dedup:330100:20261122",
+           /* ARGV */
+           "EV2", "7", "330100:R-9", "{\"origin_seq\":7}", "repaired", "{\"status\":\"repaired\"}",
+           "0", "2026-11-23T09:00:00+08:00", "APP2", "1", "691200");
+    crgw_rs_call_cleanup(&c);
+    a = apply_args(NULL, 12345678901LL);
+    a.audit = 0;
+    a.extension = 1;
+    crgw_repair_store_build_apply(&a, &c);
+    cr_assert_str_eq(c.argv[3], "crgw:app:-");
+    cr_assert_str_eq(c.argv[7 + 1], "12345678901");
+    cr_assert_str_eq(c.argv[7 + 6], "1");
+    cr_assert_str_eq(c.argv[7 + 8], "");
+    cr_assert_str_eq(c.argv[7 + 9], "0");
+    crgw_rs_call_cleanup(&c);
+}
+
+static crgw_repair_app_store_args app_store_args(const char *dest)
+{
+    crgw_repair_app_store_args a = {.app_id = "APP3",
+                                    .uscc = "91120116MA06T8E28X",
+                                    .dest = dest,
+                                    .doc = "{\"doc\":1}",
+                                    .filed_at = "2026-11-23T10:00:00+08:00",
+                                    .history = "[{\"status\":\"submitted\"}]",
+                                    .field = "120000:R-1",
+                                    .value = "{\"origin_seq\":0}",
+                                    .payload = "{\"doc\":1}",
+                                    .now_ms = NOW_MS,
+                                    .applicant_node = "330100",
+                                    .filed_ms = NOW_MS + 1,
+                                    .status = "submitted"};
+    return a;
+}
+
+Test(repair_store, app_store_layout)
+{
+    crgw_repair_app_store_args a = app_store_args("120000");
+    crgw_rs_call c;
+    crgw_repair_store_build_app_store(&a, &c);
+    EXPECT(&c, 4, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X",
+           "crgw:outbox:120000",
+           /* ARGV */
+           "APP3", "{\"doc\":1}", "2026-11-23T10:00:00+08:00", "[{\"status\":\"submitted\"}]",
+           "120000:R-1", "{\"origin_seq\":0}", "{\"doc\":1}", "1795399200000", "330100",
+           "91120116MA06T8E28X", "1795399200001", "submitted");
+    crgw_rs_call_cleanup(&c);
+    /* No destination: no stream key, the ARGV start one earlier. */
+    a = app_store_args(NULL);
+    crgw_repair_store_build_app_store(&a, &c);
+    cr_assert_eq(c.nkeys, 3);
+    cr_assert_eq(c.n, 15);
+    cr_assert_str_eq(c.argv[3], "APP3");
+    crgw_rs_call_cleanup(&c);
+}
+
+Test(repair_store, small_scripts_layout)
+{
+    crgw_rs_call c;
+    crgw_repair_app_delivered_args d = {.app_id = "APP4",
+                                        .uscc = "91120116MA06T8E28X",
+                                        .history_entry = "{}",
+                                        .field = "120000:R-1",
+                                        .value = "{\"v\":1}"};
+    crgw_repair_store_build_app_delivered(&d, &c);
+    EXPECT(&c, 2, "crgw:app:APP4", "crgw:rs:91120116MA06T8E28X", "{}", "120000:R-1", "{\"v\":1}");
+    crgw_rs_call_cleanup(&c);
+
+    const char *ids[] = {"1-0", "2-0", "3-1"};
+    crgw_repair_outbox_ack_args k = {.dest = "330100", .ids = ids, .n_ids = 3};
+    crgw_repair_store_build_outbox_ack(&k, &c);
+    EXPECT(&c, 1, "crgw:outbox:330100", "crgw", "1-0", "2-0", "3-1");
+    crgw_rs_call_cleanup(&c);
+
+    crgw_repair_outbox_dead_args x = {.dest = "330100",
+                                      .entry_id = "5-0",
+                                      .kind = 'e',
+                                      .event_id = "EV5",
+                                      .seq = 42,
+                                      .payload = "{}",
+                                      .at_ms = 1000,
+                                      .reason = "refused",
+                                      .now_ms = 2000};
+    crgw_repair_store_build_outbox_dead(&x, &c);
+    EXPECT(&c, 2, "crgw:outbox:330100", "crgw:dead:330100", "crgw", "5-0", "e", "EV5", "42", "{}",
+           "1000", "refused", "2000");
+    crgw_rs_call_cleanup(&c);
+
+    crgw_repair_redrive_args rd = {.dest = "330100", .max = 100000};
+    crgw_repair_store_build_redrive(&rd, &c);
+    EXPECT(&c, 2, "crgw:dead:330100", "crgw:outbox:330100", "100000");
+    crgw_rs_call_cleanup(&c);
+}
+
+Test(repair_store, stored_values)
+{
+    char *v = crgw_rs_app_state_value("120000", "R-1", "transport", "submitted",
+                                      "2026-11-23T10:00:00+08:00");
+    cr_assert_str_eq(v,
+                     "{\"origin_node\":\"120000\",\"record_id\":\"R-1\",\"domain\":\"transport\","
+                     "\"status\":\"submitted\",\"decided_at\":null,\"event_id\":null,"
+                     "\"origin_seq\":0,\"received_at\":\"2026-11-23T10:00:00+08:00\"}");
+    free(v);
+    json_t *h = crgw_rs_history_entry("accepted", "T", "120000", "EV1");
+    char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    cr_assert_str_eq(
+        hs, "{\"status\":\"accepted\",\"at\":\"T\",\"node\":\"120000\",\"event_id\":\"EV1\"}");
+    free(hs);
+    json_decref(h);
+    h = crgw_rs_history_entry("delivered", "T", "330100", NULL);
+    hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    cr_assert_str_eq(hs, "{\"status\":\"delivered\",\"at\":\"T\",\"node\":\"330100\"}");
+    free(hs);
+    json_decref(h);
+}
+
+/* ---------- the scripts, against a private redis-server ---------- */
+
+static pid_t redis_pid;
+static char sock[128];
+static char dir[64];
+
+static void redis_start(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/crgw-rs-ut-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
+    redis_pid = fork();
+    cr_assert(redis_pid >= 0);
+    if (redis_pid == 0) {
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+               "--appendonly", "no", "--dir", dir, "--loglevel", "warning", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {
+        struct stat st;
+        if (stat(sock, &st) == 0)
+            return;
+        usleep(10000);
+    }
+    cr_assert_fail("redis-server did not start");
+}
+
+static void redis_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
+    }
+    unlink(sock);
+    rmdir(dir);
+}
+
+typedef struct {
+    int done;
+    int type;
+    long long integer;
+    char str[256];
+} result;
+
+static void on_reply(crgw_redis *rc, redisReply *r, void *priv)
+{
+    (void)rc;
+    result *res = priv;
+    res->done++;
+    res->type = r ? r->type : -1;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        res->integer = r->integer;
+    if (r && r->str)
+        snprintf(res->str, sizeof(res->str), "%.*s", (int)r->len, r->str);
+}
+
+static struct event_base *base;
+
+static void wait_for(result *res)
+{
+    for (int i = 0; i < 2000 && !res->done; i++) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    cr_assert(res->done, "timed out waiting for Redis");
+}
+
+/* Runs a plain command and waits for its reply. */
+static result cmd(crgw_redis *rc, const char *fmt, const char *arg)
+{
+    result res = {0};
+    cr_assert_eq(crgw_redis_command(rc, on_reply, &res, fmt, arg), 0);
+    wait_for(&res);
+    return res;
+}
+
+#define RUN(fn, rc, args)                                                                          \
+    ({                                                                                             \
+        result res_ = {0};                                                                         \
+        cr_assert_eq(fn(rc, args, on_reply, &res_), 0);                                            \
+        wait_for(&res_);                                                                           \
+        res_;                                                                                      \
+    })
+
+Test(repair_store_live, scripts_against_redis, .fini = redis_stop)
+{
+    signal(SIGPIPE, SIG_IGN);
+    redis_start();
+    base = event_base_new();
+    char addr[160];
+    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    crgw_redis *rc = crgw_redis_new(base, addr, 1000);
+    cr_assert_not_null(rc);
+    for (int i = 0; i < 400 && !crgw_redis_up(rc); i++) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    cr_assert(crgw_redis_up(rc));
+
+    /* An application filed here for a record of 120000, queued for 120000. */
+    crgw_repair_app_store_args st = app_store_args("120000");
+    result r = RUN(crgw_repair_store_app_store, rc, &st);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+    cr_assert_eq(r.integer, 1);
+    r = RUN(crgw_repair_store_app_store, rc, &st);
+    cr_assert_eq(r.integer, 0, "the same application twice changes nothing");
+    r = cmd(rc, "HGET %s status", "crgw:app:APP3");
+    cr_assert_str_eq(r.str, "submitted");
+    r = cmd(rc, "XLEN %s", "crgw:outbox:120000");
+    cr_assert_eq(r.integer, 1);
+
+    /* Delivered to its origin. */
+    crgw_repair_app_delivered_args dl = {.app_id = "APP3",
+                                         .uscc = "91120116MA06T8E28X",
+                                         .history_entry = "{\"status\":\"delivered\"}",
+                                         .field = "120000:R-1",
+                                         .value = "{\"origin_seq\":0,\"status\":\"delivered\"}"};
+    r = RUN(crgw_repair_store_app_delivered, rc, &dl);
+    cr_assert_eq(r.integer, 1);
+    r = cmd(rc, "HGET %s history", "crgw:app:APP3");
+    cr_assert_str_eq(r.str, "[{\"status\":\"submitted\"},{\"status\":\"delivered\"}]");
+
+    /* A decision on it, at its origin: origin_seq 1, one outbox entry per destination. */
+    crgw_repair_decide_args de = decide_args("APP3");
+    de.now_ms = 0;
+    r = RUN(crgw_repair_store_decide, rc, &de);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+    cr_assert_eq(r.integer, 1);
+    r = cmd(rc, "HGET crgw:rs:91120116MA06T8E28X %s", "120000:R-1");
+    cr_assert_str_eq(r.str, "{\"a\":1,\"origin_seq\":1}");
+    r = cmd(rc, "HGET %s extended", "crgw:app:APP3");
+    cr_assert_str_eq(r.str, "1");
+    r = cmd(rc, "XLEN %s", "crgw:outbox:130100");
+    cr_assert_eq(r.integer, 1);
+    de.decision = "revoked"; /* accepted -> revoked is not a transition */
+    r = RUN(crgw_repair_store_decide, rc, &de);
+    cr_assert_eq(r.type, REDIS_REPLY_ERROR);
+    cr_assert_eq(strncmp(r.str, "CONFLICT", 8), 0, "%s", r.str);
+    de.app_id = "NOPE";
+    r = RUN(crgw_repair_store_decide, rc, &de);
+    cr_assert_eq(strncmp(r.str, "NOAPP", 5), 0, "%s", r.str);
+
+    /* A peer's event: applied, then a duplicate, then an older one is stale. */
+    crgw_repair_apply_args ap = apply_args(NULL, 7);
+    ap.now_ms = 0;
+    r = RUN(crgw_repair_store_apply, rc, &ap);
+    cr_assert_str_eq(r.str, "applied");
+    r = RUN(crgw_repair_store_apply, rc, &ap);
+    cr_assert_str_eq(r.str, "duplicate");
+    ap.event_id = "EV3";
+    ap.origin_seq = 6;
+    r = RUN(crgw_repair_store_apply, rc, &ap);
+    cr_assert_str_eq(r.str, "stale");
+    r = cmd(rc, "LRANGE %s 0 -1", "crgw:audit:events");
+    cr_assert_eq(r.type, REDIS_REPLY_ARRAY);
+    r = cmd(rc, "HGET crgw:stats:events %s", "applied");
+    cr_assert_str_eq(r.str, "1");
+
+    /* The outbox: dead letter, redrive, acknowledgement. */
+    r = cmd(rc, "XGROUP CREATE %s crgw 0 MKSTREAM", "crgw:outbox:330100");
+    r = cmd(rc, "XREADGROUP GROUP crgw t COUNT 10 STREAMS %s >", "crgw:outbox:330100");
+    cr_assert_eq(r.type, REDIS_REPLY_ARRAY);
+    crgw_repair_outbox_dead_args x = {.dest = "330100",
+                                      .entry_id = "0-1",
+                                      .kind = 'e',
+                                      .event_id = "EV1",
+                                      .seq = 1,
+                                      .payload = "{}",
+                                      .at_ms = 1000,
+                                      .reason = "refused"};
+    r = RUN(crgw_repair_store_outbox_dead, rc, &x);
+    cr_assert_eq(r.integer, 1);
+    r = cmd(rc, "XLEN %s", "crgw:dead:330100");
+    cr_assert_eq(r.integer, 1);
+    crgw_repair_redrive_args rd = {.dest = "330100", .max = 100};
+    r = RUN(crgw_repair_store_redrive, rc, &rd);
+    cr_assert_eq(r.integer, 1);
+    r = cmd(rc, "XLEN %s", "crgw:dead:330100");
+    cr_assert_eq(r.integer, 0);
+    r = cmd(rc, "XLEN %s", "crgw:outbox:330100");
+    cr_assert_eq(r.integer, 2);
+    const char *none[] = {"0-1"};
+    crgw_repair_outbox_ack_args k = {.dest = "330100", .ids = none, .n_ids = 1};
+    r = RUN(crgw_repair_store_outbox_ack, rc, &k);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+
+    /* Redis lost its scripts: the call falls back to EVAL once. */
+    r = cmd(rc, "SCRIPT %s", "FLUSH");
+    r = RUN(crgw_repair_store_outbox_ack, rc, &k);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+
+    crgw_redis_free(rc);
+    event_base_free(base);
+}
