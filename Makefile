@@ -5,6 +5,7 @@
 #   make asan       AddressSanitizer + UBSan build in build/asan (make asan-test runs the tests on it)
 #   make bench      h2load: crgw /healthz vs nginx over h2c (ops/bench/h2-baseline)
 #   make fuzz-smoke each libFuzzer target for FUZZ_SECONDS (default 30)
+#   make check-layers  the architecture rules of gateway/ (also part of make test)
 
 PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1
 BUILD    ?= build
@@ -31,7 +32,7 @@ TEST_SRCS := $(wildcard tests/unit/*/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 SRC_GLOBS := gateway/*.[ch] gateway/*/*.[ch]
 
-.PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned analyze
+.PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned check-layers analyze
 
 all: $(BUILD)/crgw
 
@@ -72,6 +73,7 @@ test: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory check-banned
+	@tests/check-layers
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -103,6 +105,10 @@ analyze:
 check-banned:
 	@! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets|strncpy)[[:space:]]*\(' $(SRC_GLOBS) tests/unit/*/*.c || \
 	    { echo "banned function used (see STYLE.md rule 21)"; exit 1; }
+
+# layers (core <- server <- jobs <- cmd <- main.c), job public headers, no job cycle, sizes
+check-layers:
+	@tests/check-layers
 
 format:
 	clang-format -i $(SRC_GLOBS)

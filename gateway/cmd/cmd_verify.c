@@ -276,6 +276,36 @@ static int sign_json(const char *in, size_t in_len, EVP_PKEY *key, X509 *cert,
     return 0;
 }
 
+/* The signer's key, certificate and chain (PEM files); 0, or -1 with a message on stderr. */
+static int read_signer(const char *keyp, const char *certp, const char *const *chainp,
+                       size_t n_chain, EVP_PKEY **key, X509 **cert, STACK_OF(X509) * chain)
+{
+    FILE *f = fopen(keyp, "r");
+    *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    f = fopen(certp, "r");
+    *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (*key == NULL || *cert == NULL) {
+        fprintf(stderr, "crgw: sign: cannot read %s\n", *key == NULL ? keyp : certp);
+        return -1;
+    }
+    for (size_t i = 0; i < n_chain; i++) {
+        f = fopen(chainp[i], "r");
+        X509 *cc = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        if (cc == NULL) {
+            fprintf(stderr, "crgw: sign: cannot read %s\n", chainp[i]);
+            return -1;
+        }
+        sk_X509_push(chain, cc);
+    }
+    return 0;
+}
+
 int crgw_cmd_sign(int argc, char **argv, crgw_cmd_modules mods)
 {
     static const struct option opts[] = {
@@ -348,29 +378,8 @@ int crgw_cmd_sign(int argc, char **argv, crgw_cmd_modules mods)
         fprintf(stderr, "crgw: sign: unknown dialect %s\n", dialect);
         goto out;
     }
-    FILE *f = fopen(keyp, "r");
-    key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    f = fopen(certp, "r");
-    cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (key == NULL || cert == NULL) {
-        fprintf(stderr, "crgw: sign: cannot read %s\n", key == NULL ? keyp : certp);
+    if (read_signer(keyp, certp, chainp, n_chain, &key, &cert, chain) != 0)
         goto out;
-    }
-    for (size_t i = 0; i < n_chain; i++) {
-        f = fopen(chainp[i], "r");
-        X509 *cc = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-        if (f)
-            fclose(f);
-        if (cc == NULL) {
-            fprintf(stderr, "crgw: sign: cannot read %s\n", chainp[i]);
-            goto out;
-        }
-        sk_X509_push(chain, cc);
-    }
     if (alg == NULL)
         alg = default_alg(key);
     if (alg == NULL || crgw_sigalg_by_jws(alg) == NULL) {

@@ -323,27 +323,22 @@ static void parse_path_list(lctx *c, crgw_ynode *v, const field *f, crgw_strv *s
     }
 }
 
+static void parse_scalar_field(lctx *c, crgw_ynode *v, const field *f, char *target);
+
 static void parse_field(lctx *c, crgw_ynode *v, const field *f, void *base)
 {
     char *target = (char *)base + f->off;
     long long n;
-    const char *s;
     switch (f->type) {
     case F_OBJ:
-        if (v->type != CRGW_Y_MAP) {
-            err_at(c, v->line, "'%s' must be a mapping, not %s", f->name,
-                   crgw_yaml_type_name(v->type));
-            return;
-        }
-        parse_fields(c, v, f->sub, base, f->name);
-        return;
     case F_SECTION:
         if (v->type != CRGW_Y_MAP) {
             err_at(c, v->line, "'%s' must be a mapping, not %s", f->name,
                    crgw_yaml_type_name(v->type));
             return;
         }
-        parse_fields(c, v, f->sub, c->cfg->sections[f->section], f->name);
+        parse_fields(c, v, f->sub, f->type == F_SECTION ? c->cfg->sections[f->section] : base,
+                     f->name);
         return;
     case F_CUSTOM:
         f->fn(c, v, target);
@@ -370,9 +365,15 @@ static void parse_field(lctx *c, crgw_ynode *v, const field *f, void *base)
             *(uint32_t *)target = (uint32_t)n;
         return;
     default:
-        break;
+        parse_scalar_field(c, v, f, target);
+        return;
     }
-    s = scalar(c, v, f->name);
+}
+
+/* A field whose value is one non-empty scalar: strings, codes, addresses, paths, booleans. */
+static void parse_scalar_field(lctx *c, crgw_ynode *v, const field *f, char *target)
+{
+    const char *s = scalar(c, v, f->name);
     if (s == NULL)
         return;
     if (*s == '\0') {
