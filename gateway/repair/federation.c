@@ -8,6 +8,7 @@
  */
 #include "gateway/repair/federation.h"
 #include "gateway/repair/repair.h"
+#include "gateway/repair/repair_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,45 +41,49 @@ typedef struct {
     EVP_PKEY *key; /* its signer's key */
 } verified_cert;
 
-static EVP_PKEY *sign_key;
-static STACK_OF(X509) * sign_x5c;
-static char *sign_hdr; /* base64url of {"alg":"ES256","x5c":[...]} */
-static X509_STORE *ca_store;
-static verified_cert verified[MAX_PEERS];
+/* This node's federation identity and its memory of peers' certificates (repair state). */
+struct crgw_federation {
+    EVP_PKEY *sign_key;
+    STACK_OF(X509) * sign_x5c;
+    char *sign_hdr; /* base64url of {"alg":"ES256","x5c":[...]} */
+    X509_STORE *ca_store;
+    verified_cert verified[MAX_PEERS];
+};
 
-int crgw_federation_init(const crgw_config *cfg)
+crgw_federation *crgw_federation_new(const crgw_config *cfg)
 {
     if (!cfg->tls_key || !cfg->tls_cert || !cfg->client_ca) {
         log_error("federation: tls.cert, tls.key and tls.client_ca are required for repair sync");
-        return -1;
+        return NULL;
     }
-    FILE *f = fopen(cfg->tls_key, "r");
-    if (f) {
-        sign_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
+    crgw_federation *f = xcalloc(1, sizeof(*f));
+    FILE *fp = fopen(cfg->tls_key, "r");
+    if (fp) {
+        f->sign_key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+        fclose(fp);
     }
-    sign_x5c = sk_X509_new_null();
-    f = fopen(cfg->tls_cert, "r");
-    if (f) {
+    f->sign_x5c = sk_X509_new_null();
+    fp = fopen(cfg->tls_cert, "r");
+    if (fp) {
         X509 *c;
-        while ((c = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
-            sk_X509_push(sign_x5c, c);
-        fclose(f);
+        while ((c = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
+            sk_X509_push(f->sign_x5c, c);
+        fclose(fp);
     }
-    ca_store = X509_STORE_new();
-    if (sign_key == NULL || sk_X509_num(sign_x5c) == 0 ||
-        X509_STORE_load_file(ca_store, cfg->client_ca) != 1) {
+    f->ca_store = X509_STORE_new();
+    if (f->sign_key == NULL || sk_X509_num(f->sign_x5c) == 0 ||
+        X509_STORE_load_file(f->ca_store, cfg->client_ca) != 1) {
         log_error("federation: cannot load %s / %s / %s", cfg->tls_key, cfg->tls_cert,
                   cfg->client_ca);
-        crgw_federation_cleanup();
-        return -1;
+        crgw_federation_free(f);
+        return NULL;
     }
     json_t *h = json_object();
     json_t *x5c = json_array();
     json_object_set_new(h, "alg", json_string("ES256"));
-    for (int i = 0; i < sk_X509_num(sign_x5c); i++) {
+    for (int i = 0; i < sk_X509_num(f->sign_x5c); i++) {
         unsigned char *der = NULL;
-        int dl = i2d_X509(sk_X509_value(sign_x5c, i), &der);
+        int dl = i2d_X509(sk_X509_value(f->sign_x5c, i), &der);
         crgw_assert(dl > 0);
         size_t bl;
         char *b = crgw_b64_encode(der, (size_t)dl, &bl);
@@ -89,43 +94,42 @@ int crgw_federation_init(const crgw_config *cfg)
     json_object_set_new(h, "x5c", x5c);
     char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(h);
-    sign_hdr = crgw_b64url_encode((const unsigned char *)hs, strlen(hs), NULL);
+    f->sign_hdr = crgw_b64url_encode((const unsigned char *)hs, strlen(hs), NULL);
     free(hs);
-    return 0;
+    return f;
 }
 
-void crgw_federation_cleanup(void)
+void crgw_federation_free(crgw_federation *f)
 {
-    EVP_PKEY_free(sign_key);
-    sign_key = NULL;
-    sk_X509_pop_free(sign_x5c, X509_free);
-    sign_x5c = NULL;
-    X509_STORE_free(ca_store);
-    ca_store = NULL;
-    free(sign_hdr);
-    sign_hdr = NULL;
+    if (!f)
+        return;
+    EVP_PKEY_free(f->sign_key);
+    sk_X509_pop_free(f->sign_x5c, X509_free);
+    X509_STORE_free(f->ca_store);
+    free(f->sign_hdr);
     for (size_t i = 0; i < MAX_PEERS; i++) {
-        OPENSSL_free(verified[i].der);
-        free(verified[i].hdr);
-        EVP_PKEY_free(verified[i].key);
-        memset(&verified[i], 0, sizeof(verified[i]));
+        OPENSSL_free(f->verified[i].der);
+        free(f->verified[i].hdr);
+        EVP_PKEY_free(f->verified[i].key);
     }
+    free(f);
 }
 
-int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *out_len)
+int crgw_federation_sign(const crgw_federation *f, const char *payload, size_t len, char **out,
+                         size_t *out_len)
 {
-    if (sign_key == NULL || sign_hdr == NULL)
+    if (f == NULL || f->sign_key == NULL || f->sign_hdr == NULL)
         return -1;
     /* The header is the same for every message: sign "hdr.payload" directly. */
     crgw_buf b;
     crgw_buf_init(&b, 16u << 20);
     char *p64 = crgw_b64url_encode((const unsigned char *)payload, len, NULL);
-    int rc = crgw_buf_adds(&b, sign_hdr) | crgw_buf_adds(&b, ".") | crgw_buf_adds(&b, p64);
+    int rc = crgw_buf_adds(&b, f->sign_hdr) | crgw_buf_adds(&b, ".") | crgw_buf_adds(&b, p64);
     free(p64);
     unsigned char *sig = NULL;
     size_t sl = 0;
     if (rc != 0 ||
-        crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), sign_key, (const unsigned char *)b.data,
+        crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), f->sign_key, (const unsigned char *)b.data,
                          b.len, CRGW_SIGENC_P1363, &sig, &sl) != CRGW_SIGALG_OK) {
         crgw_buf_cleanup(&b);
         return -1;
@@ -142,22 +146,22 @@ int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *ou
     return 0;
 }
 
-static verified_cert *verified_slot(const char *node)
+static verified_cert *verified_slot(crgw_federation *f, const char *node)
 {
     for (size_t i = 0; i < MAX_PEERS; i++)
-        if (strcmp(verified[i].node, node) == 0)
-            return &verified[i];
+        if (strcmp(f->verified[i].node, node) == 0)
+            return &f->verified[i];
     for (size_t i = 0; i < MAX_PEERS; i++)
-        if (verified[i].node[0] == '\0') {
-            snprintf(verified[i].node, sizeof(verified[i].node), "%s", node);
-            return &verified[i];
+        if (f->verified[i].node[0] == '\0') {
+            snprintf(f->verified[i].node, sizeof(f->verified[i].node), "%s", node);
+            return &f->verified[i];
         }
     return NULL;
 }
 
 /* Chain to the federation CA and identity of node `from`, remembered when it verified. */
-static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509) * x5c, char *err,
-                        size_t errlen)
+static int check_signer(crgw_federation *f, const crgw_config *cfg, const char *from,
+                        STACK_OF(X509) * x5c, char *err, size_t errlen)
 {
     X509 *leaf = sk_X509_value(x5c, 0);
     unsigned char *der = NULL;
@@ -166,7 +170,7 @@ static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509)
         snprintf(err, errlen, "x5c[0] cannot be encoded");
         return -1;
     }
-    verified_cert *slot = verified_slot(from);
+    verified_cert *slot = verified_slot(f, from);
     if (slot && slot->der && slot->len == len && memcmp(slot->der, der, (size_t)len) == 0) {
         OPENSSL_free(der);
         return 0;
@@ -185,7 +189,7 @@ static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509)
         STACK_OF(X509) *untrusted = sk_X509_new_null();
         for (int i = 1; i < sk_X509_num(x5c); i++)
             sk_X509_push(untrusted, sk_X509_value(x5c, i));
-        ok = ctx && X509_STORE_CTX_init(ctx, ca_store, leaf, untrusted) == 1 &&
+        ok = ctx && X509_STORE_CTX_init(ctx, f->ca_store, leaf, untrusted) == 1 &&
              X509_verify_cert(ctx) == 1;
         if (!ok)
             snprintf(err, errlen, "signer chain: %s",
@@ -207,19 +211,19 @@ static int check_signer(const crgw_config *cfg, const char *from, STACK_OF(X509)
     return 0;
 }
 
-int crgw_federation_verify(const crgw_config *cfg, const char *from, const char *jws, size_t len,
-                           json_t **payload, char *err, size_t errlen)
+int crgw_federation_verify(crgw_federation *f, const crgw_config *cfg, const char *from,
+                           const char *jws, size_t len, json_t **payload, char *err, size_t errlen)
 {
     crgw_jws j;
     *payload = NULL;
-    if (ca_store == NULL) {
+    if (f == NULL || f->ca_store == NULL) {
         snprintf(err, errlen, "federation trust not loaded");
         return CRGW_ERR_DENIED;
     }
     /* Fast path: same protected header (alg + x5c) as the last verified message of `from`. */
     const char *d1 = memchr(jws, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
-    verified_cert *slot = verified_slot(from);
+    verified_cert *slot = verified_slot(f, from);
     if (d2 && slot && slot->hdr && slot->key && strlen(slot->hdr) == (size_t)(d1 - jws) &&
         memcmp(slot->hdr, jws, (size_t)(d1 - jws)) == 0) {
         size_t tail = len - (size_t)(d2 + 1 - jws);
@@ -260,7 +264,7 @@ int crgw_federation_verify(const crgw_config *cfg, const char *from, const char 
         crgw_jws_cleanup(&j);
         return CRGW_ERR_INVALID;
     }
-    if (check_signer(cfg, from, j.x5c, err, errlen) != 0) {
+    if (check_signer(f, cfg, from, j.x5c, err, errlen) != 0) {
         crgw_jws_cleanup(&j);
         return CRGW_ERR_DENIED;
     }
@@ -362,8 +366,8 @@ static json_t *fed_payload(crgw_req *r)
         refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
         return NULL;
     }
-    int rc =
-        crgw_federation_verify(r->cfg, r->peer_node, r->body, r->body_len, &p, err, sizeof(err));
+    int rc = crgw_federation_verify(crgw_repair_of(r->server)->fed, r->cfg, r->peer_node, r->body,
+                                    r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
         refuse(r, rc == CRGW_ERR_DENIED ? 403 : 400,
                rc == CRGW_ERR_DENIED ? "bad-signer" : "bad-message", "%s", err);
@@ -633,7 +637,7 @@ static void redrive_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         crgw_rs_unavailable(op->r, "Redis did not answer");
     } else {
-        crgw_outbox_kick(op->id);
+        crgw_outbox_kick(crgw_repair_of(op->r->server)->ob, op->id);
         json_t *ans = json_object();
         json_object_set_new(ans, "node", json_string(op->id));
         json_object_set_new(ans, "redriven", json_integer(reply->integer));

@@ -29,19 +29,24 @@
 
 struct crgw_config;
 
-/* Loads the signing key, certificate and federation CA of cfg. 0, or -1 (logged). */
-int crgw_federation_init(const struct crgw_config *cfg);
-void crgw_federation_cleanup(void);
+/* This node's federation identity (key, x5c, federation CA) and its cache of peers' verified
+ * certificates; part of the repair module's state. */
+typedef struct crgw_federation crgw_federation;
 
-/* Signs payload as this node: *out (malloc'd compact JWS). 0 or -1. */
-int crgw_federation_sign(const char *payload, size_t len, char **out, size_t *out_len);
+/* Loads the signing key, certificate and federation CA of cfg, or NULL (logged). */
+crgw_federation *crgw_federation_new(const struct crgw_config *cfg);
+void crgw_federation_free(crgw_federation *f);
+
+/* Signs payload as this node: *out (malloc'd compact JWS). 0 or -1 (f NULL: -1). */
+int crgw_federation_sign(const crgw_federation *f, const char *payload, size_t len, char **out,
+                         size_t *out_len);
 
 /*
  * Verifies a message from node `from` (its certificate must chain to the federation CA and
  * name from's tls_uri). On success *payload is the parsed JSON object (caller decrefs).
  */
-int crgw_federation_verify(const struct crgw_config *cfg, const char *from, const char *jws,
-                           size_t len, json_t **payload, char *err, size_t errlen);
+int crgw_federation_verify(crgw_federation *f, const struct crgw_config *cfg, const char *from,
+                           const char *jws, size_t len, json_t **payload, char *err, size_t errlen);
 
 void crgw_route_fed_applications(crgw_req *r);
 void crgw_route_fed_events(crgw_req *r);

@@ -35,6 +35,7 @@
 #define PATH_APPS "/federation/v1/repair/applications"
 
 typedef struct dest dest;
+typedef struct crgw_outbox crgw_outbox;
 
 typedef struct entry {
     struct entry *next;
@@ -67,9 +68,10 @@ struct dest {
     struct event *ack_ev; /* flushes the batch of acknowledgements */
     char (*acks)[48];
     size_t n_acks;
+    crgw_outbox *ob;
 };
 
-static struct {
+struct crgw_outbox {
     crgw_server *srv;
     crgw_config *cfg;
     crgw_redis *rc;
@@ -81,15 +83,18 @@ static struct {
     char consumer[160];
     long long claim_idle_ms;
     int running;
-} ob;
+    const crgw_federation *fed; /* signs every message */
+    unsigned ticks;             /* polls, for the lag gauge */
+    struct sigslot *sigcache;   /* SIGCACHE slots of signed messages */
+};
 
 static void pump(dest *d);
 
-static dest *find_dest(const char *code)
+static dest *find_dest(crgw_outbox *ob, const char *code)
 {
-    for (size_t i = 0; i < ob.n; i++)
-        if (strcmp(ob.d[i].code, code) == 0)
-            return &ob.d[i];
+    for (size_t i = 0; i < ob->n; i++)
+        if (strcmp(ob->d[i].code, code) == 0)
+            return &ob->d[i];
     return NULL;
 }
 
@@ -134,8 +139,9 @@ static void ignore_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 /* Acknowledges one entry away at once. */
 static void ack_now(const dest *d, const char *id)
 {
+    crgw_outbox *ob = d->ob;
     crgw_repair_outbox_ack_args a = {.dest = d->code, .ids = &id, .n_ids = 1};
-    (void)crgw_repair_store_outbox_ack(ob.rc, &a, ignore_cb, NULL);
+    (void)crgw_repair_store_outbox_ack(ob->rc, &a, ignore_cb, NULL);
 }
 
 /* Appends a stream entry [id, [f, v, ...]]; returns 1 if added. Entries without fields (deleted
@@ -196,10 +202,11 @@ static void backoff_cb(evutil_socket_t fd, short what, void *arg)
 
 static void start_backoff(dest *d, const char *why)
 {
+    crgw_outbox *ob = d->ob;
     if (d->in_backoff)
         return;
     d->attempts++;
-    crgw_config *cfg = ob.cfg;
+    crgw_config *cfg = ob->cfg;
     long long base =
         crgw_repair_conf_of(cfg)->retry_base_ms > 0 ? crgw_repair_conf_of(cfg)->retry_base_ms : 200;
     long long max =
@@ -214,7 +221,7 @@ static void start_backoff(dest *d, const char *why)
     d->in_backoff = 1;
     struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
     evtimer_add(d->timer, &tv);
-    (void)crgw_redis_command(ob.rc, ignore_cb, NULL, "HINCRBY %s retries 1", d->peerkey);
+    (void)crgw_redis_command(ob->rc, ignore_cb, NULL, "HINCRBY %s retries 1", d->peerkey);
     char lab[48];
     snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
     crgw_metrics_counter_add("crgw_repair_outbox_retries_total", lab, 1);
@@ -223,6 +230,7 @@ static void start_backoff(dest *d, const char *why)
 
 static void move_dead(dest *d, entry *e, const char *reason)
 {
+    crgw_outbox *ob = d->ob;
     crgw_repair_outbox_dead_args a = {.dest = d->code,
                                       .entry_id = e->id,
                                       .kind = e->kind,
@@ -231,7 +239,7 @@ static void move_dead(dest *d, entry *e, const char *reason)
                                       .payload = e->payload,
                                       .at_ms = e->at,
                                       .reason = reason};
-    (void)crgw_repair_store_outbox_dead(ob.rc, &a, ignore_cb, NULL);
+    (void)crgw_repair_store_outbox_dead(ob->rc, &a, ignore_cb, NULL);
     char lab[48];
     snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
     crgw_metrics_counter_add("crgw_repair_outbox_dead_letters_total", lab, 1);
@@ -242,6 +250,7 @@ static void move_dead(dest *d, entry *e, const char *reason)
 /* After an application reached its origin: submitted -> delivered (history, status). */
 static void mark_delivered(const entry *e, const char *by)
 {
+    crgw_outbox *ob = e->d->ob;
     json_t *p = json_loads(e->payload, 0, NULL);
     json_t *rec = json_object_get(p, "record");
     const char *uscc = json_string_value(json_object_get(p, "subject_uscc"));
@@ -258,7 +267,7 @@ static void mark_delivered(const entry *e, const char *by)
         char *vs = crgw_rs_app_state_value(o, rid, dom, "delivered", now);
         crgw_repair_app_delivered_args a = {
             .app_id = e->eid, .uscc = uscc, .history_entry = hs, .field = field, .value = vs};
-        (void)crgw_repair_store_app_delivered(ob.rc, &a, ignore_cb, NULL);
+        (void)crgw_repair_store_app_delivered(ob->rc, &a, ignore_cb, NULL);
         free(hs);
         free(vs);
     }
@@ -268,13 +277,14 @@ static void mark_delivered(const entry *e, const char *by)
 /* XACK + XDEL of delivered entries, batched per loop iteration (one script, one fsync). */
 static void ack_flush(dest *d)
 {
+    crgw_outbox *ob = d->ob;
     if (d->n_acks == 0)
         return;
     const char **ids = xcalloc(d->n_acks, sizeof(char *));
     for (size_t i = 0; i < d->n_acks; i++)
         ids[i] = d->acks[i];
     crgw_repair_outbox_ack_args a = {.dest = d->code, .ids = ids, .n_ids = d->n_acks};
-    (void)crgw_repair_store_outbox_ack(ob.rc, &a, ignore_cb, NULL);
+    (void)crgw_repair_store_outbox_ack(ob->rc, &a, ignore_cb, NULL);
     free(ids);
     d->n_acks = 0;
 }
@@ -301,9 +311,10 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
     (void)len;
     entry *e = priv;
     dest *d = e->d;
+    crgw_outbox *ob = d->ob;
     e->inflight = 0;
     d->inflight--;
-    if (!ob.running)
+    if (!ob->running)
         return; /* stopping: entries are freed by crgw_outbox_stop */
     char lab[64];
     if (status == 200 || status == 202) {
@@ -318,7 +329,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
             char ts[40];
             crgw_rs_now_rfc3339(ts, 0);
             d->last_contact_ms = now;
-            (void)crgw_redis_command(ob.rc, ignore_cb, NULL, "HSET %s last_contact %s", d->peerkey,
+            (void)crgw_redis_command(ob->rc, ignore_cb, NULL, "HSET %s last_contact %s", d->peerkey,
                                      ts);
         }
         queue_remove(d, e);
@@ -330,7 +341,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
     crgw_metrics_counter_add("crgw_repair_outbox_deliveries_total", lab, 1);
     int permanent = status >= 400 && status < 500 && status != 408 && status != 429;
     long long age_ms = crgw_rs_now_ms() - e->at;
-    if (permanent || age_ms > (long long)crgw_repair_conf_of(ob.cfg)->dead_letter_after_s * 1000) {
+    if (permanent || age_ms > (long long)crgw_repair_conf_of(ob->cfg)->dead_letter_after_s * 1000) {
         char reason[128];
         if (permanent)
             snprintf(reason, sizeof(reason), "refused by the peer with HTTP %d", status);
@@ -344,7 +355,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         return;
     }
     /* Entries waiting behind the probe age too: move every expired one now. */
-    long long limit_ms = (long long)crgw_repair_conf_of(ob.cfg)->dead_letter_after_s * 1000;
+    long long limit_ms = (long long)crgw_repair_conf_of(ob->cfg)->dead_letter_after_s * 1000;
     long long now_ms = crgw_rs_now_ms();
     for (entry *x = d->head, *next; x; x = next) {
         next = x->next;
@@ -366,7 +377,7 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
  */
 #define SIGCACHE 1024
 
-typedef struct {
+typedef struct sigslot {
     char kind;
     long long seq;
     char *payload;
@@ -374,27 +385,26 @@ typedef struct {
     size_t len;
 } sigslot;
 
-static sigslot sigcache[SIGCACHE];
-
 static sigslot *sig_slot(const entry *e)
 {
     uint32_t h = 2166136261u;
     for (const char *p = e->eid; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    return &sigcache[(h ^ (uint32_t)e->seq) % SIGCACHE];
+    return &e->d->ob->sigcache[(h ^ (uint32_t)e->seq) % SIGCACHE];
 }
 
-static void sig_cache_clear(void)
+static void sig_cache_clear(crgw_outbox *ob)
 {
     for (size_t i = 0; i < SIGCACHE; i++) {
-        free(sigcache[i].payload);
-        free(sigcache[i].jws);
-        memset(&sigcache[i], 0, sizeof(sigcache[i]));
+        free(ob->sigcache[i].payload);
+        free(ob->sigcache[i].jws);
+        memset(&ob->sigcache[i], 0, sizeof(ob->sigcache[i]));
     }
 }
 
 static void send_entry(dest *d, entry *e)
 {
+    crgw_outbox *ob = d->ob;
     char *body = NULL;
     size_t blen = 0;
     char *payload = e->payload;
@@ -421,7 +431,7 @@ static void send_entry(dest *d, entry *e)
         json_decref(p);
         payload = owned;
     }
-    int rc = crgw_federation_sign(payload, strlen(payload), &body, &blen);
+    int rc = crgw_federation_sign(ob->fed, payload, strlen(payload), &body, &blen);
     free(owned);
     if (rc != 0) {
         log_error("outbox %s: cannot sign (federation key unusable)", d->code);
@@ -438,7 +448,7 @@ static void send_entry(dest *d, entry *e)
 post:
     e->inflight = 1;
     d->inflight++;
-    if (crgw_peers_post(ob.peers, d->code, e->kind == 'e' ? PATH_EVENTS : PATH_APPS,
+    if (crgw_peers_post(ob->peers, d->code, e->kind == 'e' ? PATH_EVENTS : PATH_APPS,
                         "application/jose", body, blen, sent_cb, e) != 0) {
         e->inflight = 0;
         d->inflight--;
@@ -453,8 +463,9 @@ static void read_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     dest *d = priv;
+    crgw_outbox *ob = d->ob;
     d->reading = 0;
-    if (!ob.running)
+    if (!ob->running)
         return;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         if (reply && strncmp(reply->str, "NOGROUP", 7) == 0)
@@ -488,14 +499,15 @@ static void read_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 
 static void read_more(dest *d)
 {
-    if (d->reading || d->n >= WINDOW || !crgw_redis_up(ob.rc))
+    crgw_outbox *ob = d->ob;
+    if (d->reading || d->n >= WINDOW || !crgw_redis_up(ob->rc))
         return;
     char count[16];
     snprintf(count, sizeof(count), "%d", (int)(WINDOW - d->n));
     const char *from = d->history_done ? ">" : (d->last_pending[0] ? d->last_pending : "0");
     d->reading = 1;
-    if (crgw_redis_command(ob.rc, read_cb, d, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
-                           CRGW_RS_GROUP, ob.consumer, count, d->key, from) != 0)
+    if (crgw_redis_command(ob->rc, read_cb, d, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
+                           CRGW_RS_GROUP, ob->consumer, count, d->key, from) != 0)
         d->reading = 0;
 }
 
@@ -507,7 +519,7 @@ static void group_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         (reply->type == REDIS_REPLY_STATUS ||
          (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) == 0))) {
         d->group = G_OK;
-        if (ob.running)
+        if (d->ob->running)
             pump(d);
     } else {
         d->group = G_NONE;
@@ -516,12 +528,13 @@ static void group_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 
 static void pump(dest *d)
 {
-    if (!ob.running)
+    crgw_outbox *ob = d->ob;
+    if (!ob->running)
         return;
     if (d->group != G_OK) {
-        if (d->group == G_NONE && crgw_redis_up(ob.rc)) {
+        if (d->group == G_NONE && crgw_redis_up(ob->rc)) {
             d->group = G_CREATING;
-            if (crgw_redis_command(ob.rc, group_cb, d, "XGROUP CREATE %s %s 0 MKSTREAM", d->key,
+            if (crgw_redis_command(ob->rc, group_cb, d, "XGROUP CREATE %s %s 0 MKSTREAM", d->key,
                                    CRGW_RS_GROUP) != 0)
                 d->group = G_NONE;
         }
@@ -547,8 +560,9 @@ static void claim_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     dest *d = priv;
+    crgw_outbox *ob = d->ob;
     d->claiming = 0;
-    if (!ob.running || reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
+    if (!ob->running || reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
         return;
     const struct redisReply *items = reply->element[1];
     size_t added = 0;
@@ -564,29 +578,29 @@ static void claim_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    (void)arg;
-    for (size_t i = 0; i < ob.n; i++) {
-        dest *d = &ob.d[i];
+    crgw_outbox *ob = arg;
+    for (size_t i = 0; i < ob->n; i++) {
+        dest *d = &ob->d[i];
         if (d->group != G_OK || d->claiming || d->in_backoff || d->n >= WINDOW ||
-            !crgw_redis_up(ob.rc))
+            !crgw_redis_up(ob->rc))
             continue;
         char idle[24], count[16];
-        snprintf(idle, sizeof(idle), "%lld", ob.claim_idle_ms);
+        snprintf(idle, sizeof(idle), "%lld", ob->claim_idle_ms);
         snprintf(count, sizeof(count), "%d", (int)(WINDOW - d->n));
         d->claiming = 1;
-        if (crgw_redis_command(ob.rc, claim_cb, d, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", d->key,
-                               CRGW_RS_GROUP, ob.consumer, idle, count) != 0)
+        if (crgw_redis_command(ob->rc, claim_cb, d, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", d->key,
+                               CRGW_RS_GROUP, ob->consumer, idle, count) != 0)
             d->claiming = 0;
     }
     struct timeval tv = {CLAIM_INTERVAL_MS / 1000, (CLAIM_INTERVAL_MS % 1000) * 1000};
-    evtimer_add(ob.claim, &tv);
+    evtimer_add(ob->claim, &tv);
 }
 
 static void lag_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     dest *d = priv;
-    if (!ob.running || reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+    if (!d->ob->running || reply == NULL || reply->type != REDIS_REPLY_INTEGER)
         return;
     char lab[32];
     snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
@@ -598,63 +612,68 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    static unsigned ticks;
-    int lag = ticks++ % LAG_EVERY_POLLS == 0 && crgw_redis_up(ob.rc);
-    for (size_t i = 0; i < ob.n; i++) {
-        pump(&ob.d[i]);
+    crgw_outbox *ob = arg;
+    int lag = ob->ticks++ % LAG_EVERY_POLLS == 0 && crgw_redis_up(ob->rc);
+    for (size_t i = 0; i < ob->n; i++) {
+        pump(&ob->d[i]);
         if (lag)
-            (void)crgw_redis_command(ob.rc, lag_cb, &ob.d[i], "XLEN %s", ob.d[i].key);
+            (void)crgw_redis_command(ob->rc, lag_cb, &ob->d[i], "XLEN %s", ob->d[i].key);
     }
     struct timeval tv = {0, POLL_MS * 1000};
-    evtimer_add(ob.poll, &tv);
+    evtimer_add(ob->poll, &tv);
 }
 
-void crgw_outbox_kick(const char *dest_code)
+void crgw_outbox_kick(crgw_outbox *ob, const char *dest_code)
 {
-    dest *d = ob.running ? find_dest(dest_code) : NULL;
+    dest *d = ob && ob->running ? find_dest(ob, dest_code) : NULL;
     if (d)
         pump(d);
 }
 
-int crgw_outbox_start(crgw_server *s)
+crgw_outbox *crgw_outbox_start(crgw_server *s, const crgw_federation *fed)
 {
-    memset(&ob, 0, sizeof(ob));
-    ob.srv = s;
-    ob.cfg = crgw_config_ref(crgw_server_config(s));
+    crgw_outbox *ob = xcalloc(1, sizeof(*ob));
+    ob->fed = fed;
+    ob->sigcache = xcalloc(SIGCACHE, sizeof(*ob->sigcache));
+    ob->srv = s;
+    ob->cfg = crgw_config_ref(crgw_server_config(s));
     struct event_base *base = crgw_server_base(s);
     char err[256];
-    ob.peers = crgw_peers_new(base, ob.cfg, PEER_TIMEOUT_MS, err, sizeof(err));
-    if (ob.peers == NULL) {
+    ob->peers = crgw_peers_new(base, ob->cfg, PEER_TIMEOUT_MS, err, sizeof(err));
+    if (ob->peers == NULL) {
         log_error("outbox: %s", err);
-        crgw_config_unref(ob.cfg);
-        return -1;
+        crgw_config_unref(ob->cfg);
+        free(ob->sigcache);
+        free(ob);
+        return NULL;
     }
     /* A connection of its own: stream reads never queue behind request traffic. */
-    ob.rc = crgw_redis_new(base, crgw_redis_addr(crgw_server_redis(s)),
-                           ob.cfg->limits.redis_timeout_ms);
+    ob->rc = crgw_redis_new(base, crgw_redis_addr(crgw_server_redis(s)),
+                            ob->cfg->limits.redis_timeout_ms);
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
     /* test-only overrides (several consumers of one node on one host): CRGW_TEST_* */
-    const crgw_repair_conf *conf = crgw_repair_conf_of(ob.cfg);
+    const crgw_repair_conf *conf = crgw_repair_conf_of(ob->cfg);
     const char *cn = getenv("CRGW_TEST_OUTBOX_CONSUMER");
     if (!cn || !*cn)
         cn = conf->consumer;
     if (cn && *cn)
-        snprintf(ob.consumer, sizeof(ob.consumer), "%s-w%d", cn, crgw_server_worker(s));
+        snprintf(ob->consumer, sizeof(ob->consumer), "%s-w%d", cn, crgw_server_worker(s));
     else
-        snprintf(ob.consumer, sizeof(ob.consumer), "%s-%s-w%d", host, ob.cfg->node,
+        snprintf(ob->consumer, sizeof(ob->consumer), "%s-%s-w%d", host, ob->cfg->node,
                  crgw_server_worker(s));
     const char *ci = getenv("CRGW_TEST_OUTBOX_CLAIM_IDLE_MS");
-    ob.claim_idle_ms = ci && *ci ? strtoll(ci, NULL, 10) : conf->claim_idle_ms;
-    if (ob.claim_idle_ms < 100)
-        ob.claim_idle_ms = 100;
+    ob->claim_idle_ms = ci && *ci ? strtoll(ci, NULL, 10) : conf->claim_idle_ms;
+    if (ob->claim_idle_ms < 100)
+        ob->claim_idle_ms = 100;
     srandom((unsigned)(crgw_now_us() ^ (uint64_t)getpid()));
-    ob.d = xcalloc(ob.cfg->n_nodes ? ob.cfg->n_nodes : 1, sizeof(dest));
-    for (size_t i = 0; i < ob.cfg->n_nodes; i++) {
-        const crgw_node *nd = &ob.cfg->nodes[i];
-        if (strcmp(nd->code, ob.cfg->node) == 0)
+    ob->d = xcalloc(ob->cfg->n_nodes ? ob->cfg->n_nodes : 1, sizeof(dest));
+    for (size_t i = 0; i < ob->cfg->n_nodes; i++) {
+        const crgw_node *nd = &ob->cfg->nodes[i];
+        if (strcmp(nd->code, ob->cfg->node) == 0)
             continue;
-        dest *d = &ob.d[ob.n++];
+        dest *d = &ob->d[ob->n++];
+        d->ob = ob;
         snprintf(d->code, sizeof(d->code), "%s", nd->code);
         crgw_rs_key(d->key, sizeof(d->key), "outbox", nd->code);
         crgw_rs_key(d->dead, sizeof(d->dead), "dead", nd->code);
@@ -663,31 +682,31 @@ int crgw_outbox_start(crgw_server *s)
         d->ack_ev = event_new(base, -1, 0, ack_cb, d);
         d->acks = xcalloc(ACK_BATCH, sizeof(*d->acks));
     }
-    ob.poll = evtimer_new(base, poll_cb, NULL);
-    ob.claim = evtimer_new(base, claim_timer_cb, NULL);
+    ob->poll = evtimer_new(base, poll_cb, ob);
+    ob->claim = evtimer_new(base, claim_timer_cb, ob);
     struct timeval tv = {0, 50 * 1000};
-    evtimer_add(ob.poll, &tv);
+    evtimer_add(ob->poll, &tv);
     struct timeval tc = {CLAIM_INTERVAL_MS / 1000, 0};
-    evtimer_add(ob.claim, &tc);
-    ob.running = 1;
-    log_info("outbox: consumer %s, %zu destinations, claim idle %lld ms", ob.consumer, ob.n,
-             ob.claim_idle_ms);
-    return 0;
+    evtimer_add(ob->claim, &tc);
+    ob->running = 1;
+    log_info("outbox: consumer %s, %zu destinations, claim idle %lld ms", ob->consumer, ob->n,
+             ob->claim_idle_ms);
+    return ob;
 }
 
-void crgw_outbox_stop(void)
+void crgw_outbox_stop(crgw_outbox *ob)
 {
-    if (!ob.running)
+    if (!ob)
         return;
-    ob.running = 0;
-    crgw_peers_free(ob.peers); /* fails requests in flight: sent_cb sees !running */
-    ob.peers = NULL;
-    for (size_t i = 0; i < ob.n; i++)
-        ack_flush(&ob.d[i]); /* best effort: unacknowledged entries are simply sent again */
-    crgw_redis_free(ob.rc);  /* pending replies get NULL and see !running */
-    ob.rc = NULL;
-    for (size_t i = 0; i < ob.n; i++) {
-        dest *d = &ob.d[i];
+    ob->running = 0;
+    crgw_peers_free(ob->peers); /* fails requests in flight: sent_cb sees !running */
+    ob->peers = NULL;
+    for (size_t i = 0; i < ob->n; i++)
+        ack_flush(&ob->d[i]); /* best effort: unacknowledged entries are simply sent again */
+    crgw_redis_free(ob->rc);  /* pending replies get NULL and see !running */
+    ob->rc = NULL;
+    for (size_t i = 0; i < ob->n; i++) {
+        dest *d = &ob->d[i];
         for (entry *e = d->head, *next; e; e = next) {
             next = e->next;
             entry_free(e);
@@ -696,10 +715,11 @@ void crgw_outbox_stop(void)
         event_free(d->ack_ev);
         free(d->acks);
     }
-    free(ob.d);
-    event_free(ob.poll);
-    event_free(ob.claim);
-    crgw_config_unref(ob.cfg);
-    memset(&ob, 0, sizeof(ob));
-    sig_cache_clear(); /* the key may change with the next configuration */
+    free(ob->d);
+    event_free(ob->poll);
+    event_free(ob->claim);
+    crgw_config_unref(ob->cfg);
+    sig_cache_clear(ob);
+    free(ob->sigcache);
+    free(ob);
 }

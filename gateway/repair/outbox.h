@@ -24,10 +24,17 @@
 #include <stddef.h>
 
 struct crgw_server;
+struct crgw_federation;
 
-int crgw_outbox_start(struct crgw_server *s);
-void crgw_outbox_stop(void);
-/* Something was appended to dest's stream by this process: read it now. */
-void crgw_outbox_kick(const char *dest);
+typedef struct crgw_outbox crgw_outbox;
+
+/* The outbox of the server's configuration (its own Redis connection and peer client), signing
+ * with fed (borrowed: outlives the outbox), or NULL
+ * (logged) when the peer client cannot be set up. */
+crgw_outbox *crgw_outbox_start(struct crgw_server *s, const struct crgw_federation *fed);
+/* Stops and frees (NULL: nothing). Requests and Redis commands in flight are failed first. */
+void crgw_outbox_stop(crgw_outbox *ob);
+/* Something was appended to dest's stream by this process: read it now (ob may be NULL). */
+void crgw_outbox_kick(crgw_outbox *ob, const char *dest);
 
 #endif

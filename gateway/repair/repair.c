@@ -18,6 +18,7 @@
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"
+#include "gateway/repair/repair_state.h"
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
@@ -28,13 +29,9 @@
 #define MAX_ID 128
 #define OVERDUE_SCAN_MAX 1000
 
-static crgw_calendar *calendar;
-static struct event *overdue_timer;
-static crgw_server *server;
-
-const crgw_calendar *crgw_repair_calendar(void)
+crgw_repair *crgw_repair_of(const crgw_server *s)
 {
-    return calendar;
+    return crgw_server_state(s, &crgw_repair_module);
 }
 
 /* ---- identifiers ---- */
@@ -194,8 +191,8 @@ static void problem_422(crgw_req *r, const char *why)
     crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
 }
 
-static void deadlines_json(json_t *out, int32_t filed, int32_t accepted, int extended,
-                           const char *status)
+static void deadlines_json(const crgw_calendar *calendar, json_t *out, int32_t filed,
+                           int32_t accepted, int extended, const char *status)
 {
     crgw_repair_deadlines d;
     crgw_repair_deadlines_compute(calendar, filed, accepted, extended, &d);
@@ -235,7 +232,7 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
         if (op->id[0])
-            crgw_outbox_kick(op->id);
+            crgw_outbox_kick(crgw_repair_of(op->r->server)->ob, op->id);
         crgw_req_respond_json(op->r, 201, op->answer);
     }
     free(op);
@@ -350,7 +347,8 @@ static void app_filing_store(crgw_req *r, const app_filing *f)
     json_object_set_new(op->answer, "application_id", json_string(id));
     json_object_set_new(op->answer, "status", json_string(status));
     json_object_set_new(op->answer, "filed_at", json_string(filed_at));
-    deadlines_json(op->answer, crgw_day_of_unix(ms / 1000), -1, 0, status);
+    deadlines_json(crgw_repair_of(r->server)->calendar, op->answer, crgw_day_of_unix(ms / 1000), -1,
+                   0, status);
     crgw_repair_app_store_args a = {.app_id = id,
                                     .uscc = f->uscc,
                                     .dest = local ? NULL : f->rec.origin,
@@ -450,7 +448,7 @@ static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         fday = crgw_day_of_unix(crgw_rs_now_ms() / 1000);
     if (accepted && crgw_day_of_rfc3339(accepted, &aday) != 0)
         aday = -1;
-    deadlines_json(out, fday, aday, extended, status);
+    deadlines_json(crgw_repair_of(r->server)->calendar, out, fday, aday, extended, status);
     crgw_req_respond_json(r, 200, out);
 }
 
@@ -514,7 +512,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         json_t *d = json_array();
         for (size_t i = 0; i < op->n_dest; i++) {
             json_array_append_new(d, json_string(op->dest[i]));
-            crgw_outbox_kick(op->dest[i]);
+            crgw_outbox_kick(crgw_repair_of(r->server)->ob, op->dest[i]);
         }
         json_object_set_new(ans, "destinations", d);
         char lab[48];
@@ -750,13 +748,10 @@ void crgw_route_subject_repairs(crgw_req *r)
 
 /* ---- overdue scan ---- */
 
-static size_t scan_pending;
-static long scan_overdue;
-
 static void overdue_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
-    (void)priv;
+    crgw_repair *rp = priv;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4 &&
         reply->element[0]->type == REDIS_REPLY_STRING &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
@@ -769,33 +764,33 @@ static void overdue_item_cb(crgw_redis *rc, struct redisReply *reply, void *priv
             if (acc && crgw_day_of_rfc3339(acc, &a) != 0)
                 a = -1;
             crgw_repair_deadlines d;
-            crgw_repair_deadlines_compute(calendar, f, a, ext, &d);
+            crgw_repair_deadlines_compute(rp->calendar, f, a, ext, &d);
             if (crgw_repair_overdue(&d, reply->element[0]->str,
                                     crgw_day_of_unix(crgw_rs_now_ms() / 1000)))
-                scan_overdue++;
+                rp->scan_overdue++;
         }
     }
-    if (--scan_pending == 0)
-        crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, (double)scan_overdue);
+    if (--rp->scan_pending == 0)
+        crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, (double)rp->scan_overdue);
 }
 
 static void overdue_list_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
-    (void)priv;
+    crgw_repair *rp = priv;
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
         return;
-    scan_overdue = 0;
+    rp->scan_overdue = 0;
     if (reply->elements == 0) {
         crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, 0);
         return;
     }
-    scan_pending = reply->elements;
+    rp->scan_pending = reply->elements;
     for (size_t i = 0; i < reply->elements; i++) {
         char key[128];
         crgw_rs_key(key, sizeof(key), "app", reply->element[i]->str);
-        if (crgw_redis_command(rc, overdue_item_cb, NULL,
+        if (crgw_redis_command(rc, overdue_item_cb, rp,
                                "HMGET %s status filed_at accepted_at extended", key) != 0)
-            scan_pending--;
+            rp->scan_pending--;
     }
 }
 
@@ -803,20 +798,19 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    (void)arg;
-    if (scan_pending == 0 && server != NULL)
-        (void)crgw_redis_command(crgw_server_redis(server), overdue_list_cb, NULL,
+    crgw_repair *rp = arg;
+    crgw_server *server = rp->server;
+    if (rp->scan_pending == 0)
+        (void)crgw_redis_command(crgw_server_redis(server), overdue_list_cb, rp,
                                  "ZRANGE crgw:apps:open 0 %d", OVERDUE_SCAN_MAX - 1);
     /* repair.overdue_scan_ms; CRGW_TEST_REPAIR_SCAN_MS overrides it (tests only) */
     const char *e = getenv("CRGW_TEST_REPAIR_SCAN_MS");
-    long scan_ms =
-        e && *e
-            ? strtol(e, NULL, 10)
-            : (server ? crgw_repair_conf_of(crgw_server_config(server))->overdue_scan_ms : 60000);
+    long scan_ms = e && *e ? strtol(e, NULL, 10)
+                           : crgw_repair_conf_of(crgw_server_config(server))->overdue_scan_ms;
     if (scan_ms < 100)
         scan_ms = 100;
     struct timeval tv = {scan_ms / 1000, (scan_ms % 1000) * 1000};
-    evtimer_add(overdue_timer, &tv);
+    evtimer_add(rp->overdue_timer, &tv);
 }
 
 /* ---- module ---- */
@@ -827,43 +821,49 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
  * calendar_provisional) and nothing is delivered to peers until the configuration is fixed
  * (events wait in the outbox).
  */
-static int federation_ok;
+/* The identity and the outbox of the configuration in force (either may end up NULL). */
+static void start_federation(crgw_repair *rp, const char *when)
+{
+    rp->fed = crgw_federation_new(crgw_server_config(rp->server));
+    if (!rp->fed)
+        log_error("repair: federation identity unusable%s: nothing is sent to peers, peers' "
+                  "messages are refused",
+                  when);
+    else if ((rp->ob = crgw_outbox_start(rp->server, rp->fed)) == NULL)
+        log_error("repair: outbox not started%s: nothing is sent to peers", when);
+}
 
-int crgw_repair_start(crgw_server *s)
+crgw_repair *crgw_repair_start(crgw_server *s)
 {
     crgw_config *cfg = crgw_server_config(s);
+    crgw_repair *rp = xcalloc(1, sizeof(*rp));
+    rp->server = s;
     char err[300];
     if (crgw_repair_conf_of(cfg)->calendar == NULL) {
         log_error(
             "repair: no calendar configured (repair.calendar): deadlines count Monday..Friday");
-        calendar = crgw_calendar_new_empty();
-    } else if (crgw_calendar_load(crgw_repair_conf_of(cfg)->calendar, &calendar, err,
+        rp->calendar = crgw_calendar_new_empty();
+    } else if (crgw_calendar_load(crgw_repair_conf_of(cfg)->calendar, &rp->calendar, err,
                                   sizeof(err)) != 0) {
         log_error("repair: %s: deadlines count Monday..Friday", err);
-        calendar = crgw_calendar_new_empty();
+        rp->calendar = crgw_calendar_new_empty();
     }
-    server = s;
     crgw_metrics_help("crgw_repair_events_total",
                       "Repair status events received from peers, by result");
     crgw_metrics_help("crgw_repair_overdue_applications", "Open repair applications past a "
                                                           "deadline");
     crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, 0);
-    overdue_timer = evtimer_new(crgw_server_base(s), overdue_timer_cb, NULL);
+    rp->overdue_timer = evtimer_new(crgw_server_base(s), overdue_timer_cb, rp);
     struct timeval tv = {1, 0};
-    evtimer_add(overdue_timer, &tv);
-    federation_ok = crgw_federation_init(cfg) == 0;
-    if (!federation_ok)
-        log_error("repair: federation identity unusable: nothing is sent to peers, peers' "
-                  "messages are refused");
-    else if (crgw_outbox_start(s) != 0)
-        log_error("repair: outbox not started: nothing is sent to peers");
-    return 0;
+    evtimer_add(rp->overdue_timer, &tv);
+    start_federation(rp, "");
+    return rp;
 }
 
-void crgw_repair_reload(crgw_server *s, crgw_config *old)
+void crgw_repair_reload(crgw_repair *rp, crgw_config *old)
 {
     (void)old;
-    crgw_config *cfg = crgw_server_config(s);
+    crgw_config *cfg = crgw_server_config(rp->server);
     crgw_calendar *c = NULL;
     char err[300];
     if (crgw_repair_conf_of(cfg)->calendar == NULL ||
@@ -871,34 +871,26 @@ void crgw_repair_reload(crgw_server *s, crgw_config *old)
         log_error("repair: reload keeps the previous calendar: %s",
                   crgw_repair_conf_of(cfg)->calendar ? err : "none configured");
     } else {
-        crgw_calendar_free(calendar);
-        calendar = c;
+        crgw_calendar_free(rp->calendar);
+        rp->calendar = c;
     }
-    crgw_outbox_stop();
-    crgw_federation_cleanup();
-    federation_ok = crgw_federation_init(cfg) == 0;
-    if (!federation_ok)
-        log_error("repair: federation identity unusable after reload: nothing is sent to peers");
-    else if (crgw_outbox_start(s) != 0)
-        log_error("repair: outbox not restarted after reload");
+    crgw_outbox_stop(rp->ob);
+    rp->ob = NULL;
+    crgw_federation_free(rp->fed);
+    start_federation(rp, " after reload");
 }
 
-void crgw_repair_stop(crgw_server *s)
+void crgw_repair_stop(crgw_repair *rp)
 {
-    (void)s;
-    crgw_outbox_stop();
-    crgw_federation_cleanup();
-    if (overdue_timer) {
-        event_free(overdue_timer);
-        overdue_timer = NULL;
-    }
-    crgw_calendar_free(calendar);
-    calendar = NULL;
-    server = NULL;
+    crgw_outbox_stop(rp->ob);
+    crgw_federation_free(rp->fed);
+    if (rp->overdue_timer)
+        event_free(rp->overdue_timer);
+    crgw_calendar_free(rp->calendar);
+    free(rp);
 }
 
-const char *crgw_repair_not_ready(crgw_server *s)
+const char *crgw_repair_not_ready(const crgw_repair *rp)
 {
-    (void)s;
-    return federation_ok ? NULL : "repair: federation identity unusable";
+    return rp->fed ? NULL : "repair: federation identity unusable";
 }

@@ -52,20 +52,11 @@ extern const crgw_module crgw_repair_module;
 /* The repair section of a configuration loaded with the repair module. */
 const crgw_repair_conf *crgw_repair_conf_of(const struct crgw_config *cfg);
 
-/* Life cycle (called by the module's hooks). */
-int crgw_repair_start(struct crgw_server *s);
-void crgw_repair_reload(struct crgw_server *s, struct crgw_config *old);
-void crgw_repair_stop(struct crgw_server *s);
-const char *crgw_repair_not_ready(struct crgw_server *s);
-
 /* Route handlers. */
 void crgw_route_repair_application_post(crgw_req *r);
 void crgw_route_repair_application_get(crgw_req *r);
 void crgw_route_repair_decision(crgw_req *r);
 void crgw_route_subject_repairs(crgw_req *r);
-
-/* The calendar in force (NULL before start). */
-const struct crgw_calendar *crgw_repair_calendar(void);
 
 /* A new ULID-like identifier (26 characters of Crockford base32 + NUL). */
 void crgw_repair_new_id(char out[27]);

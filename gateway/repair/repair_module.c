@@ -9,6 +9,7 @@
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/repair.h"
+#include "gateway/repair/repair_state.h"
 #include "gateway/server/config.h"
 #include "gateway/server/server.h"
 
@@ -41,26 +42,26 @@ static int repair_check(crgw_config *cfg, crgw_errs *errs)
 
 static int repair_start(crgw_server *s, void **state)
 {
-    *state = NULL;
-    return crgw_repair_start(s);
+    *state = crgw_repair_start(s);
+    return 0;
 }
 
 static void repair_reload(crgw_server *s, void *state, crgw_config *old)
 {
-    (void)state;
-    crgw_repair_reload(s, old);
+    (void)s;
+    crgw_repair_reload(state, old);
 }
 
 static void repair_stop(crgw_server *s, void *state)
 {
-    (void)state;
-    crgw_repair_stop(s);
+    (void)s;
+    crgw_repair_stop(state);
 }
 
 static const char *repair_not_ready(crgw_server *s, void *state)
 {
-    (void)state;
-    return crgw_repair_not_ready(s);
+    (void)s;
+    return crgw_repair_not_ready(state);
 }
 
 static const crgw_route repair_routes[] = {

@@ -397,6 +397,7 @@ int crgw_verify_cli_cached(crgw_config *cfg, crgw_verifier *v, const char *redis
     crgw_cache_free(c);
     crgw_redis_free(rc);
     free(st.version);
+    free(st.memo_trust);
     event_base_free(base);
     return rc_exit;
 }

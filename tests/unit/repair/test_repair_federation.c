@@ -12,18 +12,21 @@
 #include "gateway/server/peer_client.h"
 
 static crgw_config *cfg;
+static crgw_federation *fed;
 
 static void setup(void)
 {
     crgw_errs errs = {0};
     cr_assert_eq(crgw_config_load("config/test/node-120000.yaml", crgw_test_modules, &cfg, &errs), 0);
     crgw_errs_cleanup(&errs);
-    cr_assert_eq(crgw_federation_init(cfg), 0);
+    fed = crgw_federation_new(cfg);
+    cr_assert_not_null(fed);
 }
 
 static void teardown(void)
 {
-    crgw_federation_cleanup();
+    crgw_federation_free(fed);
+    fed = NULL;
     crgw_config_unref(cfg);
 }
 
@@ -37,7 +40,7 @@ static char *sign(void)
 {
     char *jws = NULL;
     size_t len = 0;
-    cr_assert_eq(crgw_federation_sign(PAYLOAD, strlen(PAYLOAD), &jws, &len), 0);
+    cr_assert_eq(crgw_federation_sign(fed, PAYLOAD, strlen(PAYLOAD), &jws, &len), 0);
     cr_assert_eq(len, strlen(jws));
     return jws;
 }
@@ -48,7 +51,7 @@ Test(federation, round_trip_and_fast_path)
     char err[256];
     for (int i = 0; i < 3; i++) { /* first: full chain check; then the remembered signer */
         json_t *p = NULL;
-        int rc = crgw_federation_verify(cfg, "120000", jws, strlen(jws), &p, err, sizeof(err));
+        int rc = crgw_federation_verify(fed, cfg, "120000", jws, strlen(jws), &p, err, sizeof(err));
         cr_assert_eq(rc, 0, "%s", err);
         cr_assert_eq(json_integer_value(json_object_get(p, "origin_seq")), 17);
         json_decref(p);
@@ -85,11 +88,11 @@ Test(federation, another_nodes_identity_is_refused)
     json_t *p = NULL;
     char err[256] = "";
     /* Signed by 120000, presented as coming from 330100: the certificate does not name it. */
-    int rc = crgw_federation_verify(cfg, "330100", jws, strlen(jws), &p, err, sizeof(err));
+    int rc = crgw_federation_verify(fed, cfg, "330100", jws, strlen(jws), &p, err, sizeof(err));
     cr_assert_eq(rc, CRGW_ERR_DENIED);
     cr_assert_null(p);
     cr_assert(strstr(err, "urn:crgw:node:330100") != NULL, "%s", err);
-    rc = crgw_federation_verify(cfg, "999999", jws, strlen(jws), &p, err, sizeof(err));
+    rc = crgw_federation_verify(fed, cfg, "999999", jws, strlen(jws), &p, err, sizeof(err));
     cr_assert_eq(rc, CRGW_ERR_DENIED);
     free(jws);
 }
@@ -111,7 +114,7 @@ Test(federation, tampering_is_detected_on_both_paths)
         if (warm) { /* remember the signer first: the fast path must still check signatures */
             char *ok = sign();
             cr_assert_eq(
-                crgw_federation_verify(cfg, "120000", ok, strlen(ok), &p, err, sizeof(err)), 0);
+                crgw_federation_verify(fed, cfg, "120000", ok, strlen(ok), &p, err, sizeof(err)), 0);
             json_decref(p);
             free(ok);
         }
@@ -119,15 +122,15 @@ Test(federation, tampering_is_detected_on_both_paths)
             char *jws = sign();
             tamper(jws, k);
             p = NULL;
-            int rc = crgw_federation_verify(cfg, "120000", jws, strlen(jws), &p, err, sizeof(err));
+            int rc = crgw_federation_verify(fed, cfg, "120000", jws, strlen(jws), &p, err, sizeof(err));
             cr_assert_neq(rc, 0, "tampered part %d accepted (warm %d)", k, warm);
             cr_assert_null(p);
             free(jws);
         }
     }
     p = NULL;
-    cr_assert_eq(crgw_federation_verify(cfg, "120000", "a.b.c", 5, &p, err, sizeof(err)),
+    cr_assert_eq(crgw_federation_verify(fed, cfg, "120000", "a.b.c", 5, &p, err, sizeof(err)),
                  CRGW_ERR_INVALID);
-    cr_assert_eq(crgw_federation_verify(cfg, "120000", "", 0, &p, err, sizeof(err)),
+    cr_assert_eq(crgw_federation_verify(fed, cfg, "120000", "", 0, &p, err, sizeof(err)),
                  CRGW_ERR_INVALID);
 }

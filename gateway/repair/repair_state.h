@@ -1,0 +1,36 @@
+/*
+ * repair_state: the repair module's run-time state, private to gateway/repair (the server keeps
+ * it: crgw_server_state). Started and stopped by the module's hooks (repair_module.c).
+ */
+#ifndef CRGW_REPAIR_STATE_H
+#define CRGW_REPAIR_STATE_H
+
+#include <stddef.h>
+
+#include "gateway/repair/calendar.h"
+#include "gateway/repair/federation.h"
+#include "gateway/repair/outbox.h"
+
+struct crgw_server;
+struct event;
+
+typedef struct crgw_repair {
+    struct crgw_server *server;
+    crgw_calendar *calendar;     /* never NULL while started (empty: Monday..Friday) */
+    struct event *overdue_timer; /* the scan of open applications */
+    size_t scan_pending;         /* HMGETs of the scan in flight */
+    long scan_overdue;
+    crgw_federation *fed; /* NULL: identity unusable, peers' messages refused */
+    crgw_outbox *ob;      /* NULL: nothing is delivered to peers */
+} crgw_repair;
+
+/* The repair state of the server a request or callback belongs to (never NULL while started). */
+crgw_repair *crgw_repair_of(const struct crgw_server *s);
+
+/* Life cycle, called by the module hooks. */
+crgw_repair *crgw_repair_start(struct crgw_server *s);
+void crgw_repair_reload(crgw_repair *rp, struct crgw_config *old);
+void crgw_repair_stop(crgw_repair *rp);
+const char *crgw_repair_not_ready(const crgw_repair *rp);
+
+#endif
