@@ -833,7 +833,7 @@ static void start_federation(crgw_repair *rp, const char *when)
         log_error("repair: outbox not started%s: nothing is sent to peers", when);
 }
 
-crgw_repair *crgw_repair_start(crgw_server *s)
+int crgw_repair_start(crgw_server *s, void **state)
 {
     crgw_config *cfg = crgw_server_config(s);
     crgw_repair *rp = xcalloc(1, sizeof(*rp));
@@ -857,12 +857,15 @@ crgw_repair *crgw_repair_start(crgw_server *s)
     struct timeval tv = {1, 0};
     evtimer_add(rp->overdue_timer, &tv);
     start_federation(rp, "");
-    return rp;
+    *state = rp;
+    return 0;
 }
 
-void crgw_repair_reload(crgw_repair *rp, crgw_config *old)
+void crgw_repair_reload(crgw_server *s, void *state, crgw_config *old)
 {
+    (void)s;
     (void)old;
+    crgw_repair *rp = state;
     crgw_config *cfg = crgw_server_config(rp->server);
     crgw_calendar *c = NULL;
     char err[300];
@@ -880,8 +883,10 @@ void crgw_repair_reload(crgw_repair *rp, crgw_config *old)
     start_federation(rp, " after reload");
 }
 
-void crgw_repair_stop(crgw_repair *rp)
+void crgw_repair_stop(crgw_server *s, void *state)
 {
+    (void)s;
+    crgw_repair *rp = state;
     crgw_outbox_stop(rp->ob);
     crgw_federation_free(rp->fed);
     if (rp->overdue_timer)
@@ -890,7 +895,9 @@ void crgw_repair_stop(crgw_repair *rp)
     free(rp);
 }
 
-const char *crgw_repair_not_ready(const crgw_repair *rp)
+const char *crgw_repair_not_ready(crgw_server *s, void *state)
 {
+    (void)s;
+    const crgw_repair *rp = state;
     return rp->fed ? NULL : "repair: federation identity unusable";
 }

@@ -40,30 +40,6 @@ static int repair_check(crgw_config *cfg, crgw_errs *errs)
     return bad ? CRGW_ERR_INVALID : 0;
 }
 
-static int repair_start(crgw_server *s, void **state)
-{
-    *state = crgw_repair_start(s);
-    return 0;
-}
-
-static void repair_reload(crgw_server *s, void *state, crgw_config *old)
-{
-    (void)s;
-    crgw_repair_reload(state, old);
-}
-
-static void repair_stop(crgw_server *s, void *state)
-{
-    (void)s;
-    crgw_repair_stop(state);
-}
-
-static const char *repair_not_ready(crgw_server *s, void *state)
-{
-    (void)s;
-    return crgw_repair_not_ready(state);
-}
-
 static const crgw_route repair_routes[] = {
     {"GET", "/v1/federation/peers", CRGW_ROLE_OPERATOR, crgw_route_federation_peers,
      "federation_peers"},
@@ -146,8 +122,8 @@ const crgw_module crgw_repair_module = {
     .conf_size = sizeof(crgw_repair_conf),
     .check = repair_check,
     .checks = "repair configuration",
-    .start = repair_start,
-    .reload = repair_reload,
-    .stop = repair_stop,
-    .not_ready = repair_not_ready,
+    .start = crgw_repair_start,
+    .reload = crgw_repair_reload,
+    .stop = crgw_repair_stop,
+    .not_ready = crgw_repair_not_ready,
 };

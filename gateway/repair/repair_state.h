@@ -27,10 +27,10 @@ typedef struct crgw_repair {
 /* The repair state of the server a request or callback belongs to (never NULL while started). */
 crgw_repair *crgw_repair_of(const struct crgw_server *s);
 
-/* Life cycle, called by the module hooks. */
-crgw_repair *crgw_repair_start(struct crgw_server *s);
-void crgw_repair_reload(crgw_repair *rp, struct crgw_config *old);
-void crgw_repair_stop(crgw_repair *rp);
-const char *crgw_repair_not_ready(const crgw_repair *rp);
+/* The module's hooks (gateway/server/module.h); state is the crgw_repair. */
+int crgw_repair_start(struct crgw_server *s, void **state);
+void crgw_repair_reload(struct crgw_server *s, void *state, struct crgw_config *old);
+void crgw_repair_stop(struct crgw_server *s, void *state);
+const char *crgw_repair_not_ready(struct crgw_server *s, void *state);
 
 #endif
