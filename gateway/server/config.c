@@ -69,18 +69,24 @@ static void strv_cleanup(crgw_strv *sv)
     sv->n = 0;
 }
 
-void crgw_errs_add(crgw_errs *e, const char *fmt, ...)
+/* Appends one message formatted from ap (at most 1,023 bytes), growing the list by doubling. */
+static void errs_vadd(crgw_errs *e, const char *fmt, va_list ap)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 8;
         e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
     }
     e->v[e->n++] = xstrdup(buf);
+}
+
+void crgw_errs_add(crgw_errs *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(e, fmt, ap);
+    va_end(ap);
 }
 
 void crgw_errs_cleanup(crgw_errs *e)
