@@ -1054,17 +1054,12 @@ static void config_free(crgw_config *cfg)
 {
     if (cfg == NULL)
         return;
-    free(cfg->path);
-    free(cfg->federation_path);
-    free(cfg->node_name);
-    free(cfg->log_level);
-    free(cfg->listen);
-    free(cfg->h2c);
-    free(cfg->redis);
-    free(cfg->tls_cert);
-    free(cfg->tls_key);
-    free(cfg->client_ca);
-    free(cfg->adapters_dir);
+    char *owned[] = {cfg->path,      cfg->federation_path, cfg->node_name,
+                     cfg->log_level, cfg->listen,          cfg->h2c,
+                     cfg->redis,     cfg->tls_cert,        cfg->tls_key,
+                     cfg->client_ca, cfg->adapters_dir};
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(owned); i++)
+        free(owned[i]);
     strv_cleanup(&cfg->uscc_legacy);
     sections_free(cfg);
     for (size_t i = 0; i < cfg->n_clients; i++)

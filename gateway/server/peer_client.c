@@ -524,17 +524,21 @@ crgw_peers *crgw_peers_new(struct event_base *base, crgw_config *cfg, int timeou
     return p;
 }
 
+/* Fails the peer's requests ("shutting down") and frees what it holds (not pe itself). */
+static void peer_cleanup(peer *pe)
+{
+    peer_close(pe, "shutting down");
+    event_free(pe->flush_ev);
+    free(pe->authority);
+    free(pe->tls_uri);
+}
+
 void crgw_peers_free(crgw_peers *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->n; i++) {
-        peer *pe = &p->peers[i];
-        peer_close(pe, "shutting down");
-        event_free(pe->flush_ev);
-        free(pe->authority);
-        free(pe->tls_uri);
-    }
+    for (size_t i = 0; i < p->n; i++)
+        peer_cleanup(&p->peers[i]);
     free(p->peers);
     SSL_CTX_free(p->ctx);
     crgw_config_unref(p->cfg);
@@ -543,10 +547,10 @@ void crgw_peers_free(crgw_peers *p)
 
 static peer *find_peer(const crgw_peers *p, const char *node)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->peers[i].code, node) == 0)
-            return &p->peers[i];
-    return NULL;
+    size_t i = 0;
+    while (i < p->n && strcmp(p->peers[i].code, node) != 0)
+        i++;
+    return i < p->n ? &p->peers[i] : NULL;
 }
 
 int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const char *content_type,
