@@ -882,9 +882,9 @@ static void on_get(crgw_redis *rc, redisReply *reply, void *priv)
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
+    flight *f = arg;
     (void)fd;
     (void)what;
-    flight *f = arg;
     f->deadline_armed = 0;
     f->expired = 1;
     f->c->last_slow_us = crgw_now_us();

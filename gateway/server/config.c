@@ -69,18 +69,24 @@ static void strv_cleanup(crgw_strv *sv)
     sv->n = 0;
 }
 
-void crgw_errs_add(crgw_errs *e, const char *fmt, ...)
+/* Appends one message formatted from ap (at most 1,023 bytes), growing the list by doubling. */
+static void errs_vadd(crgw_errs *e, const char *fmt, va_list ap)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 8;
         e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
     }
     e->v[e->n++] = xstrdup(buf);
+}
+
+void crgw_errs_add(crgw_errs *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(e, fmt, ap);
+    va_end(ap);
 }
 
 void crgw_errs_cleanup(crgw_errs *e)
@@ -1048,17 +1054,12 @@ static void config_free(crgw_config *cfg)
 {
     if (cfg == NULL)
         return;
-    free(cfg->path);
-    free(cfg->federation_path);
-    free(cfg->node_name);
-    free(cfg->log_level);
-    free(cfg->listen);
-    free(cfg->h2c);
-    free(cfg->redis);
-    free(cfg->tls_cert);
-    free(cfg->tls_key);
-    free(cfg->client_ca);
-    free(cfg->adapters_dir);
+    char *owned[] = {cfg->path,      cfg->federation_path, cfg->node_name,
+                     cfg->log_level, cfg->listen,          cfg->h2c,
+                     cfg->redis,     cfg->tls_cert,        cfg->tls_key,
+                     cfg->client_ca, cfg->adapters_dir};
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(owned); i++)
+        free(owned[i]);
     strv_cleanup(&cfg->uscc_legacy);
     sections_free(cfg);
     for (size_t i = 0; i < cfg->n_clients; i++)

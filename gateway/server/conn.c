@@ -32,6 +32,8 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
+#include "gateway/server/h2.h"
+#include "gateway/server/list.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/routes.h"
 #include "gateway/server/tls.h"
@@ -81,8 +83,7 @@ typedef struct stream {
     const char *route_name;
     const crgw_route *route; /* the matched route (the server's table outlives its streams) */
     int status;
-    const char *resp;
-    size_t resp_len, resp_off;
+    crgw_h2_span resp; /* the answer's body */
     char *resp_heap;
     struct event *delay_timer;
     size_t arena_used;
@@ -199,12 +200,7 @@ static stream *stream_new(crgw_conn *c, int32_t id)
     crgw_buf_init(&s->body, cfg->limits.max_body);
     s->deadline_us = s->req.started_us + (uint64_t)cfg->limits.request_timeout_ms * 1000u;
     /* link */
-    s->prev = c->tail;
-    if (c->tail)
-        c->tail->next = s;
-    else
-        c->head = s;
-    c->tail = s;
+    CRGW_LIST_APPEND(c->head, c->tail, s);
     c->n_streams++;
     n_open_streams++;
     return s;
@@ -213,15 +209,7 @@ static stream *stream_new(crgw_conn *c, int32_t id)
 static void stream_unlink(stream *s)
 {
     crgw_conn *c = s->conn;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        c->head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        c->tail = s->prev;
-    s->prev = s->next = NULL;
+    CRGW_LIST_REMOVE(c->head, c->tail, s);
     c->n_streams--;
     n_open_streams--;
 }
@@ -235,22 +223,12 @@ static stream *detached;
 static void detach(stream *s)
 {
     s->conn = NULL;
-    s->prev = NULL;
-    s->next = detached;
-    if (detached)
-        detached->prev = s;
-    detached = s;
+    CRGW_LIST_PUSH(detached, s);
 }
 
 static void undetach(stream *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        detached = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
+    CRGW_LIST_UNLINK(detached, s);
 }
 
 /* Frees what the stream holds; returns it to its connection's pool when there is one. */
@@ -277,23 +255,6 @@ static void stream_release(stream *s)
 }
 
 /* ---- answering ---- */
-
-static ssize_t data_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                         uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
-{
-    (void)session;
-    (void)stream_id;
-    (void)user_data;
-    stream *s = source->ptr;
-    size_t n = s->resp_len - s->resp_off;
-    if (n > length)
-        n = length;
-    memcpy(buf, s->resp + s->resp_off, n);
-    s->resp_off += n;
-    if (s->resp_off == s->resp_len)
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
 
 /* The Date header, formatted once per second. */
 static const char *http_date(size_t *len)
@@ -413,8 +374,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         n++;
     }
     nghttp2_data_provider prd;
-    prd.source.ptr = s;
-    prd.read_callback = data_read;
+    prd.source.ptr = &s->resp;
+    prd.read_callback = crgw_h2_span_read;
     if (len) {
         char *copy;
         if (len <= ARENA_SIZE / 2 && s->arena_used + len + 8 <= ARENA_SIZE) {
@@ -424,8 +385,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
             copy = s->resp_heap;
         }
         memcpy(copy, body, len);
-        s->resp = copy;
-        s->resp_len = len;
+        s->resp.data = copy;
+        s->resp.len = len;
     }
     int rv = nghttp2_submit_response(c->session, s->id, nv, n, len ? &prd : NULL);
     if (rv != 0) {
@@ -1064,10 +1025,7 @@ void crgw_conn_accept(crgw_server *srv, evutil_socket_t fd, const struct sockadd
     }
     c->idle_timer = evtimer_new(base, on_idle, c);
     c->slow_timer = evtimer_new(base, on_slow, c);
-    c->next = conns;
-    if (conns)
-        conns->prev = c;
-    conns = c;
+    CRGW_LIST_PUSH(conns, c);
     n_conns++;
     crgw_metrics_counter_add("crgw_http_connections_total",
                              tls ? "listener=\"tls\"" : "listener=\"h2c\"", 1);
@@ -1108,12 +1066,7 @@ static void conn_free(crgw_conn *c)
     event_free(c->idle_timer);
     event_free(c->slow_timer);
     bufferevent_free(c->bev);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    CRGW_LIST_UNLINK(conns, c);
     n_conns--;
     crgw_server *srv = c->srv;
     free(c);

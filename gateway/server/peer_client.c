@@ -31,6 +31,8 @@
 #include "gateway/core/util.h"
 #include "gateway/core/x509.h"
 #include "gateway/server/config.h"
+#include "gateway/server/h2.h"
+#include "gateway/server/list.h"
 #include "gateway/server/tls.h"
 
 #define MAX_RESPONSE (64 * 1024)
@@ -45,8 +47,8 @@ typedef struct req {
     peer *pe;
     char *path;
     char *ctype;
-    char *body;
-    size_t len, off;
+    char *body;        /* owned; out sends it */
+    crgw_h2_span out;  /* over body */
     int32_t stream_id; /* -1 while queued */
     int status;
     crgw_buf resp;
@@ -82,15 +84,7 @@ struct crgw_peers {
 static void req_unlink(req *r)
 {
     peer *pe = r->pe;
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        pe->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        pe->tail = r->prev;
-    r->prev = r->next = NULL;
+    CRGW_LIST_REMOVE(pe->head, pe->tail, r);
     pe->n--;
 }
 
@@ -220,37 +214,20 @@ static int on_close_cb(nghttp2_session *s, int32_t stream_id, uint32_t error_cod
     return 0;
 }
 
-static ssize_t body_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *src, void *ud)
-{
-    (void)s;
-    (void)stream_id;
-    (void)ud;
-    req *r = src->ptr;
-    size_t n = r->len - r->off;
-    if (n > length)
-        n = length;
-    memcpy(buf, r->body + r->off, n);
-    r->off += n;
-    if (r->off == r->len)
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
 static void submit_queued(peer *pe)
 {
     for (req *r = pe->head; r; r = r->next) {
         if (r->stream_id >= 0)
             continue;
         char clen[24];
-        snprintf(clen, sizeof(clen), "%zu", r->len);
+        snprintf(clen, sizeof(clen), "%zu", r->out.len);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
         nghttp2_nv hdrs[] = {
             NV(":method", "POST"), NV(":scheme", "https"),       NV(":authority", pe->authority),
             NV(":path", r->path),  NV("content-type", r->ctype), NV("content-length", clen),
         };
 #undef NV
-        nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_read_cb};
+        nghttp2_data_provider dp = {.source.ptr = &r->out, .read_callback = crgw_h2_span_read};
         int32_t id = nghttp2_submit_request(pe->sess, NULL, hdrs, CRGW_ARRAY_LEN(hdrs), &dp, r);
         if (id < 0) {
             /* Stream ids exhausted or similar: the connection must be renewed. */
@@ -547,17 +524,21 @@ crgw_peers *crgw_peers_new(struct event_base *base, crgw_config *cfg, int timeou
     return p;
 }
 
+/* Fails the peer's requests ("shutting down") and frees what it holds (not pe itself). */
+static void peer_cleanup(peer *pe)
+{
+    peer_close(pe, "shutting down");
+    event_free(pe->flush_ev);
+    free(pe->authority);
+    free(pe->tls_uri);
+}
+
 void crgw_peers_free(crgw_peers *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->n; i++) {
-        peer *pe = &p->peers[i];
-        peer_close(pe, "shutting down");
-        event_free(pe->flush_ev);
-        free(pe->authority);
-        free(pe->tls_uri);
-    }
+    for (size_t i = 0; i < p->n; i++)
+        peer_cleanup(&p->peers[i]);
     free(p->peers);
     SSL_CTX_free(p->ctx);
     crgw_config_unref(p->cfg);
@@ -566,10 +547,10 @@ void crgw_peers_free(crgw_peers *p)
 
 static peer *find_peer(const crgw_peers *p, const char *node)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->peers[i].code, node) == 0)
-            return &p->peers[i];
-    return NULL;
+    size_t i = 0;
+    while (i < p->n && strcmp(p->peers[i].code, node) != 0)
+        i++;
+    return i < p->n ? &p->peers[i] : NULL;
 }
 
 int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const char *content_type,
@@ -585,7 +566,8 @@ int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const cha
     r->body = xmalloc(len + 1);
     memcpy(r->body, body, len);
     r->body[len] = '\0';
-    r->len = len;
+    r->out.data = r->body;
+    r->out.len = len;
     r->stream_id = -1;
     crgw_buf_init(&r->resp, MAX_RESPONSE);
     r->cb = cb;
@@ -593,12 +575,7 @@ int crgw_peers_post(crgw_peers *p, const char *node, const char *path, const cha
     r->timer = evtimer_new(p->base, timeout_cb, r);
     struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
     evtimer_add(r->timer, &tv);
-    r->prev = pe->tail;
-    if (pe->tail)
-        pe->tail->next = r;
-    else
-        pe->head = r;
-    pe->tail = r;
+    CRGW_LIST_APPEND(pe->head, pe->tail, r);
     pe->n++;
     schedule_flush(pe);
     return 0;
