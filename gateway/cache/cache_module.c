@@ -37,29 +37,14 @@ const crgw_cache_conf *crgw_cache_conf_of(const crgw_config *cfg)
     return crgw_config_section(cfg, &crgw_cache_module);
 }
 
-#define F(x) offsetof(crgw_cache_conf, x)
+#define C crgw_cache_conf
 static const crgw_conf_field cache_fields[] = {
-    {.name = "enabled",
-     .type = CRGW_CONF_BOOL,
-     .off = F(enabled),
-     .def = 1,
-     .help = "answer repeated verifications from Redis"},
-    {.name = "max_ttl_s",
-     .type = CRGW_CONF_INT,
-     .off = F(max_ttl_s),
-     .min = 1,
-     .max = 31536000,
-     .def = 86400,
-     .help = "longest life of a stored verdict (s)"},
-    {.name = "failure_ttl_s",
-     .type = CRGW_CONF_INT,
-     .off = F(failure_ttl_s),
-     .min = 0,
-     .max = 86400,
-     .def = 60,
-     .help = "life of a stored failure verdict (s)"},
+    CRGW_CONF_BOOL_ROW(C, enabled, 1, "answer repeated verifications from Redis"),
+    CRGW_CONF_INT_ROW(C, max_ttl_s, 1, 31536000, 86400, "longest life of a stored verdict (s)"),
+    CRGW_CONF_INT_ROW(C, failure_ttl_s, 0, 86400, 60, "life of a stored failure verdict (s)"),
     {0},
 };
+#undef C
 
 const crgw_module crgw_cache_module = {
     .name = "cache",

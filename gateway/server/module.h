@@ -46,6 +46,29 @@ typedef struct {
     const char *help;    /* one line for operators (README, check-config) */
 } crgw_conf_field;
 
+/*
+ * One row per key, named like its field of the section struct T (redis' createIntConfig):
+ *   CRGW_CONF_INT_ROW(T, field, min, max, default, help), CRGW_CONF_BOOL_ROW(T, field, default,
+ *   help), CRGW_CONF_STR_ROW(T, field, default or NULL, help), CRGW_CONF_FILE_ROW(T, field, help).
+ */
+#define CRGW_CONF_INT_ROW(T, f, lo, hi, d, h)                                                      \
+    {                                                                                              \
+        .name = #f, .type = CRGW_CONF_INT, .off = offsetof(T, f), .min = (lo), .max = (hi),        \
+        .def = (d), .help = (h)                                                                    \
+    }
+#define CRGW_CONF_BOOL_ROW(T, f, d, h)                                                             \
+    {                                                                                              \
+        .name = #f, .type = CRGW_CONF_BOOL, .off = offsetof(T, f), .def = (d), .help = (h)         \
+    }
+#define CRGW_CONF_STR_ROW(T, f, d, h)                                                              \
+    {                                                                                              \
+        .name = #f, .type = CRGW_CONF_STR, .off = offsetof(T, f), .def_str = (d), .help = (h)      \
+    }
+#define CRGW_CONF_FILE_ROW(T, f, h)                                                                \
+    {                                                                                              \
+        .name = #f, .type = CRGW_CONF_FILE, .off = offsetof(T, f), .help = (h)                     \
+    }
+
 typedef struct crgw_module {
     const char *name;
 

@@ -78,11 +78,9 @@ static const crgw_route greeter_routes[] = {
 };
 
 static const crgw_conf_field greeter_fields[] = {
-    {.name = "greeting", .type = CRGW_CONF_STR, .off = offsetof(greeter_conf, greeting),
-     .def_str = "hello"},
-    {.name = "times", .type = CRGW_CONF_INT, .off = offsetof(greeter_conf, times), .min = 1,
-     .max = 5, .def = 2},
-    {.name = "shout", .type = CRGW_CONF_BOOL, .off = offsetof(greeter_conf, shout), .def = 0},
+    CRGW_CONF_STR_ROW(greeter_conf, greeting, "hello", "what to say"),
+    CRGW_CONF_INT_ROW(greeter_conf, times, 1, 5, 2, "how many times"),
+    CRGW_CONF_BOOL_ROW(greeter_conf, shout, 0, "in capitals"),
     {0},
 };
 
