@@ -694,6 +694,18 @@ crgw_outbox *crgw_outbox_start(crgw_server *s, const crgw_federation *fed)
     return ob;
 }
 
+/* A destination's queue, timers and acknowledgement batch. */
+static void dest_cleanup(dest *d)
+{
+    for (entry *e = d->head, *next; e; e = next) {
+        next = e->next;
+        entry_free(e);
+    }
+    event_free(d->timer);
+    event_free(d->ack_ev);
+    free(d->acks);
+}
+
 void crgw_outbox_stop(crgw_outbox *ob)
 {
     if (!ob)
@@ -705,21 +717,14 @@ void crgw_outbox_stop(crgw_outbox *ob)
         ack_flush(&ob->d[i]); /* best effort: unacknowledged entries are simply sent again */
     crgw_redis_free(ob->rc);  /* pending replies get NULL and see !running */
     ob->rc = NULL;
-    for (size_t i = 0; i < ob->n; i++) {
-        dest *d = &ob->d[i];
-        for (entry *e = d->head, *next; e; e = next) {
-            next = e->next;
-            entry_free(e);
-        }
-        event_free(d->timer);
-        event_free(d->ack_ev);
-        free(d->acks);
-    }
+    for (size_t i = 0; i < ob->n; i++)
+        dest_cleanup(&ob->d[i]);
     free(ob->d);
-    event_free(ob->poll);
-    event_free(ob->claim);
+    struct event *timers[] = {ob->poll, ob->claim};
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(timers); i++)
+        event_free(timers[i]);
     crgw_config_unref(ob->cfg);
-    sig_cache_clear(ob);
+    sig_cache_clear(ob); /* the key may change with the next configuration */
     free(ob->sigcache);
     free(ob);
 }
