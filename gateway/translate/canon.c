@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gateway/core/canon_codes.h"
+#include "gateway/core/json.h"
 #include "gateway/core/util.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
@@ -331,18 +332,6 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
     return errs->n > before ? -1 : 0;
 }
 
-static int covered(json_t *domains, const char *d)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(domains, i, e)
-    {
-        if (json_is_string(e) && strcmp(json_string_value(e), d) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 void crgw_canon_consistency(json_t *c, crgw_diags *warn)
 {
     json_t *domains = crgw_canon_get(c, "covers.domains");
@@ -353,7 +342,7 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
     json_array_foreach(json_object_get(c, "records"), i, r)
     {
         json_t *d = json_object_get(r, "domain");
-        if (json_is_string(d) && !covered(domains, json_string_value(d))) {
+        if (json_is_string(d) && !crgw_json_array_has_string(domains, json_string_value(d))) {
             char path[64];
             cfmt(path, sizeof(path), "records[%zu].domain", i);
             crgw_diags_add(warn, path, "domain %s is not covered by the report",
@@ -364,7 +353,7 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
     json_t *v;
     json_object_foreach(json_object_get(c, "conclusions"), k, v)
     {
-        if (!covered(domains, k)) {
+        if (!crgw_json_array_has_string(domains, k)) {
             char path[128];
             cfmt(path, sizeof(path), "conclusions.%s", k);
             crgw_diags_add(warn, path, "conclusion for a domain not covered by the report");

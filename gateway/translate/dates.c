@@ -250,8 +250,9 @@ int crgw_date_parse_canonical(const char *s, size_t n, int with_time, crgw_datet
     crgw_datetime t = {0};
     size_t i = 0;
     *why = "not a date YYYY-MM-DD";
-    if (crgw_time_digits(s, n, &i, 4, &t.y) || i >= n || s[i++] != '-' || crgw_time_digits(s, n, &i, 2, &t.mo) ||
-        i >= n || s[i++] != '-' || crgw_time_digits(s, n, &i, 2, &t.d) || i != n)
+    if (crgw_time_digits(s, n, &i, 4, &t.y) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t.mo) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t.d) || i != n)
         return -1;
     if (crgw_datetime_check(&t, 0, why))
         return -1;
