@@ -470,7 +470,14 @@ static void write_map(engine *e, void *ctx, const map_field *f, json_t *obj, con
             continue;
         }
         const char *why = "";
-        if (e->ops->map_add(e->st, c, f, kd, vd, &why))
+        int r = e->ops->map_add(e->st, c, f, kd, vd, &why);
+        if (r == 0) {
+            void *item = e->ops->item(e->st, c, &f->at);
+            if (e->ops->set(e->st, item, &f->key, kd, 0, &why) ||
+                e->ops->set(e->st, item, &f->value, vd, 0, &why))
+                r = -1;
+        }
+        if (r < 0)
             diag(e->errs, &path, "cannot be written: %s", why);
     }
 }

@@ -76,13 +76,13 @@ int crgw_verifier_new(crgw_config *cfg, crgw_verifier **out, crgw_errs *errs)
 
 void crgw_verifier_free(crgw_verifier *v)
 {
-    if (v == NULL)
-        return;
-    crgw_trust_free(v->trust);
-    crgw_adapters_free(v->adapters);
-    free(v->uscc_legacy);
-    crgw_config_unref(v->cfg);
-    free(v);
+    if (v != NULL) {
+        crgw_trust_free(v->trust);
+        crgw_adapters_free(v->adapters);
+        free(v->uscc_legacy);
+        crgw_config_unref(v->cfg);
+        free(v);
+    }
 }
 
 crgw_config *crgw_verifier_config(const crgw_verifier *v)
