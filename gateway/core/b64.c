@@ -28,6 +28,13 @@ static int value_of(unsigned char c, int url)
     return url ? tab_url[c] : tab_std[c];
 }
 
+int crgw_b64url_value(unsigned char c)
+{
+    if (!tabs_ready)
+        build_tabs();
+    return tab_url[c];
+}
+
 static int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';

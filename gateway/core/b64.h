@@ -19,6 +19,9 @@ int crgw_b64_decode(const char *in, size_t len, int allow_ws, unsigned char **ou
 /* base64url without padding (JWS); '=' is refused. Returns 0 or CRGW_ERR_INVALID. */
 int crgw_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
 
+/* The value (0..63) of c in the base64url alphabet, or -1 when c is not in it. */
+int crgw_b64url_value(unsigned char c);
+
 /* Room a decoder needs for len input characters (NUL terminator included). */
 size_t crgw_b64_decoded_max(size_t len);
 /* base64url into out (crgw_b64_decoded_max(len) bytes), NUL-terminated. 0 or CRGW_ERR_INVALID. */

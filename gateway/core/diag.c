@@ -9,11 +9,16 @@
 
 void crgw_diags_add(crgw_diags *d, const char *path, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    crgw_diags_addv(d, path, fmt, ap);
     va_end(ap);
+}
+
+void crgw_diags_addv(crgw_diags *d, const char *path, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 8;
         d->v = xrealloc(d->v, d->cap * sizeof(crgw_diag));

@@ -6,6 +6,7 @@
 #ifndef CRGW_DIAG_H
 #define CRGW_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -23,6 +24,9 @@ typedef struct {
 /** Appends (path, printf(fmt, ...)); path may be NULL ("$"). */
 void crgw_diags_add(crgw_diags *d, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/** crgw_diags_add with the arguments in ap. */
+void crgw_diags_addv(crgw_diags *d, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /** Frees every entry; d is empty afterwards and may be reused. */
 void crgw_diags_cleanup(crgw_diags *d);
 /** 1 if some entry has exactly this path, 0 otherwise (handy in tests and callers). */

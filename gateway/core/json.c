@@ -160,3 +160,14 @@ char *crgw_json_dump(const json_t *v, int pretty, size_t *len)
         dump_val(&b, v, pretty, 0);
     return crgw_buf_take(&b, len);
 }
+
+int crgw_json_array_has_string(const json_t *arr, const char *s)
+{
+    size_t n = json_array_size(arr);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(arr, i);
+        if (json_is_string(e) && strcmp(json_string_value(e), s) == 0)
+            return 1;
+    }
+    return 0;
+}

@@ -16,4 +16,7 @@
  */
 char *crgw_json_dump(const json_t *v, int pretty, size_t *len);
 
+/* 1 when the array arr (any other value: none) has a string element equal to s, else 0. */
+int crgw_json_array_has_string(const json_t *arr, const char *s);
+
 #endif

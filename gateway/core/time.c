@@ -51,7 +51,7 @@ void crgw_civil_from_days(int32_t z0, int *y, int *m, int *d)
     *y = yy + (*m <= 2);
 }
 
-static int digits(const char *s, size_t n, size_t *i, int count, int *out)
+int crgw_time_digits(const char *s, size_t n, size_t *i, int count, int *out)
 {
     int v = 0;
     for (int k = 0; k < count; k++) {
@@ -81,13 +81,14 @@ int crgw_datetime_parse_rfc3339(const char *s, size_t n, crgw_datetime *t, const
     size_t i = 0;
     memset(t, 0, sizeof(*t));
     *why = "not an RFC 3339 date-time (YYYY-MM-DDThh:mm:ss+08:00)";
-    if (digits(s, n, &i, 4, &t->y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t->mo) ||
-        i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t->d) || i >= n ||
-        (s[i] != 'T' && s[i] != 't'))
+    if (crgw_time_digits(s, n, &i, 4, &t->y) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t->mo) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t->d) || i >= n || (s[i] != 'T' && s[i] != 't'))
         return -1;
     i++;
-    if (digits(s, n, &i, 2, &t->h) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &t->mi) ||
-        i >= n || s[i++] != ':' || digits(s, n, &i, 2, &t->s))
+    if (crgw_time_digits(s, n, &i, 2, &t->h) || i >= n || s[i++] != ':' ||
+        crgw_time_digits(s, n, &i, 2, &t->mi) || i >= n || s[i++] != ':' ||
+        crgw_time_digits(s, n, &i, 2, &t->s))
         return -1;
     if (i < n && s[i] == '.') {
         i++;
@@ -110,8 +111,8 @@ int crgw_datetime_parse_rfc3339(const char *s, size_t n, crgw_datetime *t, const
         i++;
     } else if (s[i] == '+' || s[i] == '-') {
         int sign = s[i++] == '-' ? -1 : 1, oh, om;
-        if (digits(s, n, &i, 2, &oh) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &om) ||
-            oh > 23 || om > 59)
+        if (crgw_time_digits(s, n, &i, 2, &oh) || i >= n || s[i++] != ':' ||
+            crgw_time_digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
             return -1;
         off = sign * (oh * 60L + om);
     } else {
@@ -140,8 +141,9 @@ int crgw_time_parse_rfc3339(const char *s, int date_only_ok, int64_t *unix_s)
     if (n == 10 && date_only_ok) {
         size_t i = 0;
         memset(&t, 0, sizeof(t));
-        if (digits(s, n, &i, 4, &t.y) || s[i++] != '-' || digits(s, n, &i, 2, &t.mo) ||
-            s[i++] != '-' || digits(s, n, &i, 2, &t.d) || !crgw_date_valid(t.y, t.mo, t.d))
+        if (crgw_time_digits(s, n, &i, 4, &t.y) || s[i++] != '-' ||
+            crgw_time_digits(s, n, &i, 2, &t.mo) || s[i++] != '-' ||
+            crgw_time_digits(s, n, &i, 2, &t.d) || !crgw_date_valid(t.y, t.mo, t.d))
             return -1;
     } else if (crgw_datetime_parse_rfc3339(s, n, &t, &why) != 0) {
         return -1;

@@ -23,6 +23,12 @@ int crgw_date_valid(int y, int mo, int d);
 /* 0, or -1 with *why (static message) when the date (and with with_time the time) is invalid. */
 int crgw_datetime_check(const crgw_datetime *t, int with_time, const char **why);
 
+/*
+ * Reads exactly count decimal digits of s[0..n) at *i into *out; *i is advanced past each digit
+ * read. 0, or -1 at the end of s or at a non-digit (*out untouched).
+ */
+int crgw_time_digits(const char *s, size_t n, size_t *i, int count, int *out);
+
 /* Civil date <-> days since 1970-01-01. */
 int32_t crgw_days_from_civil(int y, int m, int d);
 void crgw_civil_from_days(int32_t day, int *y, int *m, int *d);

@@ -127,6 +127,14 @@ int crgw_buf_printf(crgw_buf *b, const char *fmt, ...)
     return 0;
 }
 
+void crgw_strfmt(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
 char *crgw_buf_take(crgw_buf *b, size_t *len)
 {
     if (b->data == NULL) {

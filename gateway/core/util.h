@@ -49,6 +49,12 @@ int crgw_buf_printf(crgw_buf *b, const char *fmt, ...) __attribute__((format(pri
 char *crgw_buf_take(crgw_buf *b, size_t *len);
 
 /*
+ * snprintf into out (cap bytes, always NUL-terminated when cap > 0), silently truncated: for
+ * paths and messages whose bound is part of their contract.
+ */
+void crgw_strfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * Reads a whole file into a NUL-terminated heap buffer (not counted in *len).
  * Returns 0, CRGW_ERR_IO (errno set), or CRGW_ERR_TOOBIG when the file is larger than limit.
  */

@@ -3,20 +3,10 @@
 #include <string.h>
 
 #include "gateway/core/canon_codes.h"
+#include "gateway/core/json.h"
 #include "gateway/core/util.h"
 #include "gateway/translate/dates.h"
 #include "gateway/translate/uscc.h"
-
-#include <stdarg.h>
-
-static void cfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cfmt(char *out, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
-}
 
 static const crgw_canon_field TOP[] = {
     {"dialect", CT_TEXT, NULL, NULL, 0},
@@ -218,7 +208,7 @@ static void check_value(const crgw_canon_field *f, json_t *v, const char *path,
         json_array_foreach(v, i, e)
         {
             char p[128];
-            cfmt(p, sizeof(p), "%s[%zu]", path, i);
+            crgw_strfmt(p, sizeof(p), "%s[%zu]", path, i);
             if (!json_is_string(e))
                 crgw_diags_add(errs, p, "expected a string");
             else if (!crgw_canon_codes_has(f->codes, json_string_value(e)))
@@ -272,7 +262,7 @@ static void validate_fields(json_t *obj, const crgw_canon_field *t, size_t n, co
 {
     for (size_t i = 0; i < n; i++) {
         char path[128];
-        cfmt(path, sizeof(path), "%s%s", prefix, t[i].path);
+        crgw_strfmt(path, sizeof(path), "%s%s", prefix, t[i].path);
         json_t *v = crgw_canon_get(obj, t[i].path);
         if (v == NULL || json_is_null(v)) {
             if (t[i].required)
@@ -303,9 +293,9 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
     json_array_foreach(recs, i, r)
     {
         char prefix[32];
-        cfmt(prefix, sizeof(prefix), "records[%zu].", i);
+        crgw_strfmt(prefix, sizeof(prefix), "records[%zu].", i);
         if (!json_is_object(r)) {
-            cfmt(prefix, sizeof(prefix), "records[%zu]", i);
+            crgw_strfmt(prefix, sizeof(prefix), "records[%zu]", i);
             crgw_diags_add(errs, prefix, "expected an object");
             continue;
         }
@@ -320,7 +310,7 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
         json_object_foreach(con, k, v)
         {
             char path[128];
-            cfmt(path, sizeof(path), "conclusions.%s", k);
+            crgw_strfmt(path, sizeof(path), "conclusions.%s", k);
             if (!crgw_canon_codes_has(crgw_canon_codes_domain, k))
                 crgw_diags_add(errs, path, "\"%s\" is not a canonical domain", k);
             else if (!json_is_string(v) ||
@@ -329,18 +319,6 @@ int crgw_canon_validate(json_t *c, const crgw_translate_opts *o, crgw_diags *err
         }
     }
     return errs->n > before ? -1 : 0;
-}
-
-static int covered(json_t *domains, const char *d)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(domains, i, e)
-    {
-        if (json_is_string(e) && strcmp(json_string_value(e), d) == 0)
-            return 1;
-    }
-    return 0;
 }
 
 void crgw_canon_consistency(json_t *c, crgw_diags *warn)
@@ -353,9 +331,9 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
     json_array_foreach(json_object_get(c, "records"), i, r)
     {
         json_t *d = json_object_get(r, "domain");
-        if (json_is_string(d) && !covered(domains, json_string_value(d))) {
+        if (json_is_string(d) && !crgw_json_array_has_string(domains, json_string_value(d))) {
             char path[64];
-            cfmt(path, sizeof(path), "records[%zu].domain", i);
+            crgw_strfmt(path, sizeof(path), "records[%zu].domain", i);
             crgw_diags_add(warn, path, "domain %s is not covered by the report",
                            json_string_value(d));
         }
@@ -364,9 +342,9 @@ void crgw_canon_consistency(json_t *c, crgw_diags *warn)
     json_t *v;
     json_object_foreach(json_object_get(c, "conclusions"), k, v)
     {
-        if (!covered(domains, k)) {
+        if (!crgw_json_array_has_string(domains, k)) {
             char path[128];
-            cfmt(path, sizeof(path), "conclusions.%s", k);
+            crgw_strfmt(path, sizeof(path), "conclusions.%s", k);
             crgw_diags_add(warn, path, "conclusion for a domain not covered by the report");
         }
     }

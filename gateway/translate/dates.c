@@ -106,19 +106,6 @@ int crgw_datefmt_has_time(const crgw_datefmt *f)
     return f->has_time;
 }
 
-static int digits(const char *s, size_t n, size_t *i, int count, int *out)
-{
-    int v = 0;
-    for (int k = 0; k < count; k++) {
-        if (*i >= n || s[*i] < '0' || s[*i] > '9')
-            return -1;
-        v = v * 10 + (s[*i] - '0');
-        (*i)++;
-    }
-    *out = v;
-    return 0;
-}
-
 /* 1 or 2 digits without zero padding */
 static int digits12(const char *s, size_t n, size_t *i, int *out)
 {
@@ -149,13 +136,13 @@ int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_date
             i += it->len;
             break;
         case T_Y4:
-            r = digits(s, n, &i, 4, &t.y);
+            r = crgw_time_digits(s, n, &i, 4, &t.y);
             break;
         case T_MO2:
-            r = digits(s, n, &i, 2, &t.mo);
+            r = crgw_time_digits(s, n, &i, 2, &t.mo);
             break;
         case T_D2:
-            r = digits(s, n, &i, 2, &t.d);
+            r = crgw_time_digits(s, n, &i, 2, &t.d);
             break;
         case T_MO1:
             r = digits12(s, n, &i, &t.mo);
@@ -164,13 +151,13 @@ int crgw_datefmt_parse(const crgw_datefmt *f, const char *s, size_t n, crgw_date
             r = digits12(s, n, &i, &t.d);
             break;
         case T_H2:
-            r = digits(s, n, &i, 2, &t.h);
+            r = crgw_time_digits(s, n, &i, 2, &t.h);
             break;
         case T_MI2:
-            r = digits(s, n, &i, 2, &t.mi);
+            r = crgw_time_digits(s, n, &i, 2, &t.mi);
             break;
         case T_S2:
-            r = digits(s, n, &i, 2, &t.s);
+            r = crgw_time_digits(s, n, &i, 2, &t.s);
             break;
         }
         if (r)
@@ -263,8 +250,9 @@ int crgw_date_parse_canonical(const char *s, size_t n, int with_time, crgw_datet
     crgw_datetime t = {0};
     size_t i = 0;
     *why = "not a date YYYY-MM-DD";
-    if (digits(s, n, &i, 4, &t.y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t.mo) ||
-        i >= n || s[i++] != '-' || digits(s, n, &i, 2, &t.d) || i != n)
+    if (crgw_time_digits(s, n, &i, 4, &t.y) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t.mo) || i >= n || s[i++] != '-' ||
+        crgw_time_digits(s, n, &i, 2, &t.d) || i != n)
         return -1;
     if (crgw_datetime_check(&t, 0, why))
         return -1;

@@ -11,18 +11,9 @@
 
 #define PATH_MAX_LEN 160
 
-static void pfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void pfmt(char *out, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
-}
-
 static void join(char *out, const char *prefix, const char *canon)
 {
-    pfmt(out, PATH_MAX_LEN, "%s%s", prefix, canon);
+    crgw_strfmt(out, PATH_MAX_LEN, "%s%s", prefix, canon);
 }
 
 /* a field path, formatted only when a diagnostic needs it */
@@ -37,18 +28,17 @@ static void diag(crgw_diags *d, const epath *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void diag(crgw_diags *d, const epath *p, const char *fmt, ...)
 {
-    char path[PATH_MAX_LEN], msg[1024];
+    char path[PATH_MAX_LEN];
     if (p->idx >= 0)
-        pfmt(path, sizeof(path), "%s%s[%ld]", p->prefix, p->canon, p->idx);
+        crgw_strfmt(path, sizeof(path), "%s%s[%ld]", p->prefix, p->canon, p->idx);
     else if (p->key)
-        pfmt(path, sizeof(path), "%s%s.%s", p->prefix, p->canon, p->key);
+        crgw_strfmt(path, sizeof(path), "%s%s.%s", p->prefix, p->canon, p->key);
     else
-        pfmt(path, sizeof(path), "%s%s", p->prefix, p->canon);
+        crgw_strfmt(path, sizeof(path), "%s%s", p->prefix, p->canon);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    crgw_diags_addv(d, path, fmt, ap);
     va_end(ap);
-    crgw_diags_add(d, path, "%s", msg);
 }
 
 /* ---- reading ---- */
@@ -327,7 +317,7 @@ static int rec_item(void *item, const char *key, void *u)
     (void)key;
     rec_ctx *rc = u;
     char prefix[32];
-    pfmt(prefix, sizeof(prefix), "records[%zu].", json_array_size(rc->out));
+    crgw_strfmt(prefix, sizeof(prefix), "records[%zu].", json_array_size(rc->out));
     json_t *rec = crgw_canon_skeleton(1);
     for (size_t i = 0; i < rc->sec->nset; i++)
         json_object_set_new(rec, rc->sec->set[i].canon, json_string(rc->sec->set[i].value));
@@ -480,7 +470,14 @@ static void write_map(engine *e, void *ctx, const map_field *f, json_t *obj, con
             continue;
         }
         const char *why = "";
-        if (e->ops->map_add(e->st, c, f, kd, vd, &why))
+        int r = e->ops->map_add(e->st, c, f, kd, vd, &why);
+        if (r == 0) {
+            void *item = e->ops->item(e->st, c, &f->at);
+            if (e->ops->set(e->st, item, &f->key, kd, 0, &why) ||
+                e->ops->set(e->st, item, &f->value, vd, 0, &why))
+                r = -1;
+        }
+        if (r < 0)
             diag(e->errs, &path, "cannot be written: %s", why);
     }
 }
@@ -515,7 +512,7 @@ static void write_records(engine *e, void *ctx, const map_field *f, json_t *cano
     json_array_foreach(json_object_get(canon, "records"), i, rec)
     {
         char prefix[32], path[PATH_MAX_LEN];
-        pfmt(prefix, sizeof(prefix), "records[%zu].", i);
+        crgw_strfmt(prefix, sizeof(prefix), "records[%zu].", i);
         size_t s;
         for (s = 0; s < ns; s++)
             if (section_fits(&f->sections[s], rec))

@@ -42,7 +42,11 @@ typedef struct {
     /* Appends a scalar list value (XML: a new element then value path). 0 or -1 with *why. */
     int (*list_add)(void *st, void *container, const map_path *p, const map_path *value,
                     const char *v, const char **why);
-    /* Adds a map entry. 0 or -1 with *why. */
+    /*
+     * Adds a map entry (k, v) that the dialect stores directly (JSON: a member when key_any):
+     * 1 when it did, 0 when the engine is to append an item at f->at and set f->key and
+     * f->value in it, -1 with *why when the entry cannot be written.
+     */
     int (*map_add)(void *st, void *container, const map_field *f, const char *k, const char *v,
                    const char **why);
 } engine_ops;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/core/b64.h"
 #include "gateway/core/hex.h"
 #include "gateway/core/util.h"
 #include "gateway/translate/engine.h"
@@ -538,50 +539,11 @@ int crgw_json_parse_strict(const char *buf, size_t len, int max_depth, json_t **
     return rc;
 }
 
-static int b64url_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 /* base64url without padding; returns a heap buffer (NUL-terminated) or NULL */
 static char *b64url_decode(const char *s, size_t n, size_t *out_len)
 {
-    if (n % 4 == 1)
-        return NULL;
-    char *out = xmalloc(n / 4 * 3 + 4);
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) { /* non-canonical trailing bits */
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
+    unsigned char *out;
+    return crgw_b64url_decode(s, n, &out, out_len) == 0 ? (char *)out : NULL;
 }
 
 static int decode_payload(const char *s, size_t n, int max_depth, json_t **payload,
@@ -612,7 +574,7 @@ static int is_compact(const char *buf, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '.')
             dots++;
-        else if (b64url_val((unsigned char)buf[i]) < 0)
+        else if (crgw_b64url_value((unsigned char)buf[i]) < 0)
             return 0;
     }
     return dots == 2;
@@ -821,14 +783,12 @@ static int j_list_add(void *st, void *container, const map_path *p, const map_pa
 static int j_map_add(void *st, void *container, const map_field *f, const char *k, const char *v,
                      const char **why)
 {
-    if (f->key_any) {
-        json_object_set_new(container, k, json_string(v));
+    (void)st;
+    (void)why;
+    if (!f->key_any)
         return 0;
-    }
-    json_t *item = j_item(st, container, &f->at);
-    if (j_set(st, item, &f->key, k, 0, why))
-        return -1;
-    return j_set(st, item, &f->value, v, 0, why);
+    json_object_set_new(container, k, json_string(v));
+    return 1;
 }
 
 static const engine_ops JSON_OPS = {

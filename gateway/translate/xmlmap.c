@@ -404,12 +404,10 @@ static int x_list_add(void *st, void *container, const map_path *p, const map_pa
 static int x_map_add(void *st, void *container, const map_field *f, const char *k, const char *v,
                      const char **why)
 {
-    if (!xml_text_ok(k, why) || !xml_text_ok(v, why))
-        return -1;
-    void *item = x_item(st, container, &f->at);
-    if (x_set(st, item, &f->key, k, 0, why))
-        return -1;
-    return x_set(st, item, &f->value, v, 0, why);
+    (void)st;
+    (void)container;
+    (void)f;
+    return xml_text_ok(k, why) && xml_text_ok(v, why) ? 0 : -1;
 }
 
 static const engine_ops XML_OPS = {

@@ -42,6 +42,19 @@ static int attr_ok(const xmlAttr *a)
     return a->children->type == XML_TEXT_NODE && a->children->next == NULL;
 }
 
+int crgw_excc14n_leaf_type(xmlElementType t)
+{
+    switch (t) {
+    case XML_TEXT_NODE:
+    case XML_CDATA_SECTION_NODE:
+    case XML_COMMENT_NODE:
+    case XML_PI_NODE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int supported(const xmlNode *n, const xmlNode *skip, int depth)
 {
     if (depth > 200)
@@ -49,24 +62,17 @@ static int supported(const xmlNode *n, const xmlNode *skip, int depth)
     for (; n != NULL; n = n->next) {
         if (n == skip)
             continue;
-        switch (n->type) {
-        case XML_ELEMENT_NODE: {
-            size_t na = 0;
-            for (const xmlAttr *a = n->properties; a != NULL; a = a->next, na++)
-                if (!attr_ok(a) || na >= MAX_ATTRS)
-                    return 0;
-            if (!supported(n->children, skip, depth + 1))
+        if (n->type != XML_ELEMENT_NODE) {
+            if (!crgw_excc14n_leaf_type(n->type))
                 return 0;
-            break;
+            continue;
         }
-        case XML_TEXT_NODE:
-        case XML_CDATA_SECTION_NODE:
-        case XML_COMMENT_NODE:
-        case XML_PI_NODE:
-            break;
-        default:
+        size_t na = 0;
+        for (const xmlAttr *a = n->properties; a != NULL; a = a->next, na++)
+            if (!attr_ok(a) || na >= MAX_ATTRS)
+                return 0;
+        if (!supported(n->children, skip, depth + 1))
             return 0;
-        }
     }
     return 1;
 }

@@ -35,4 +35,11 @@ int crgw_excc14n(xmlDocPtr doc, xmlNodePtr skip, int root_only, crgw_buf *out);
  */
 int crgw_excc14n_element(xmlNodePtr e, crgw_buf *out);
 
+/*
+ * 1 for the node types without children that both serializers accept as they are (text, CDATA,
+ * comment, processing instruction); 0 for the others (elements, entity references, DTD nodes,
+ * XInclude markers, ...).
+ */
+int crgw_excc14n_leaf_type(xmlElementType t);
+
 #endif

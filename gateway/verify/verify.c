@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/core/time.h"
 #include "gateway/core/util.h"
@@ -75,13 +76,13 @@ int crgw_verifier_new(crgw_config *cfg, crgw_verifier **out, crgw_errs *errs)
 
 void crgw_verifier_free(crgw_verifier *v)
 {
-    if (v == NULL)
-        return;
-    crgw_trust_free(v->trust);
-    crgw_adapters_free(v->adapters);
-    free(v->uscc_legacy);
-    crgw_config_unref(v->cfg);
-    free(v);
+    if (v != NULL) {
+        crgw_trust_free(v->trust);
+        crgw_adapters_free(v->adapters);
+        free(v->uscc_legacy);
+        crgw_config_unref(v->cfg);
+        free(v);
+    }
 }
 
 crgw_config *crgw_verifier_config(const crgw_verifier *v)
@@ -355,16 +356,8 @@ static unsigned kind_bit(const char *kind)
 static int covers_kind(json_t *canon, const char *kind)
 {
     json_t *rk = json_object_get(json_object_get(canon, "covers"), "record_kinds");
-    if (json_is_array(rk)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(rk, i, e)
-        {
-            if (json_is_string(e) && strcmp(json_string_value(e), kind) == 0)
-                return 1;
-        }
-        return 0;
-    }
+    if (json_is_array(rk))
+        return crgw_json_array_has_string(rk, kind);
     if (strcmp(kind, "criminal_judgment") == 0) {
         const char *cr = jstr(canon, "criminal_record", NULL);
         return cr != NULL && strcmp(cr, "not_covered") != 0;

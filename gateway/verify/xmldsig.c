@@ -153,35 +153,29 @@ static void scan_ids(scan_state *s, xmlNodePtr n)
 static void scan(scan_state *s, xmlNodePtr n, int depth, int in_sig)
 {
     for (; n != NULL; n = n->next) {
-        switch (n->type) {
-        case XML_ELEMENT_NODE:
-            if (depth > s->max_depth) {
-                s->too_deep = 1;
-                return;
-            }
-            if (n->ns == NULL && xmlStrchr(n->name, ':') != NULL)
-                s->bad_ns = 1; /* unbound prefix: libxml2 keeps it as a plain name */
-            for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
-                if (a->ns == NULL && xmlStrchr(a->name, ':') != NULL)
-                    s->bad_ns = 1;
-            scan_ids(s, n);
-            if (is_ds(n, "Signature")) {
-                s->n_signatures++;
-                s->signature = n;
-                scan(s, n->children, depth + 1, 1);
-            } else {
-                if (!in_sig && n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST CRGW_XMLDSIG_NS))
-                    s->ds_outside = 1;
-                scan(s, n->children, depth + 1, in_sig);
-            }
-            break;
-        case XML_TEXT_NODE:
-        case XML_CDATA_SECTION_NODE:
-        case XML_COMMENT_NODE:
-        case XML_PI_NODE:
-            break;
-        default: /* entity references, DTD nodes, XInclude markers, ... */
-            s->bad_node = 1;
+        if (n->type != XML_ELEMENT_NODE) {
+            if (!crgw_excc14n_leaf_type(n->type))
+                s->bad_node = 1; /* entity references, DTD nodes, XInclude markers, ... */
+            continue;
+        }
+        if (depth > s->max_depth) {
+            s->too_deep = 1;
+            return;
+        }
+        if (n->ns == NULL && xmlStrchr(n->name, ':') != NULL)
+            s->bad_ns = 1; /* unbound prefix: libxml2 keeps it as a plain name */
+        for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
+            if (a->ns == NULL && xmlStrchr(a->name, ':') != NULL)
+                s->bad_ns = 1;
+        scan_ids(s, n);
+        if (is_ds(n, "Signature")) {
+            s->n_signatures++;
+            s->signature = n;
+            scan(s, n->children, depth + 1, 1);
+        } else {
+            if (!in_sig && n->ns != NULL && xmlStrEqual(n->ns->href, BAD_CAST CRGW_XMLDSIG_NS))
+                s->ds_outside = 1;
+            scan(s, n->children, depth + 1, in_sig);
         }
     }
 }
