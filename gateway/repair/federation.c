@@ -316,6 +316,7 @@ static int ident_ok(const char *s)
 static void refuse(crgw_req *r, int status, const char *type, const char *fmt, const char *arg)
 {
     crgw_metrics_counter_add("crgw_repair_events_total", "result=\"refused\"", 1);
+    crgw_repair_audit(r->server, "event_refused", NULL, NULL, r->peer_node, type);
     crgw_req_problem(r, status, type, "Federation message refused", NULL, fmt, arg);
 }
 
@@ -342,6 +343,7 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     char lab[40];
     snprintf(lab, sizeof(lab), "result=\"%s\"", res);
     crgw_metrics_counter_add("crgw_repair_events_total", lab, 1);
+    crgw_repair_audit(op->r->server, "event_received", "event_id", op->id, op->r->peer_node, res);
     if (strcmp(res, "applied") == 0 && op->ms > 0) {
         long long lat = crgw_rs_now_ms() - op->ms;
         crgw_metrics_observe("crgw_repair_propagation_seconds", NULL,
@@ -378,6 +380,8 @@ static json_t *fed_payload(crgw_req *r)
 
 void crgw_route_fed_events(crgw_req *r)
 {
+    if (crgw_repair_audit_refuses(r))
+        return;
     json_t *p = fed_payload(r);
     if (p == NULL)
         return;
@@ -468,6 +472,8 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 
 void crgw_route_fed_applications(crgw_req *r)
 {
+    if (crgw_repair_audit_refuses(r))
+        return;
     crgw_config *cfg = r->cfg;
     json_t *p = fed_payload(r);
     if (p == NULL)
@@ -638,6 +644,9 @@ static void redrive_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         crgw_rs_unavailable(op->r, "Redis did not answer");
     } else {
         crgw_outbox_kick(crgw_repair_of(op->r->server)->ob, op->id);
+        char n[24];
+        snprintf(n, sizeof(n), "%lld", reply->integer);
+        crgw_repair_audit(op->r->server, "redriven", NULL, NULL, op->id, n);
         json_t *ans = json_object();
         json_object_set_new(ans, "node", json_string(op->id));
         json_object_set_new(ans, "redriven", json_integer(reply->integer));

@@ -17,6 +17,7 @@
 #include "gateway/core/util.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/repair.h"
+#include "gateway/repair/repair_state.h"
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
@@ -243,6 +244,8 @@ static void move_dead(dest *d, entry *e, const char *reason)
     char lab[48];
     snprintf(lab, sizeof(lab), "dest=\"%s\"", d->code);
     crgw_metrics_counter_add("crgw_repair_outbox_dead_letters_total", lab, 1);
+    crgw_repair_audit(d->ob->srv, "dead_lettered", e->kind == 'a' ? "application_id" : "event_id",
+                      e->eid, d->code, reason);
     log_warn("outbox %s: %s %s moved to dead letters: %s", d->code,
              e->kind == 'e' ? "event" : "application", e->eid, reason);
 }
@@ -321,6 +324,9 @@ static void sent_cb(int status, const char *body, size_t len, const char *err, v
         snprintf(lab, sizeof(lab), "dest=\"%s\",result=\"delivered\"", d->code);
         crgw_metrics_counter_add("crgw_repair_outbox_deliveries_total", lab, 1);
         d->attempts = 0;
+        crgw_repair_audit(ob->srv, e->kind == 'a' ? "application_sent" : "event_sent",
+                          e->kind == 'a' ? "application_id" : "event_id", e->eid, d->code,
+                          "delivered");
         ack_later(d, e->id);
         if (e->kind == 'a')
             mark_delivered(e, d->code);

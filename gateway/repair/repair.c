@@ -15,6 +15,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/audit/audit.h"
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"
@@ -32,6 +33,31 @@
 crgw_repair *crgw_repair_of(const crgw_server *s)
 {
     return crgw_server_state(s, &crgw_repair_module);
+}
+
+int crgw_repair_audit(const crgw_server *s, const char *action, const char *key, const char *id,
+                      const char *peer, const char *result)
+{
+    crgw_audit *a = crgw_audit_of(s);
+    if (!a)
+        return 0;
+    json_t *e = json_object();
+    json_object_set_new(e, "action", json_string(action));
+    if (key && id)
+        json_object_set_new(e, key, json_string(id));
+    json_object_set_new(e, "node", json_string(crgw_server_config(s)->node));
+    json_object_set_new(e, "peer", peer ? json_string(peer) : json_null());
+    json_object_set_new(e, "result", result ? json_string(result) : json_null());
+    return crgw_audit_add(a, "repair", e);
+}
+
+int crgw_repair_audit_refuses(crgw_req *r)
+{
+    if (!crgw_audit_refusing(crgw_audit_of(r->server)))
+        return 0;
+    crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
+                     "the audit log cannot take entries (see /readyz): nothing is written");
+    return 1;
 }
 
 /* ---- identifiers ---- */
@@ -231,6 +257,9 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         json_decref(op->answer);
     } else {
         crgw_metrics_counter_add("crgw_repair_applications_total", "result=\"filed\"", 1);
+        crgw_repair_audit(op->r->server, "application_filed", "application_id",
+                          json_string_value(json_object_get(op->answer, "application_id")),
+                          op->id[0] ? op->id : NULL, "filed");
         if (op->id[0])
             crgw_outbox_kick(crgw_repair_of(op->r->server)->ob, op->id);
         crgw_req_respond_json(op->r, 201, op->answer);
@@ -375,6 +404,8 @@ static void app_filing_store(crgw_req *r, const app_filing *f)
 
 void crgw_route_repair_application_post(crgw_req *r)
 {
+    if (crgw_repair_audit_refuses(r))
+        return;
     char why[256] = "";
     json_t *body = parse_body(r);
     if (body == NULL)
@@ -518,6 +549,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         char lab[48];
         snprintf(lab, sizeof(lab), "decision=\"%s\"", op->decision);
         crgw_metrics_counter_add("crgw_repair_decisions_total", lab, 1);
+        crgw_repair_audit(r->server, "decision", "event_id", op->event_id, NULL, op->decision);
         crgw_req_respond_json(r, 201, ans);
     } else {
         crgw_rs_unavailable(r, "unexpected Redis reply");
@@ -610,6 +642,8 @@ static void decide_app_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 
 void crgw_route_repair_decision(crgw_req *r)
 {
+    if (crgw_repair_audit_refuses(r))
+        return;
     crgw_config *cfg = r->cfg;
     char why[256] = "";
     json_t *body = parse_body(r);

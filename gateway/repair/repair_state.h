@@ -10,6 +10,7 @@
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"
+#include "gateway/server/http.h"
 
 struct crgw_server;
 struct event;
@@ -26,6 +27,16 @@ typedef struct crgw_repair {
 
 /* The repair state of the server a request or callback belongs to (never NULL while started). */
 crgw_repair *crgw_repair_of(const struct crgw_server *s);
+
+/*
+ * One audit entry of kind repair (gateway/audit/README.md): action, the id under key
+ * ("event_id" or "application_id"), the peer node and the result (each may be NULL). Returns
+ * crgw_audit_add's code (0 when the audit log is off).
+ */
+int crgw_repair_audit(const struct crgw_server *s, const char *action, const char *key,
+                      const char *id, const char *peer, const char *result);
+/* Answers 503 and returns 1 when the audit log refuses entries (audit.on_failure: refuse). */
+int crgw_repair_audit_refuses(crgw_req *r);
 
 /* The module's hooks (gateway/server/module.h); state is the crgw_repair. */
 int crgw_repair_start(struct crgw_server *s, void **state);

@@ -96,6 +96,9 @@ typedef struct crgw_module {
     void (*stop)(struct crgw_server *s, void *state);
     /* NULL when ready, else a short reason for /readyz (static or state-lifetime string). */
     const char *(*not_ready)(struct crgw_server *s, void *state);
+    /* An operator-visible event of the server ("reload_accepted", "reload_refused") with a
+     * detail (the refusal reason, or the configuration path), for modules that record them. */
+    void (*event)(struct crgw_server *s, void *state, const char *what, const char *detail);
 } crgw_module;
 
 #endif

@@ -268,6 +268,14 @@ static void start_redis(crgw_server *s)
         crgw_redis_set_observer(s->redis, redis_observer, NULL);
 }
 
+static void module_event(crgw_server *s, const char *what, const char *detail);
+
+static void reload_refused(crgw_server *s)
+{
+    crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+    module_event(s, "reload_refused", s->config_path);
+}
+
 static void reload(crgw_server *s)
 {
     log_info("SIGHUP: reloading %s", s->config_path);
@@ -278,7 +286,7 @@ static void reload(crgw_server *s)
         crgw_errs_cleanup(&errs);
         log_error("reload refused (%zu error%s): the running configuration stays", errs.n,
                   errs.n == 1 ? "" : "s");
-        crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+        reload_refused(s);
         return;
     }
     crgw_errs_cleanup(&errs);
@@ -289,7 +297,7 @@ static void reload(crgw_server *s)
         if (!nctx) {
             log_error("reload refused: TLS: %s; the running configuration stays", err);
             crgw_config_unref(nc);
-            crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+            reload_refused(s);
             return;
         }
     }
@@ -303,7 +311,7 @@ static void reload(crgw_server *s)
             if (nctx)
                 SSL_CTX_free(nctx);
             crgw_config_unref(nc);
-            crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+            reload_refused(s);
             return;
         }
         crgw_redis_set_observer(nredis, redis_observer, NULL);
@@ -324,7 +332,7 @@ static void reload(crgw_server *s)
             SSL_CTX_free(nctx);
         crgw_redis_free(nredis);
         crgw_config_unref(nc);
-        crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"refused\"", 1);
+        reload_refused(s);
         return;
     }
     crgw_config *old = s->cfg;
@@ -346,6 +354,7 @@ static void reload(crgw_server *s)
             s->mods[i]->reload(s, s->states[i], old);
     crgw_config_unref(old);
     crgw_metrics_counter_add("crgw_config_reloads_total", "result=\"ok\"", 1);
+    module_event(s, "reload_accepted", s->config_path);
     log_info("configuration reloaded from %s", s->config_path);
 }
 
@@ -404,6 +413,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* ---- modules ---- */
+
+static void module_event(crgw_server *s, const char *what, const char *detail)
+{
+    for (size_t i = 0; i < s->n_started; i++)
+        if (s->mods[i]->event)
+            s->mods[i]->event(s, s->states[i], what, detail);
+}
 
 /* The module list of this server: its own (ops routes) first, then mods; the route table. */
 static int set_modules(crgw_server *s, const crgw_module *const *mods, crgw_errs *errs)

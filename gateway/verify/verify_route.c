@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "gateway/audit/audit.h"
 #include "gateway/cache/cache.h"
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
@@ -148,9 +149,70 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
     crgw_verify_outcome_cleanup(&oc);
 }
 
+/* The JSON string value after `"key":"` in an answer text (first occurrence), or NULL. */
+static json_t *text_field(const char *body, size_t len, const char *key)
+{
+    char pat[40];
+    int n = snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = memmem(body, len, pat, (size_t)n);
+    if (!p)
+        return json_null();
+    p += n;
+    size_t left = len - (size_t)(p - body);
+    if (left >= 4 && memcmp(p, "true", 4) == 0)
+        return json_true();
+    if (left >= 5 && memcmp(p, "false", 5) == 0)
+        return json_false();
+    if (left < 2 || *p != '"')
+        return json_null();
+    const char *e = memchr(p + 1, '"', left - 1);
+    return e ? json_stringn(p + 1, (size_t)(e - p - 1)) : json_null();
+}
+
+/*
+ * The audit entry of one answer (gateway/audit/README.md, kind verify): who asked, on which
+ * bytes (their SHA-256), what was answered, under which answer version. Only digests and codes:
+ * no report content. Fields are read from the answer text without parsing it (the hit path).
+ */
+static int audit_answer(crgw_req *r, int status, const char *body, size_t len)
+{
+    crgw_audit *a = crgw_audit_of(r->server);
+    if (!a)
+        return 0;
+    unsigned char d[32];
+    char hex[65];
+    EVP_Digest(r->body, r->body_len, d, NULL, EVP_sha256(), NULL);
+    crgw_hex(d, 32, hex);
+    verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
+    const char *scenario = crgw_req_query(r, "scenario");
+    json_t *e = json_object();
+    json_object_set_new(e, "caller", json_string(r->client ? r->client : ""));
+    json_object_set_new(e, "route", json_string("reports_verify"));
+    json_object_set_new(e, "body_sha256", json_string(hex));
+    json_object_set_new(e, "status", json_integer(status));
+    json_object_set_new(e, "issuer_node", text_field(body, len, "issuer_node"));
+    json_object_set_new(e, "indication", text_field(body, len, "indication"));
+    json_object_set_new(e, "subindication", text_field(body, len, "subindication"));
+    json_object_set_new(e, "recognised", text_field(body, len, "recognised"));
+    json_object_set_new(e, "scenario", scenario && *scenario ? json_string(scenario) : json_null());
+    json_object_set_new(e, "answer_version",
+                        st && st->v ? json_string(answer_version(st, r->cfg)) : json_null());
+    json_t *cache = text_field(body, len, "cache");
+    json_object_set_new(e, "cache", json_is_string(cache) ? cache : json_string("off"));
+    if (!json_is_string(cache))
+        json_decref(cache);
+    return crgw_audit_add(a, "verify", e);
+}
+
 static void on_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
 {
-    crgw_req_respond(priv, status, ctype, body, len, NULL);
+    crgw_req *r = priv;
+    if (audit_answer(r, status, body, len) != 0 && crgw_audit_refusing(crgw_audit_of(r->server))) {
+        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
+                         "the answer cannot be recorded in the audit log, so it is not given");
+        return;
+    }
+    crgw_req_respond(r, status, ctype, body, len, NULL);
 }
 
 /* The request's parameters into q; 0, or -1 once answered with a problem. */
@@ -201,6 +263,11 @@ static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
 static void route_verify(crgw_req *r)
 {
     verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
+    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
+        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
+                         "the audit log cannot take entries (see /readyz)");
+        return;
+    }
     crgw_cache_query q = {0};
     if (read_query(r, st, &q) != 0)
         return;

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Issue 12, acceptance 1: the audit log on three nodes (A 120000 origin, B 330100 applicant,
+# C 130100 member). 100 verifications at A and a whole repair flow (application at B, delivered
+# to A, accepted and repaired at A, applied at B and C); then `crgw audit verify` exits 0 with an
+# intact chain on each node, and `crgw audit show --event` finds the repair event at the origin,
+# the applicant and the member. The log holds digests, never the report's names.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/repair_lib.bash"
+trap 'rc=$?; [ "$FAILED" != 0 ] && rp_dump_logs; (exit $rc); _lib_cleanup' EXIT
+
+A=120000 B=330100 C=130100
+USCC=91120116MA06T8E28X
+REC=TJJT-2026-0088
+for n in $A $B $C; do
+    printf 'audit: {enabled: true, dir: %s, checkpoint_every: 40, checkpoint_s: 1}\n' \
+        "$T/$n/audit" >>"$T/fed/node-$n.yaml"
+    "$CRGW" check-config --config "$T/fed/node-$n.yaml" >/dev/null ||
+        { fail "check-config with an audit section"; exit 1; }
+    rp_start_redis $n
+    rp_start_node $n
+done
+
+REPORT=$CRGW_ROOT/tests/fixtures/reports/valid/120000.xml
+ok=0
+for i in $(seq 100); do
+    rp_h2c $A verifier POST '/v1/reports/verify?scenario=tender' --data-binary "@$REPORT"
+    [ "$STATUS" = 200 ] && ok=$((ok + 1))
+done
+expect_eq "100 verifications answered at A" "$ok" 100
+
+APP='{"subject_uscc": "'$USCC'",
+ "record": {"origin_node": "'$A'", "record_id": "'$REC'", "domain": "transport",
+            "kind": "administrative_penalty"},
+ "commitment_sha256": "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+ "applicant": {"name": "天津海河通达物流有限公司", "contact": "022-0000000"}}'
+rp_tls $B $B-repair_desk POST /v1/repair/applications -H 'content-type: application/json' -d "$APP"
+expect_eq "application filed at B" "$STATUS" 201
+ID=$(jq -r .application_id <<<"$BODY")
+delivered() {
+    rp_tls $A $A-operator GET "/v1/repair/applications/$ID"
+    [ "$STATUS" = 200 ]
+}
+rp_wait 15 delivered
+decision() {
+    rp_tls $A $A-platform POST /v1/repair/decisions -H 'content-type: application/json' -d '{
+      "record": {"origin_node": "'$A'", "record_id": "'$REC'", "domain": "transport"},
+      "subject_uscc": "'$USCC'", "application_id": "'$ID'", "decision": "'$1'",
+      "decided_by": "天津市交通运输委员会", "decided_at": "2026-11-23T10:00:00+08:00"}'
+}
+decision accepted
+expect_eq "accepted at A" "$STATUS" 201
+decision repaired
+expect_eq "repaired at A" "$STATUS" 201
+EV=$(jq -r .event_id <<<"$BODY")
+repaired_at() {
+    rp_tls "$1" "$1-verifier" GET "/v1/subjects/$USCC/repairs"
+    grep -q '"repaired"' <<<"$BODY"
+}
+rp_wait 15 repaired_at $B
+rp_wait 15 repaired_at $C
+expect_match "B applied the repair" "$BODY" repaired
+require_ok
+
+for n in $A $B $C; do rp_kill_node $n TERM; done # a clean stop writes the final checkpoint
+
+for n in $A $B $C; do
+    out=$("$CRGW" audit verify --audit-dir "$T/$n/audit" --config "$T/fed/node-$n.yaml" 2>&1)
+    rc=$?
+    expect_eq "audit verify at $n exits 0" "$rc" 0
+    expect_match "audit verify at $n: chain intact" "$out" 'entries, [0-9]+ checkpoints.*chain intact'
+    out=$("$CRGW" audit show --audit-dir "$T/$n/audit" --event "$EV" 2>&1)
+    expect_match "audit show --event finds the repair event at $n" "$out" "\"event_id\":\"$EV\""
+done
+n_verify=$(cat "$T/$A"/audit/*/audit-*.jsonl | grep -c '"kind":"verify"')
+expect_eq "one verify entry per answer at A" "$n_verify" 100
+body_sha=$(sha256sum "$REPORT" | cut -d' ' -f1)
+out=$("$CRGW" audit show --audit-dir "$T/$A/audit" --body-sha256 "$body_sha")
+expect_eq "audit show --body-sha256 finds the 100 answers" "$(grep -c '"kind":"verify"' <<<"$out")" 100
+if cat "$T"/*/audit/*/audit-*.jsonl | grep -q -e '天津海河通达物流有限公司' -e '王建国' -e '022-0000000'; then
+    fail "a name or contact from the report or the application is in an audit file"
+else
+    pass "no name or contact of the report or the application in any audit file"
+fi
+require_ok
