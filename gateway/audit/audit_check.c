@@ -116,7 +116,7 @@ static int list_chains(const char *dir, strlist *chains, char *err, size_t err_l
 {
     strlist files = {0}, workers = {0};
     if (list_dir(dir, &files, &workers) != 0) {
-        crgw_strfmt(err, err_len, "cannot read %s: %s", dir, strerror(errno));
+        crgw_strfmt(err, err_len, "cannot read: %s", strerror(errno));
         return CRGW_ERR_IO;
     }
     if (files.n)
@@ -129,7 +129,7 @@ static int list_chains(const char *dir, strlist *chains, char *err, size_t err_l
     strlist_free(&files);
     strlist_free(&workers);
     if (chains->n == 0) {
-        crgw_strfmt(err, err_len, "no audit files (audit-YYYYMMDD-NNNN.jsonl) in %s", dir);
+        crgw_strfmt(err, err_len, "no audit files (audit-YYYYMMDD-NNNN.jsonl)");
         return CRGW_ERR_NOT_FOUND;
     }
     return 0;
@@ -490,9 +490,12 @@ long crgw_audit_find(const char *dir, const char *field, const char *value, crgw
                      void *ctx, char *err, size_t err_len)
 {
     strlist chains = {0};
-    int rc = list_chains(dir, &chains, err, err_len);
-    if (rc != 0)
+    char why[256];
+    int rc = list_chains(dir, &chains, why, sizeof(why));
+    if (rc != 0) {
+        crgw_strfmt(err, err_len, "%s: %s", dir, why);
         return rc;
+    }
     long hits = 0;
     int stop = 0;
     for (size_t i = 0; hits >= 0 && !stop && i < chains.n; i++) {
