@@ -45,6 +45,11 @@ static const command commands[] = {
     {"sign", crgw_cmd_sign,
      "sign --config FILE --key K --cert C [--chain CA] --dialect D IN OUT\n"
      "        sign a report as an issuing platform"},
+    {"audit", crgw_cmd_audit,
+     "audit verify --audit-dir DIR (--config FILE | --cert PEM) [--from RFC3339 --to RFC3339]\n"
+     "        check the audit log's hash chain and checkpoint signatures; FILE:LINE: problem\n"
+     "  crgw audit show --audit-dir DIR (--subject USCC | --body-sha256 HEX | --event ID)\n"
+     "        print the audit entries about a subject, a report body or a repair event"},
 };
 
 static void usage(FILE *f)
