@@ -896,6 +896,7 @@ static int audit_start(crgw_server *s, void **state)
         return rc;
     }
     load_signer(a, cfg);
+    log_info("audit: writing %s (chain at seq %lld)", a->dir, a->seq);
     json_t *f = json_pack("{s:s,s:I}", "node", a->node, "pid", (json_int_t)getpid());
     pthread_mutex_lock(&a->mu);
     entry *e = xcalloc(1, sizeof(*e));
@@ -911,7 +912,6 @@ static int audit_start(crgw_server *s, void **state)
         return CRGW_ERR_INTERNAL;
     }
     a->thread_started = 1;
-    log_info("audit: writing %s (seq %lld)", a->dir, a->seq);
     *state = a;
     return 0;
 }
