@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,8 +93,8 @@ static void run(const char *audit, int n, size_t filler)
     memset(fill, 'x', filler);
     fill[filler] = '\0';
     for (int i = 0; i < n; i++) {
-        json_t *f = json_pack("{s:s,s:s,s:i,s:s}", "action", "redrive", "caller", "urn:test",
-                              "i", i, "detail", fill);
+        json_t *f = json_pack("{s:s,s:s,s:i,s:s}", "action", "redrive", "caller", "urn:test", "i",
+                              i, "detail", fill);
         int rc;
         while ((rc = crgw_audit_add(a, "operator", f)) == CRGW_ERR_UNAVAILABLE) {
             usleep(1000); /* queue full: let the writer catch up (the entry was dropped) */
@@ -391,5 +393,79 @@ Test(audit, check_hook_errors)
               errs.n ? errs.v[0] : "");
     crgw_config_unref(cfg);
     crgw_errs_cleanup(&errs);
+    rm_rf(tmp);
+}
+
+/* The audit reason of /readyz, NULL when the log is fine. */
+static const char *audit_reason(crgw_server *s)
+{
+    const char *r[8];
+    size_t n = crgw_server_not_ready(s, r, 8);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(r[i], "audit:", 6) == 0)
+            return r[i];
+    return NULL;
+}
+
+/*
+ * The disk refuses writes (a file size limit: EFBIG after a partial write): /readyz and
+ * crgw_audit_refusing say so, the entries wait in the queue, and once the disk takes writes
+ * again they are all written, in order, with no partial or duplicated line.
+ */
+Test(audit, disk_failure_keeps_every_entry_in_order)
+{
+    make_tmp();
+    signal(SIGXFSZ, SIG_IGN);
+    char conf[900];
+    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  queue_max: 1000\n", logdir);
+    crgw_config *cfg = load_ok(conf);
+    struct event_base *base = event_base_new();
+    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
+    cr_assert_not_null(s);
+    crgw_audit *a = crgw_audit_of(s);
+    cr_assert_null(audit_reason(s));
+    cr_assert_eq(crgw_audit_refusing(a), 0);
+    struct rlimit rl, small;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    small = rl;
+    small.rlim_cur = 65536;
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    char fill[501];
+    memset(fill, 'y', 500);
+    fill[500] = '\0';
+    for (int i = 0; i < 300; i++) {
+        int rc = crgw_audit_add(
+            a, "operator", json_pack("{s:s,s:i,s:s}", "action", "redrive", "i", i, "detail", fill));
+        cr_assert(rc == 0 || rc == CRGW_ERR_UNAVAILABLE); /* queued either way */
+    }
+    const char *why = NULL;
+    for (int i = 0; i < 500 && !(why = audit_reason(s)); i++)
+        usleep(10000);
+    cr_assert_not_null(why, "the disk failure shows in /readyz");
+    cr_assert_str_eq(why, "audit: disk: File too large");
+    cr_assert_eq(crgw_audit_refusing(a), 1);
+    cr_assert_eq(crgw_audit_add(a, "operator", json_pack("{s:s}", "action", "redrive")),
+                 CRGW_ERR_UNAVAILABLE);
+    usleep(300000); /* a few retries */
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    for (int i = 0; i < 500 && audit_reason(s); i++)
+        usleep(10000);
+    cr_assert_null(audit_reason(s), "the writer recovers");
+    cr_assert_eq(crgw_audit_refusing(a), 0);
+    crgw_server_free_embedded(s);
+    event_base_free(base);
+    crgw_config_unref(cfg);
+    logv l;
+    read_log(&l);
+    counts c = check_chain(&l);
+    cr_assert_eq(c.operators, 301);
+    for (size_t i = 0, k = 0; i < l.n && k < 300; i++) {
+        json_t *e = json_loads(l.lines[i], 0, NULL);
+        json_t *n = json_object_get(e, "i");
+        if (n)
+            cr_assert_eq(json_integer_value(n), (json_int_t)k++, "entries in order");
+        json_decref(e);
+    }
+    free_log(&l);
     rm_rf(tmp);
 }
