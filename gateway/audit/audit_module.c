@@ -77,6 +77,7 @@ struct crgw_audit {
     long long seq;           /* seq of the last entry written */
     char prev[HASH_HEX];     /* hash of the last entry written */
     long long since_cp;      /* entries since the last checkpoint */
+    int abandon;             /* stopping with a failing disk: no more waiting */
     int64_t last_cp_ms;
 
     /* checkpoint signing */
@@ -605,7 +606,10 @@ static int is_stopping(crgw_audit *a)
     return s;
 }
 
-/* Runs op until it succeeds (every RETRY_MS); while stopping, gives up after STOP_RETRY_MS. */
+/*
+ * Writes e (NULL: a checkpoint) until it succeeds, trying every RETRY_MS; while stopping, gives
+ * up after STOP_RETRY_MS, and then every later entry after one try. 0 or -1.
+ */
 static int with_retry(crgw_audit *a, const entry *e)
 {
     int waited = 0;
@@ -617,8 +621,10 @@ static int with_retry(crgw_audit *a, const entry *e)
             return 0;
         }
         set_failing(a, errno ? errno : EIO);
-        if (is_stopping(a) && waited >= STOP_RETRY_MS)
+        if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
+            a->abandon = 1; /* the rest of the queue gets one try each */
             return -1;
+        }
         struct timespec ts = {0, RETRY_MS * 1000000L};
         nanosleep(&ts, NULL);
         waited += RETRY_MS;

@@ -469,3 +469,36 @@ Test(audit, disk_failure_keeps_every_entry_in_order)
     free_log(&l);
     rm_rf(tmp);
 }
+
+/* A checkpoint is written checkpoint_s after the last one when something new was written. */
+Test(audit, checkpoint_by_time)
+{
+    make_tmp();
+    char conf[900];
+    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_s: 1\n", logdir);
+    crgw_config *cfg = load_ok(conf);
+    struct event_base *base = event_base_new();
+    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
+    cr_assert_not_null(s);
+    crgw_audit *a = crgw_audit_of(s);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(crgw_audit_add(a, "operator", json_pack("{s:s}", "action", "redrive")), 0);
+    usleep(1600000);
+    logv l;
+    read_log(&l); /* while the writer runs */
+    counts c = check_chain(&l);
+    cr_assert_eq(l.n, 5, "%zu lines", l.n);
+    cr_assert_eq(c.checkpoints, 1);
+    free_log(&l);
+    usleep(1200000); /* nothing new: no other checkpoint */
+    read_log(&l);
+    cr_assert_eq(l.n, 5, "%zu lines", l.n);
+    free_log(&l);
+    crgw_server_free_embedded(s);
+    event_base_free(base);
+    crgw_config_unref(cfg);
+    read_log(&l);
+    cr_assert_eq(l.n, 5, "no final checkpoint after a checkpoint: %zu lines", l.n);
+    free_log(&l);
+    rm_rf(tmp);
+}
