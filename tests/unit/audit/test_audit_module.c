@@ -31,6 +31,7 @@
 static const crgw_module *const mods[] = {&crgw_audit_module, NULL};
 
 static char tmp[256];
+static const char *key_file = "tests/fixtures/pki/federation/120000/tls.key.pem";
 static char logdir[512];
 
 static void make_tmp(void)
@@ -60,10 +61,10 @@ static crgw_config *load_with(const char *audit, crgw_errs *errs)
             "federation: %s/tests/unit/data/config/fed-ok.yaml\n"
             "h2c: 127.0.0.1:19120\nredis: 127.0.0.1:6379\n"
             "tls:\n  cert: %s/tests/fixtures/pki/federation/120000/tls.pem\n"
-            "  key: %s/tests/fixtures/pki/federation/120000/tls.key.pem\n"
+            "  key: %s/%s\n"
             "  client_ca: %s/tests/fixtures/pki/federation/federation-ca.pem\n"
             "audit:\n%s",
-            cwd, cwd, cwd, cwd, audit);
+            cwd, cwd, cwd, key_file, cwd, audit);
     fclose(f);
     crgw_config *cfg = NULL;
     int rc = crgw_config_load(path, mods, &cfg, errs);
@@ -499,6 +500,35 @@ Test(audit, checkpoint_by_time)
     crgw_config_unref(cfg);
     read_log(&l);
     cr_assert_eq(l.n, 5, "no final checkpoint after a checkpoint: %zu lines", l.n);
+    free_log(&l);
+    rm_rf(tmp);
+}
+
+/* Without a usable ES256 key the log is written, without checkpoints, and /readyz says so. */
+Test(audit, no_signing_key)
+{
+    make_tmp();
+    key_file = "tests/fixtures/pki/negative/120000-revoked/signer.key.pem"; /* RSA */
+    char conf[900];
+    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 2\n", logdir);
+    crgw_config *cfg = load_ok(conf);
+    struct event_base *base = event_base_new();
+    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
+    cr_assert_not_null(s);
+    const char *why = audit_reason(s);
+    cr_assert(why && strcmp(why, "audit: no signing key") == 0, "%s", why ? why : "(ready)");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(
+            crgw_audit_add(crgw_audit_of(s), "operator", json_pack("{s:s}", "action", "redrive")),
+            0);
+    crgw_server_free_embedded(s);
+    event_base_free(base);
+    crgw_config_unref(cfg);
+    logv l;
+    read_log(&l);
+    counts c = check_chain(&l);
+    cr_assert_eq(c.checkpoints, 0);
+    cr_assert_eq(c.operators, 5);
     free_log(&l);
     rm_rf(tmp);
 }
