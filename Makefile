@@ -21,8 +21,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -std=c11 -Wall -Wextra $(WERROR) -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
             -Wformat=2 -Wwrite-strings -Wvla -Wno-format-nonliteral
 DEFS     := -D_GNU_SOURCE
-CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(DEFS) -I. $(PKG_CFLAGS) -MMD -MP
-LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm
+CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(DEFS) -pthread -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(SAN) $(PKG_LIBS) -lm -pthread
 
 
 

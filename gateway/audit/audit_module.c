@@ -1,0 +1,1003 @@
+/*
+ * audit_module: the audit module (format: gateway/audit/README.md). The `audit:` section, the
+ * bounded queue filled on the event-loop thread (crgw_audit_add), and the one writer thread per
+ * process that serialises the entries with the chain fields, appends them to DIR/w<K>/ with
+ * O_APPEND, rotates by size and UTC day and writes signed checkpoints.
+ *
+ * Threads: the loop thread only touches the queue (under mu) and the atomic flags; everything
+ * about the files (fd, seq, prev, sizes) belongs to the writer thread once it runs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/audit/audit.h"
+#include "gateway/core/b64.h"
+#include "gateway/core/hex.h"
+#include "gateway/core/log.h"
+#include "gateway/core/sigalg.h"
+#include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/server/server.h"
+
+#define HASH_HEX 65
+#define NAME_MAX_LEN 64
+#define RETRY_MS 100
+#define STOP_RETRY_MS 5000
+
+typedef struct entry {
+    struct entry *next;
+    char *kind;
+    char *fields; /* compact JSON object text */
+    int64_t time_ms;
+} entry;
+
+struct crgw_audit {
+    /* configuration, copied at start */
+    char *dir; /* DIR/w<K> */
+    char node[8];
+    int refuse;
+    int checkpoint_every;
+    int checkpoint_s;
+    size_t max_bytes;
+    size_t queue_max;
+
+    /* the queue (loop thread -> writer) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    entry *head, *tail;
+    size_t qlen;
+    int stopping;
+    pthread_t thread;
+    int thread_started;
+
+    /* readable from the loop thread */
+    atomic_int failing;    /* the disk refuses writes */
+    atomic_int full;       /* an entry was refused for lack of room, not yet drained */
+    atomic_size_t qlen_at; /* qlen, for crgw_audit_refusing */
+    char fail_text[128];   /* under mu */
+    char reason[160];      /* not_ready's answer (loop thread only) */
+
+    /* writer state */
+    int fd;
+    char file[NAME_MAX_LEN]; /* current file name in dir */
+    size_t size;             /* current file size */
+    long long seq;           /* seq of the last entry written */
+    char prev[HASH_HEX];     /* hash of the last entry written */
+    long long since_cp;      /* entries since the last checkpoint */
+    int abandon;             /* stopping with a failing disk: no more waiting */
+    int64_t last_cp_ms;
+
+    /* checkpoint signing */
+    EVP_PKEY *key;
+    char *jws_hdr; /* base64url of {"alg":"ES256","x5c":[...]} */
+};
+
+/* ---- small helpers ---- */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "YYYY-MM-DDThh:mm:ss.mmmZ" */
+static void format_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    crgw_strfmt(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* UTC day of ms as YYYYMMDD. */
+static int utc_day(int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+static void sha256_hex(const char *p, size_t n, char out[HASH_HEX])
+{
+    unsigned char md[32];
+    unsigned int ml = 0;
+    crgw_assert(EVP_Digest(p, n, md, &ml, EVP_sha256(), NULL) == 1 && ml == 32);
+    crgw_hex(md, 32, out);
+}
+
+/* mkdir -p; 0 or -1 (errno set). */
+static int mkdir_p(const char *path)
+{
+    char *p = xstrdup(path);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *c = '/';
+    }
+    int rc = mkdir(p, 0750);
+    free(p);
+    if (rc != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* audit-YYYYMMDD-NNNN.jsonl: 1 with *day and *n, else 0. */
+static int parse_name(const char *name, int *day, int *n)
+{
+    int d = 0, k = 0;
+    if (strlen(name) != strlen("audit-YYYYMMDD-NNNN.jsonl") || strncmp(name, "audit-", 6) != 0 ||
+        name[14] != '-' || strcmp(name + 19, ".jsonl") != 0)
+        return 0;
+    for (int i = 6; i < 14; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        d = d * 10 + (name[i] - '0');
+    }
+    for (int i = 15; i < 19; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        k = k * 10 + (name[i] - '0');
+    }
+    *day = d;
+    *n = k;
+    return 1;
+}
+
+static void path_of(const crgw_audit *a, const char *name, char *out, size_t cap)
+{
+    crgw_strfmt(out, cap, "%s/%s", a->dir, name);
+}
+
+static int cmp_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The log's file names in order (heap strings, *n of them). */
+static char **list_files(const char *dir, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int day, k;
+        if (!parse_name(de->d_name, &day, &k))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        v[(*n)++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(v, *n, sizeof(*v), cmp_names);
+    return v;
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- resuming the chain ---- */
+
+/* Reads [off, off+len) of fd into buf. 0 or -1. */
+static int read_at(int fd, off_t off, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, buf + got, len - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/*
+ * The last complete line of the open file fd (size *size): *line (heap, without '\n'), or NULL
+ * when the file has no complete line. An incomplete last line is cut off (*size updated).
+ * 0, or -1 on a read error.
+ */
+static int last_line(int fd, const char *path, size_t *size, char **line, size_t *len)
+{
+    *line = NULL;
+    size_t win = 65536;
+    for (;;) {
+        size_t w = win < *size ? win : *size;
+        char *buf = xmalloc(w + 1);
+        if (read_at(fd, (off_t)(*size - w), buf, w) != 0) {
+            free(buf);
+            return -1;
+        }
+        size_t end = w; /* one past the last '\n' in buf */
+        while (end > 0 && buf[end - 1] != '\n')
+            end--;
+        if (end == 0 && w < *size) { /* no newline in the window: widen it */
+            free(buf);
+            win *= 2;
+            continue;
+        }
+        if (end < w) {
+            size_t keep = *size - (w - end);
+            log_warn("audit: %s: incomplete last line (%zu bytes) cut off", path, w - end);
+            if (ftruncate(fd, (off_t)keep) != 0) {
+                free(buf);
+                return -1;
+            }
+            *size = keep;
+            free(buf);
+            if (keep == 0)
+                return 0;
+            continue; /* read again from the new end */
+        }
+        if (end == 0) { /* empty file */
+            free(buf);
+            return 0;
+        }
+        size_t start = end - 1;
+        while (start > 0 && buf[start - 1] != '\n')
+            start--;
+        if (start == 0 && w < *size) {
+            free(buf);
+            win *= 2;
+            continue;
+        }
+        *len = end - 1 - start;
+        *line = xstrndup(buf + start, *len);
+        free(buf);
+        return 0;
+    }
+}
+
+/* Takes seq and prev from a complete last line. 0, or -1 when it is not an entry. */
+static int chain_from_line(crgw_audit *a, const char *line, size_t len)
+{
+    json_t *o = json_loadb(line, len, 0, NULL);
+    json_t *seq = json_object_get(o, "seq");
+    if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
+        json_decref(o);
+        return -1;
+    }
+    a->seq = json_integer_value(seq);
+    sha256_hex(line, len, a->prev);
+    json_decref(o);
+    return 0;
+}
+
+static int open_append(const crgw_audit *a, const char *name)
+{
+    char path[4096];
+    path_of(a, name, path, sizeof(path));
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/*
+ * Finds the chain's head in the existing files (newest first) and opens the last file for
+ * appending, or sets a->file to "" when there is none (the writer creates the first one).
+ * 0, or a CRGW_ERR_* (logged).
+ */
+static int resume(crgw_audit *a)
+{
+    size_t n = 0;
+    char **names = list_files(a->dir, &n);
+    memset(a->prev, '0', HASH_HEX - 1);
+    a->prev[HASH_HEX - 1] = '\0';
+    a->seq = 0;
+    a->fd = -1;
+    a->file[0] = '\0';
+    int rc = 0;
+    size_t i = n;
+    while (i-- > 0) {
+        char path[4096];
+        path_of(a, names[i], path, sizeof(path));
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            log_error("audit: %s: %s", path, strerror(errno));
+            rc = CRGW_ERR_IO;
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        size_t size = (size_t)st.st_size;
+        char *line = NULL;
+        size_t len = 0;
+        if (last_line(fd, path, &size, &line, &len) != 0) {
+            log_error("audit: %s: %s", path, strerror(errno));
+            rc = CRGW_ERR_IO;
+        } else if (line && chain_from_line(a, line, len) != 0) {
+            log_error("audit: %s: the last line is not an audit entry", path);
+            rc = CRGW_ERR_INVALID;
+        }
+        close(fd);
+        free(line);
+        if (rc != 0)
+            break;
+        if (line) {
+            snprintf(a->file, sizeof(a->file), "%s", names[i]);
+            a->size = size;
+            break;
+        }
+        /* an empty file (a rotation that wrote nothing): the chain is in an earlier one */
+        log_warn("audit: %s: empty, removed", path);
+        unlink(path);
+    }
+    free_names(names, n);
+    if (rc == 0 && a->file[0]) {
+        a->fd = open_append(a, a->file);
+        if (a->fd < 0) {
+            log_error("audit: %s/%s: %s", a->dir, a->file, strerror(errno));
+            rc = CRGW_ERR_IO;
+        }
+    }
+    return rc;
+}
+
+/* ---- writing lines (writer thread) ---- */
+
+/* The line of the next entry (heap, without '\n'). */
+static char *build_line(const crgw_audit *a, const char *kind, const char *fields, int64_t ms,
+                        size_t *len)
+{
+    char ts[40];
+    format_time(ms, ts, sizeof(ts));
+    crgw_buf b;
+    crgw_buf_init(&b, SIZE_MAX);
+    crgw_buf_printf(&b, "{\"v\":1,\"seq\":%lld,\"time\":\"%s\",\"prev\":\"%s\",\"kind\":\"%s\"",
+                    a->seq + 1, ts, a->prev, kind);
+    size_t fl = strlen(fields);
+    if (fl > 2) {
+        crgw_buf_adds(&b, ",");
+        crgw_buf_add(&b, fields + 1, fl - 2);
+    }
+    crgw_buf_adds(&b, "}");
+    return crgw_buf_take(&b, len);
+}
+
+/* Appends line + '\n' to fd at size *size; on failure cuts back. 0, or -1 (errno set). */
+static int append(int fd, size_t *size, const char *line, size_t len)
+{
+    char *buf = xmalloc(len + 1);
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    size_t done = 0;
+    int rc = 0;
+    while (done < len + 1) {
+        ssize_t w = write(fd, buf + done, len + 1 - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            rc = -1;
+            break;
+        }
+        done += (size_t)w;
+    }
+    free(buf);
+    if (rc != 0) {
+        int e = errno;
+        if (done > 0 && ftruncate(fd, (off_t)*size) != 0)
+            log_error("audit: cannot cut back a partial line: %s", strerror(errno));
+        errno = e;
+        return -1;
+    }
+    *size += len + 1;
+    return 0;
+}
+
+/* Writes one line into the current file and advances the chain. 0 or -1 (errno set). */
+static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
+{
+    size_t len;
+    char *line = build_line(a, kind, fields, ms, &len);
+    int rc = append(a->fd, &a->size, line, len);
+    int e = errno;
+    if (rc == 0) {
+        a->seq++;
+        sha256_hex(line, len, a->prev);
+        if (strcmp(kind, "checkpoint") != 0)
+            a->since_cp++;
+    }
+    free(line);
+    errno = e;
+    return rc;
+}
+
+/* The name of the file after a->file for an entry at ms. */
+static void next_name(const crgw_audit *a, int64_t ms, char *out, size_t cap)
+{
+    int day = utc_day(ms), fday = 0, k = 0;
+    if (a->file[0] && parse_name(a->file, &fday, &k) && fday >= day)
+        crgw_strfmt(out, cap, "audit-%08d-%04d.jsonl", fday, k + 1);
+    else
+        crgw_strfmt(out, cap, "audit-%08d-0001.jsonl", day);
+}
+
+/* Opens the next file; its first line is a rotate entry (unless it is the first file). */
+static int rotate(crgw_audit *a, int64_t ms)
+{
+    char name[NAME_MAX_LEN];
+    next_name(a, ms, name, sizeof(name));
+    int fd = open_append(a, name);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return -1;
+    }
+    int old_fd = a->fd;
+    size_t old_size = a->size;
+    char old_file[NAME_MAX_LEN];
+    memcpy(old_file, a->file, sizeof(old_file));
+    a->fd = fd;
+    a->size = (size_t)st.st_size;
+    snprintf(a->file, sizeof(a->file), "%s", name);
+    if (old_file[0]) {
+        json_t *f = json_pack("{s:s}", "previous_file", old_file);
+        char *fs = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(f);
+        int rc = emit(a, "rotate", fs, ms);
+        free(fs);
+        if (rc != 0) {
+            int e = errno;
+            close(fd);
+            char path[4096];
+            path_of(a, name, path, sizeof(path));
+            if (a->size == 0)
+                unlink(path);
+            a->fd = old_fd;
+            a->size = old_size;
+            memcpy(a->file, old_file, sizeof(old_file));
+            errno = e;
+            return -1;
+        }
+        close(old_fd);
+    }
+    return 0;
+}
+
+/* Writes an entry, rotating first when needed. 0 or -1 (errno set). */
+static int write_entry(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
+{
+    int fday = 0, k = 0;
+    int need = a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(ms) > fday;
+    if (!need && a->size > 0) {
+        size_t len;
+        char *line = build_line(a, kind, fields, ms, &len);
+        need = a->size + len + 1 > a->max_bytes;
+        free(line);
+    }
+    if (need && rotate(a, ms) != 0)
+        return -1;
+    return emit(a, kind, fields, ms);
+}
+
+/* ---- checkpoints ---- */
+
+/* The compact JWS over payload (heap), NULL when it cannot be signed. */
+static char *sign_jws(const crgw_audit *a, const char *payload)
+{
+    crgw_buf b;
+    crgw_buf_init(&b, SIZE_MAX);
+    char *p64 = crgw_b64url_encode((const unsigned char *)payload, strlen(payload), NULL);
+    crgw_buf_adds(&b, a->jws_hdr);
+    crgw_buf_adds(&b, ".");
+    crgw_buf_adds(&b, p64);
+    free(p64);
+    unsigned char *sig = NULL;
+    size_t sl = 0;
+    if (crgw_sigalg_sign(crgw_sigalg_by_jws("ES256"), a->key, (const unsigned char *)b.data, b.len,
+                         CRGW_SIGENC_P1363, &sig, &sl) != CRGW_SIGALG_OK) {
+        crgw_buf_cleanup(&b);
+        return NULL;
+    }
+    char *s64 = crgw_b64url_encode(sig, sl, NULL);
+    free(sig);
+    crgw_buf_adds(&b, ".");
+    crgw_buf_adds(&b, s64);
+    free(s64);
+    return crgw_buf_take(&b, NULL);
+}
+
+/* Writes a checkpoint over the chain so far. 0 or -1 (errno set). */
+static int checkpoint(crgw_audit *a)
+{
+    int64_t ms = wall_ms();
+    if (!a->key) { /* not_ready says so; nothing to sign with */
+        a->since_cp = 0;
+        a->last_cp_ms = ms;
+        return 0;
+    }
+    /* a rotation would change count and head: rotate first, then sign */
+    int fday = 0, k = 0;
+    if (a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(ms) > fday ||
+        a->size + 1024 + strlen(a->jws_hdr) > a->max_bytes) {
+        if (rotate(a, ms) != 0)
+            return -1;
+    }
+    char ts[40];
+    format_time(ms, ts, sizeof(ts));
+    json_t *p = json_pack("{s:s,s:I,s:s,s:s}", "node", a->node, "count", (json_int_t)a->seq, "head",
+                          a->prev, "time", ts);
+    char *ps = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(p);
+    char *jws = sign_jws(a, ps);
+    free(ps);
+    if (!jws) {
+        log_error("audit: checkpoint cannot be signed");
+        return 0;
+    }
+    json_t *f = json_pack("{s:I,s:s,s:s,s:s}", "count", (json_int_t)a->seq, "head", a->prev, "node",
+                          a->node, "jws", jws);
+    free(jws);
+    char *fs = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(f);
+    int rc = emit(a, "checkpoint", fs, ms);
+    free(fs);
+    if (rc == 0) {
+        a->since_cp = 0;
+        a->last_cp_ms = ms;
+        if (fdatasync(a->fd) != 0)
+            log_warn("audit: fdatasync: %s", strerror(errno));
+    }
+    return rc;
+}
+
+/* ---- the writer thread ---- */
+
+static void set_failing(crgw_audit *a, int err)
+{
+    pthread_mutex_lock(&a->mu);
+    if (err)
+        crgw_strfmt(a->fail_text, sizeof(a->fail_text), "%s", strerror(err));
+    pthread_mutex_unlock(&a->mu);
+    if (err && !atomic_load(&a->failing))
+        log_error("audit: %s/%s: %s", a->dir, a->file[0] ? a->file : "-", strerror(err));
+    if (!err && atomic_load(&a->failing))
+        log_info("audit: writing again");
+    atomic_store(&a->failing, err ? 1 : 0);
+}
+
+static int is_stopping(crgw_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int s = a->stopping;
+    pthread_mutex_unlock(&a->mu);
+    return s;
+}
+
+/*
+ * Writes e (NULL: a checkpoint) until it succeeds, trying every RETRY_MS; while stopping, gives
+ * up after STOP_RETRY_MS, and then every later entry after one try. 0 or -1.
+ */
+static int with_retry(crgw_audit *a, const entry *e)
+{
+    int waited = 0;
+    for (;;) {
+        int rc = e ? write_entry(a, e->kind, e->fields, e->time_ms) : checkpoint(a);
+        if (rc == 0) {
+            if (atomic_load(&a->failing))
+                set_failing(a, 0);
+            return 0;
+        }
+        set_failing(a, errno ? errno : EIO);
+        if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
+            a->abandon = 1; /* the rest of the queue gets one try each */
+            return -1;
+        }
+        struct timespec ts = {0, RETRY_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += RETRY_MS;
+    }
+}
+
+static void free_entry(entry *e)
+{
+    free(e->kind);
+    free(e->fields);
+    free(e);
+}
+
+static void checkpoint_if_due(crgw_audit *a)
+{
+    if (a->since_cp == 0)
+        return;
+    if (a->since_cp >= a->checkpoint_every ||
+        wall_ms() - a->last_cp_ms >= (int64_t)a->checkpoint_s * 1000)
+        with_retry(a, NULL);
+}
+
+static void *writer_main(void *arg)
+{
+    crgw_audit *a = arg;
+    long long lost = 0;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        if (!a->head) {
+            if (a->stopping)
+                break;
+            if (a->since_cp > 0) {
+                int64_t due = a->last_cp_ms + (int64_t)a->checkpoint_s * 1000;
+                struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
+                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            } else {
+                pthread_cond_wait(&a->cv, &a->mu);
+            }
+            if (!a->head && !a->stopping) {
+                pthread_mutex_unlock(&a->mu);
+                checkpoint_if_due(a);
+                pthread_mutex_lock(&a->mu);
+            }
+            continue;
+        }
+        entry *e = a->head;
+        a->head = e->next;
+        if (!a->head)
+            a->tail = NULL;
+        a->qlen--;
+        atomic_store(&a->qlen_at, a->qlen);
+        if (a->qlen <= a->queue_max / 2)
+            atomic_store(&a->full, 0);
+        pthread_mutex_unlock(&a->mu);
+        if (with_retry(a, e) != 0)
+            lost++;
+        free_entry(e);
+        checkpoint_if_due(a);
+        pthread_mutex_lock(&a->mu);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (a->since_cp > 0)
+        with_retry(a, NULL);
+    if (lost)
+        log_error("audit: %lld entries lost at stop (disk failing)", lost);
+    return NULL;
+}
+
+/* ---- the public API ---- */
+
+crgw_audit *crgw_audit_of(const crgw_server *s)
+{
+    return crgw_server_state(s, &crgw_audit_module);
+}
+
+const crgw_audit_conf *crgw_audit_conf_of(const crgw_config *cfg)
+{
+    return crgw_config_section(cfg, &crgw_audit_module);
+}
+
+static int valid_kind(const char *k)
+{
+    if (!k || !*k)
+        return 0;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
+            return 0;
+    return 1;
+}
+
+static void push(crgw_audit *a, entry *e)
+{
+    e->next = NULL;
+    if (a->tail)
+        a->tail->next = e;
+    else
+        a->head = e;
+    a->tail = e;
+    a->qlen++;
+    atomic_store(&a->qlen_at, a->qlen);
+    pthread_cond_signal(&a->cv);
+}
+
+int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
+{
+    if (!a) {
+        json_decref(fields);
+        return 0;
+    }
+    if (!valid_kind(kind) || !json_is_object(fields)) {
+        json_decref(fields);
+        return CRGW_ERR_INVALID;
+    }
+    char *text = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(fields);
+    crgw_assert(text != NULL);
+    pthread_mutex_lock(&a->mu);
+    if (a->qlen >= a->queue_max) {
+        pthread_mutex_unlock(&a->mu);
+        if (!atomic_exchange(&a->full, 1))
+            log_error("audit: queue full (%zu entries): entries are refused", a->queue_max);
+        free(text);
+        return CRGW_ERR_UNAVAILABLE;
+    }
+    entry *e = xcalloc(1, sizeof(*e));
+    e->kind = xstrdup(kind);
+    e->fields = text;
+    e->time_ms = wall_ms();
+    push(a, e);
+    pthread_mutex_unlock(&a->mu);
+    /* kept in the queue, written when the disk takes it again */
+    return atomic_load(&a->failing) ? CRGW_ERR_UNAVAILABLE : 0;
+}
+
+int crgw_audit_refusing(const crgw_audit *a)
+{
+    if (!a || !a->refuse)
+        return 0;
+    crgw_audit *m = (crgw_audit *)a;
+    size_t near = a->queue_max - a->queue_max / 10;
+    return atomic_load(&m->failing) || atomic_load(&m->full) || atomic_load(&m->qlen_at) >= near;
+}
+
+/* ---- module hooks ---- */
+
+static int audit_check(crgw_config *cfg, crgw_errs *errs)
+{
+    const crgw_audit_conf *ac = crgw_audit_conf_of(cfg);
+    int line = crgw_config_section_line(cfg, &crgw_audit_module);
+    int rc = 0;
+    if (!ac || !ac->enabled)
+        return 0;
+    if (strcmp(ac->on_failure, "refuse") != 0 && strcmp(ac->on_failure, "degrade") != 0) {
+        crgw_errs_add(errs, "%s:%d: audit: on_failure must be refuse or degrade, not '%s'",
+                      cfg->path, line, ac->on_failure);
+        rc = CRGW_ERR_INVALID;
+    }
+    if (!ac->dir) {
+        crgw_errs_add(errs, "%s:%d: audit: 'dir' is required when audit is enabled", cfg->path,
+                      line);
+        return CRGW_ERR_INVALID;
+    }
+    if (mkdir_p(ac->dir) != 0 || access(ac->dir, W_OK | X_OK) != 0) {
+        crgw_errs_add(errs, "%s:%d: audit: dir %s: %s", cfg->path, line, ac->dir, strerror(errno));
+        rc = CRGW_ERR_INVALID;
+    }
+    return rc;
+}
+
+/* Loads the node's federation key and certificate chain; leaves a->key NULL when unusable. */
+static void load_signer(crgw_audit *a, const crgw_config *cfg)
+{
+    EVP_PKEY *key = NULL;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    FILE *fp = cfg->tls_key ? fopen(cfg->tls_key, "r") : NULL;
+    if (fp) {
+        key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+        fclose(fp);
+    }
+    fp = cfg->tls_cert ? fopen(cfg->tls_cert, "r") : NULL;
+    if (fp) {
+        X509 *c;
+        while ((c = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
+            sk_X509_push(chain, c);
+        fclose(fp);
+    }
+    if (!key || sk_X509_num(chain) == 0 ||
+        !crgw_sigalg_key_fits(crgw_sigalg_by_jws("ES256"), key, 1)) {
+        log_error("audit: no ES256 signing key (tls.key %s, tls.cert %s): no checkpoints",
+                  cfg->tls_key ? cfg->tls_key : "-", cfg->tls_cert ? cfg->tls_cert : "-");
+        EVP_PKEY_free(key);
+        sk_X509_pop_free(chain, X509_free);
+        return;
+    }
+    json_t *x5c = json_array();
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        unsigned char *der = NULL;
+        int dl = i2d_X509(sk_X509_value(chain, i), &der);
+        crgw_assert(dl > 0);
+        char *b = crgw_b64_encode(der, (size_t)dl, NULL);
+        json_array_append_new(x5c, json_string(b));
+        free(b);
+        OPENSSL_free(der);
+    }
+    sk_X509_pop_free(chain, X509_free);
+    json_t *h = json_pack("{s:s,s:o}", "alg", "ES256", "x5c", x5c);
+    char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(h);
+    a->jws_hdr = crgw_b64url_encode((const unsigned char *)hs, strlen(hs), NULL);
+    free(hs);
+    a->key = key;
+}
+
+static void audit_free(crgw_audit *a)
+{
+    if (!a)
+        return;
+    while (a->head) {
+        entry *e = a->head;
+        a->head = e->next;
+        free_entry(e);
+    }
+    if (a->fd >= 0)
+        close(a->fd);
+    EVP_PKEY_free(a->key);
+    free(a->jws_hdr);
+    free(a->dir);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
+
+static crgw_audit *audit_new(const crgw_config *cfg, const crgw_audit_conf *ac, int worker)
+{
+    crgw_audit *a = xcalloc(1, sizeof(*a));
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&a->cv, &ca); /* CLOCK_REALTIME: the checkpoint deadline is wall time */
+    pthread_condattr_destroy(&ca);
+    size_t dl = strlen(ac->dir) + 32;
+    a->dir = xmalloc(dl);
+    crgw_strfmt(a->dir, dl, "%s/w%d", ac->dir, worker);
+    snprintf(a->node, sizeof(a->node), "%s", cfg->node);
+    a->refuse = strcmp(ac->on_failure, "degrade") != 0;
+    a->checkpoint_every = ac->checkpoint_every;
+    a->checkpoint_s = ac->checkpoint_s;
+    a->max_bytes = (size_t)ac->max_file_mb << 20;
+    a->queue_max = (size_t)ac->queue_max;
+    a->fd = -1;
+    a->last_cp_ms = wall_ms();
+    return a;
+}
+
+static int audit_start(crgw_server *s, void **state)
+{
+    const crgw_config *cfg = crgw_server_config(s);
+    const crgw_audit_conf *ac = crgw_audit_conf_of(cfg);
+    *state = NULL;
+    if (!ac || !ac->enabled)
+        return 0;
+    if (!ac->dir) {
+        log_error("audit: 'dir' is required when audit is enabled");
+        return CRGW_ERR_INVALID;
+    }
+    crgw_audit *a = audit_new(cfg, ac, crgw_server_worker(s));
+    if (mkdir_p(a->dir) != 0) {
+        log_error("audit: %s: %s", a->dir, strerror(errno));
+        audit_free(a);
+        return CRGW_ERR_IO;
+    }
+    int rc = resume(a);
+    if (rc != 0) {
+        audit_free(a);
+        return rc;
+    }
+    load_signer(a, cfg);
+    log_info("audit: writing %s (chain at seq %lld)", a->dir, a->seq);
+    json_t *f = json_pack("{s:s,s:I}", "node", a->node, "pid", (json_int_t)getpid());
+    pthread_mutex_lock(&a->mu);
+    entry *e = xcalloc(1, sizeof(*e));
+    e->kind = xstrdup("start");
+    e->fields = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    e->time_ms = wall_ms();
+    json_decref(f);
+    push(a, e);
+    pthread_mutex_unlock(&a->mu);
+    if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
+        log_error("audit: cannot start the writer thread");
+        audit_free(a);
+        return CRGW_ERR_INTERNAL;
+    }
+    a->thread_started = 1;
+    *state = a;
+    return 0;
+}
+
+static void audit_stop(crgw_server *s, void *state)
+{
+    (void)s;
+    crgw_audit *a = state;
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stopping = 1;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    if (a->thread_started)
+        pthread_join(a->thread, NULL);
+    audit_free(a);
+}
+
+static int str_eq(const char *x, const char *y)
+{
+    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+static void audit_reload(crgw_server *s, void *state, crgw_config *old)
+{
+    (void)state;
+    const crgw_audit_conf *n = crgw_audit_conf_of(crgw_server_config(s));
+    const crgw_audit_conf *o = crgw_audit_conf_of(old);
+    if (!n || !o)
+        return;
+    if (n->enabled != o->enabled || !str_eq(n->dir, o->dir) ||
+        !str_eq(n->on_failure, o->on_failure) || n->checkpoint_every != o->checkpoint_every ||
+        n->checkpoint_s != o->checkpoint_s || n->max_file_mb != o->max_file_mb ||
+        n->queue_max != o->queue_max)
+        log_warn("audit: configuration changes apply at restart");
+}
+
+static const char *audit_not_ready(crgw_server *s, void *state)
+{
+    (void)s;
+    crgw_audit *a = state;
+    if (!a)
+        return NULL;
+    if (atomic_load(&a->failing)) {
+        pthread_mutex_lock(&a->mu);
+        crgw_strfmt(a->reason, sizeof(a->reason), "audit: disk: %s", a->fail_text);
+        pthread_mutex_unlock(&a->mu);
+        return a->reason;
+    }
+    if (atomic_load(&a->full))
+        return "audit: queue full";
+    if (!a->key)
+        return "audit: no signing key";
+    return NULL;
+}
+
+#define C crgw_audit_conf
+static const crgw_conf_field audit_fields[] = {
+    CRGW_CONF_BOOL_ROW(C, enabled, 0, "write the hash-chained audit log"),
+    CRGW_CONF_STR_ROW(C, dir, NULL, "directory of the log (one subdirectory per worker)"),
+    CRGW_CONF_STR_ROW(C, on_failure, "refuse",
+                      "refuse: no audited answer when the log fails; degrade: answer anyway"),
+    CRGW_CONF_INT_ROW(C, checkpoint_every, 1, 10000000, 1000, "entries between checkpoints"),
+    CRGW_CONF_INT_ROW(C, checkpoint_s, 1, 86400, 60, "seconds between checkpoints"),
+    CRGW_CONF_INT_ROW(C, max_file_mb, 1, 4096, 64, "rotation size of a file (MiB)"),
+    CRGW_CONF_INT_ROW(C, queue_max, 16, 10000000, 65536, "entries waiting for the writer"),
+    {0},
+};
+#undef C
+
+const crgw_module crgw_audit_module = {
+    .name = "audit",
+    .section = "audit",
+    .fields = audit_fields,
+    .conf_size = sizeof(crgw_audit_conf),
+    .check = audit_check,
+    .checks = "audit configuration",
+    .start = audit_start,
+    .reload = audit_reload,
+    .stop = audit_stop,
+    .not_ready = audit_not_ready,
+};
