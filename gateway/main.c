@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/audit/audit.h"
 #include "gateway/cache/cache.h"
 #include "gateway/cmd/commands.h"
 #include "gateway/repair/repair.h"
@@ -19,7 +20,8 @@
  * the server adds its own (/healthz, /readyz, /metrics) in front.
  */
 static const crgw_module *const modules[] = {
-    &crgw_translate_module, &crgw_cache_module, &crgw_verify_module, &crgw_repair_module, NULL,
+    &crgw_audit_module,  &crgw_translate_module, &crgw_cache_module,
+    &crgw_verify_module, &crgw_repair_module,    NULL,
 };
 
 typedef struct {

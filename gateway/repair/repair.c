@@ -13,9 +13,9 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "gateway/audit/audit.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
-#include "gateway/audit/audit.h"
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"

@@ -5,6 +5,7 @@
 #ifndef CRGW_TEST_MODULES_H
 #define CRGW_TEST_MODULES_H
 
+#include "gateway/audit/audit.h"
 #include "gateway/cache/cache.h"
 #include "gateway/repair/repair.h"
 #include "gateway/server/module.h"
@@ -12,7 +13,8 @@
 #include "gateway/verify/verify_route.h"
 
 static const crgw_module *const crgw_test_modules[] = {
-    &crgw_translate_module, &crgw_cache_module, &crgw_verify_module, &crgw_repair_module, NULL,
+    &crgw_audit_module,  &crgw_translate_module, &crgw_cache_module,
+    &crgw_verify_module, &crgw_repair_module,    NULL,
 };
 
 #endif
