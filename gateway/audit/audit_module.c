@@ -28,6 +28,7 @@
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/sigalg.h"
+#include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/server.h"
@@ -36,6 +37,8 @@
 #define NAME_MAX_LEN 64
 #define RETRY_MS 100
 #define STOP_RETRY_MS 5000
+
+#define CP_RING 1024
 
 typedef struct entry {
     struct entry *next;
@@ -79,6 +82,10 @@ struct crgw_audit {
     long long since_cp;      /* entries since the last checkpoint */
     int abandon;             /* stopping with a failing disk: no more waiting */
     int64_t last_cp_ms;
+
+    /* the last CP_RING checkpoint entries written (lines), for GET /v1/audit/checkpoints */
+    char *cps[CP_RING];
+    size_t n_cps; /* written so far; cps[i % CP_RING] */
 
     /* checkpoint signing */
     EVP_PKEY *key;
@@ -434,8 +441,14 @@ static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
     if (rc == 0) {
         a->seq++;
         sha256_hex(line, len, a->prev);
-        if (strcmp(kind, "checkpoint") != 0)
+        if (strcmp(kind, "checkpoint") != 0) {
             a->since_cp++;
+        } else { /* kept for GET /v1/audit/checkpoints */
+            pthread_mutex_lock(&a->mu);
+            free(a->cps[a->n_cps % CP_RING]);
+            a->cps[a->n_cps++ % CP_RING] = xstrdup(line);
+            pthread_mutex_unlock(&a->mu);
+        }
     }
     free(line);
     errno = e;
@@ -840,6 +853,8 @@ static void load_signer(crgw_audit *a, const crgw_config *cfg)
 
 static void audit_free(crgw_audit *a)
 {
+    for (size_t i = 0; a && i < CP_RING; i++)
+        free(a->cps[i]);
     if (!a)
         return;
     while (a->head) {
@@ -975,6 +990,56 @@ static const char *audit_not_ready(crgw_server *s, void *state)
     return NULL;
 }
 
+/* Operator-visible server events (reload accepted or refused) become operator entries. */
+static void audit_event(crgw_server *s, void *state, const char *what, const char *detail)
+{
+    (void)s;
+    if (!state)
+        return;
+    json_t *e = json_pack("{s:s,s:s}", "action", what, "detail", detail ? detail : "");
+    (void)crgw_audit_add(state, "operator", e);
+}
+
+/*
+ * GET /v1/audit/checkpoints?since=RFC3339 [operator]: the signed checkpoints this process wrote
+ * (the last CP_RING), oldest first, each the whole entry as it is in the log, so another node or
+ * an archive can hold them and later prove that the log was not rewritten.
+ */
+static void route_checkpoints(crgw_req *r)
+{
+    crgw_audit *a = crgw_audit_of(r->server);
+    if (!a) {
+        crgw_req_problem(r, 404, "audit-off", "Audit log off", NULL,
+                         "this node does not keep an audit log (audit.enabled)");
+        return;
+    }
+    const char *since = crgw_req_query(r, "since");
+    int64_t t = 0;
+    if (since && crgw_time_parse_rfc3339(since, 1, &t) != 0) {
+        crgw_req_problem(r, 400, "bad-parameter", "Bad parameter", NULL,
+                         "since=%s is not an RFC 3339 time", since);
+        return;
+    }
+    json_t *list = json_array();
+    pthread_mutex_lock(&a->mu);
+    size_t first = a->n_cps > CP_RING ? a->n_cps - CP_RING : 0;
+    for (size_t i = first; i < a->n_cps; i++) {
+        json_t *e = json_loads(a->cps[i % CP_RING], 0, NULL);
+        int64_t et = 0;
+        const char *ts = json_string_value(json_object_get(e, "time"));
+        if (e && (!since || (ts && crgw_time_parse_rfc3339(ts, 0, &et) == 0 && et >= t)))
+            json_array_append(list, e);
+        json_decref(e);
+    }
+    pthread_mutex_unlock(&a->mu);
+    crgw_req_respond_json(r, 200, json_pack("{s:s,s:o}", "node", a->node, "checkpoints", list));
+}
+
+static const crgw_route audit_routes[] = {
+    {"GET", "/v1/audit/checkpoints", CRGW_ROLE_OPERATOR, route_checkpoints, "audit_checkpoints"},
+    {0},
+};
+
 #define C crgw_audit_conf
 static const crgw_conf_field audit_fields[] = {
     CRGW_CONF_BOOL_ROW(C, enabled, 0, "write the hash-chained audit log"),
@@ -991,6 +1056,7 @@ static const crgw_conf_field audit_fields[] = {
 
 const crgw_module crgw_audit_module = {
     .name = "audit",
+    .routes = audit_routes,
     .section = "audit",
     .fields = audit_fields,
     .conf_size = sizeof(crgw_audit_conf),
@@ -1000,4 +1066,5 @@ const crgw_module crgw_audit_module = {
     .reload = audit_reload,
     .stop = audit_stop,
     .not_ready = audit_not_ready,
+    .event = audit_event,
 };

@@ -16,9 +16,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/audit/audit.h"
 #include "gateway/audit/audit_check.h"
 #include "gateway/cmd/commands.h"
 #include "gateway/core/time.h"
+#include "gateway/core/util.h"
 #include "gateway/server/config.h"
 
 typedef struct {
@@ -71,7 +73,7 @@ static int parse_args(int argc, char **argv, audit_args *a)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: crgw audit verify --audit-dir DIR (--config FILE | --cert PEM)"
+    fprintf(stderr, "usage: crgw audit verify [--audit-dir DIR] (--config FILE | --cert PEM)"
                     " [--from RFC3339 --to RFC3339]\n"
                     "       crgw audit show --audit-dir DIR (--subject USCC | --body-sha256 HEX"
                     " | --event ID)\n");
@@ -91,7 +93,9 @@ static EVP_PKEY *load_cert_key(const char *path)
     return k;
 }
 
-static EVP_PKEY *node_key(const audit_args *a, crgw_cmd_modules mods)
+/* The node's certificate key (--cert, or the configuration's tls.cert); without --audit-dir the
+ * configuration's audit.dir (copied into dirbuf). */
+static EVP_PKEY *node_key(audit_args *a, crgw_cmd_modules mods, char *dirbuf, size_t cap)
 {
     if (a->cert)
         return load_cert_key(a->cert);
@@ -99,7 +103,14 @@ static EVP_PKEY *node_key(const audit_args *a, crgw_cmd_modules mods)
     if (crgw_cmd_load_config(a->config, mods, &cfg) != 0)
         return NULL;
     EVP_PKEY *k = NULL;
-    if (cfg->tls_cert == NULL)
+    const crgw_audit_conf *ac = crgw_audit_conf_of(cfg);
+    if (!a->dir && ac && ac->dir) {
+        crgw_strfmt(dirbuf, cap, "%s", ac->dir);
+        a->dir = dirbuf;
+    }
+    if (!a->dir)
+        fprintf(stderr, "crgw audit: %s: no audit.dir; give --audit-dir\n", a->config);
+    else if (cfg->tls_cert == NULL)
         fprintf(stderr, "crgw audit: %s: no tls.cert (the node's federation certificate)\n",
                 a->config);
     else
@@ -123,15 +134,16 @@ static int parse_range(const audit_args *a, int64_t *from, int64_t *to)
     return 0;
 }
 
-static int audit_verify(const audit_args *a, crgw_cmd_modules mods)
+static int audit_verify(audit_args *a, crgw_cmd_modules mods)
 {
     int64_t from, to;
-    if (a->dir == NULL || (a->config == NULL) == (a->cert == NULL) || a->nfilters ||
-        parse_range(a, &from, &to) != 0) {
+    char dirbuf[4096];
+    if ((a->dir == NULL && a->config == NULL) || (a->config == NULL) == (a->cert == NULL) ||
+        a->nfilters || parse_range(a, &from, &to) != 0) {
         usage();
         return 2;
     }
-    EVP_PKEY *key = node_key(a, mods);
+    EVP_PKEY *key = node_key(a, mods, dirbuf, sizeof(dirbuf));
     if (key == NULL)
         return 1;
     crgw_audit_report r;

@@ -4,7 +4,10 @@
  * every problem as file:line: message. And `crgw serve`, which the server module runs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "gateway/core/util.h"
 
 #include "gateway/cmd/commands.h"
 #include "gateway/server/config.h"
@@ -20,9 +23,26 @@ int crgw_cmd_load_config(const char *path, crgw_cmd_modules mods, crgw_config **
     return rc == 0 ? 0 : -1;
 }
 
+/* `serve --audit-dir DIR` is `--set audit.dir=DIR` (the server knows no module by name). */
 int crgw_cmd_serve(int argc, char **argv, crgw_cmd_modules mods)
 {
-    return crgw_server_main(argc, argv, mods);
+    char **v = xcalloc((size_t)argc + 1, sizeof(*v));
+    char *set = NULL;
+    for (int i = 0; i < argc; i++) {
+        v[i] = argv[i];
+        if (strcmp(argv[i], "--audit-dir") == 0 && i + 1 < argc && !set) {
+            crgw_buf b;
+            crgw_buf_init(&b, 8192);
+            crgw_buf_printf(&b, "audit.dir=%s", argv[i + 1]);
+            set = crgw_buf_take(&b, NULL);
+            v[i] = (char *)"--set";
+            v[++i] = set;
+        }
+    }
+    int rc = crgw_server_main(argc, v, mods);
+    free(v);
+    free(set);
+    return rc;
 }
 
 int crgw_cmd_check_config(int argc, char **argv, crgw_cmd_modules mods)

@@ -241,3 +241,34 @@ const char *crgw_yaml_type_name(crgw_ytype t)
     }
     return "?";
 }
+
+int crgw_yaml_set(crgw_ynode *root, const char *path, const char *value)
+{
+    if (!root || root->type != CRGW_Y_MAP)
+        return CRGW_ERR_INVALID;
+    const char *dot = strchr(path, '.');
+    if (!dot || dot == path || !dot[1] || strchr(dot + 1, '.'))
+        return CRGW_ERR_INVALID;
+    char *section = xstrndup(path, (size_t)(dot - path));
+    crgw_ynode *map = crgw_yaml_get(root, section);
+    if (!map) {
+        map = ynode_new(CRGW_Y_MAP, 0);
+        append(root, section, 0, map);
+    } else {
+        free(section);
+        if (map->type != CRGW_Y_MAP)
+            return CRGW_ERR_INVALID;
+    }
+    crgw_ynode *v = ynode_new(CRGW_Y_SCALAR, 0);
+    v->scalar = xstrdup(value);
+    for (size_t i = 0; i < map->n; i++) {
+        if (strcmp(map->keys[i], dot + 1) == 0) {
+            v->line = map->kids[i]->line;
+            crgw_yaml_free(map->kids[i]);
+            map->kids[i] = v;
+            return 0;
+        }
+    }
+    append(map, xstrdup(dot + 1), map->line, v);
+    return 0;
+}

@@ -31,5 +31,11 @@ void crgw_yaml_free(crgw_ynode *n);
 /* Value of key in a mapping, or NULL. */
 crgw_ynode *crgw_yaml_get(const crgw_ynode *map, const char *key);
 const char *crgw_yaml_type_name(crgw_ytype t);
+/*
+ * Sets key `section.key` of a mapping root to the scalar value (command-line overrides such as
+ * `--audit-dir`): replaces the key, or adds it (and the section) with line 0. Returns 0, or
+ * CRGW_ERR_INVALID when path is not SECTION.KEY or section is not a mapping.
+ */
+int crgw_yaml_set(crgw_ynode *root, const char *path, const char *value);
 
 #endif

@@ -28,32 +28,6 @@
 
 /* ---- small shared helpers ---- */
 
-static const char *const role_names[] = {"verifier", "repair_desk", "platform", "operator", "peer"};
-
-unsigned crgw_role_from_name(const char *name)
-{
-    for (size_t i = 0; i < 4; i++) /* "peer" is not a local client role */
-        if (strcmp(name, role_names[i]) == 0)
-            return 1u << i;
-    return 0;
-}
-
-const char *crgw_role_name(unsigned role)
-{
-    for (size_t i = 0; i < CRGW_ARRAY_LEN(role_names); i++)
-        if (role == 1u << i)
-            return role_names[i];
-    return "none";
-}
-
-int crgw_strv_contains(const crgw_strv *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->n; i++)
-        if (strcmp(sv->v[i], s) == 0)
-            return 1;
-    return 0;
-}
-
 static void strv_push(crgw_strv *sv, const char *s)
 {
     sv->v = xrealloc(sv->v, (sv->n + 1) * sizeof(*sv->v));
@@ -944,38 +918,6 @@ static field *top_rows(lctx *c, field **subs)
     return rows;
 }
 
-const void *crgw_config_section(const crgw_config *cfg, const crgw_module *m)
-{
-    for (size_t i = 0; i < cfg->n_sections; i++)
-        if (cfg->mods[i] == m)
-            return cfg->sections[i];
-    crgw_assert(!"module not in the configuration's module list");
-    return NULL;
-}
-
-int crgw_config_section_line(const crgw_config *cfg, const crgw_module *m)
-{
-    for (size_t i = 0; i < cfg->n_sections; i++)
-        if (cfg->mods[i] == m)
-            return cfg->section_lines[i];
-    return 0;
-}
-
-int crgw_config_check(crgw_config *cfg, crgw_errs *errs, const crgw_module **failed)
-{
-    int rc = 0;
-    if (failed)
-        *failed = NULL;
-    for (size_t i = 0; i < cfg->n_sections; i++) {
-        if (!cfg->mods[i]->check || cfg->mods[i]->check(cfg, errs) == 0)
-            continue;
-        if (failed && rc == 0)
-            *failed = cfg->mods[i];
-        rc = CRGW_ERR_INVALID;
-    }
-    return rc;
-}
-
 static void set_defaults(crgw_config *cfg)
 {
     cfg->refs = 1;
@@ -1094,6 +1036,24 @@ static void config_free(crgw_config *cfg)
 int crgw_config_load(const char *path, const crgw_module *const *mods, crgw_config **out,
                      crgw_errs *errs)
 {
+    return crgw_config_load_set(path, mods, NULL, out, errs);
+}
+
+/* Applies the overrides to the tree just read; adds one error per malformed override. */
+static void apply_sets(lctx *c, crgw_ynode *root, const char *const *sets)
+{
+    for (size_t i = 0; sets && sets[i]; i++) {
+        const char *eq = strchr(sets[i], '=');
+        char *key = eq ? xstrndup(sets[i], (size_t)(eq - sets[i])) : NULL;
+        if (!key || crgw_yaml_set(root, key, eq + 1) != 0)
+            err_at(c, 0, "override '%s': want SECTION.KEY=VALUE on a mapping section", sets[i]);
+        free(key);
+    }
+}
+
+int crgw_config_load_set(const char *path, const crgw_module *const *mods, const char *const *sets,
+                         crgw_config **out, crgw_errs *errs)
+{
     crgw_config *cfg = xcalloc(1, sizeof(*cfg));
     set_defaults(cfg);
     cfg->path = xstrdup(path);
@@ -1115,6 +1075,7 @@ int crgw_config_load(const char *path, const crgw_module *const *mods, crgw_conf
     if (root->type != CRGW_Y_MAP) {
         err_at(&c, root->line, "the configuration must be a mapping");
     } else {
+        apply_sets(&c, root, sets);
         /* the federation file first, so that node references resolve */
         field *subs[MAX_MODULES] = {0};
         field *rows = top_rows(&c, subs);
@@ -1153,41 +1114,4 @@ void crgw_config_unref(crgw_config *c)
 {
     if (c && --c->refs == 0)
         config_free(c);
-}
-
-const crgw_node *crgw_config_node(const crgw_config *c, const char *code)
-{
-    for (size_t i = 0; i < c->n_nodes; i++)
-        if (strcmp(c->nodes[i].code, code) == 0)
-            return &c->nodes[i];
-    return NULL;
-}
-
-const crgw_node *crgw_config_self(const crgw_config *c)
-{
-    return crgw_config_node(c, c->node);
-}
-
-unsigned crgw_config_client_roles(const crgw_config *c, const char *uri)
-{
-    for (size_t i = 0; i < c->n_clients; i++)
-        if (strcmp(c->clients[i].uri, uri) == 0)
-            return c->clients[i].roles;
-    return 0;
-}
-
-const crgw_node *crgw_config_peer_by_uri(const crgw_config *c, const char *uri)
-{
-    for (size_t i = 0; i < c->n_nodes; i++)
-        if (c->nodes[i].tls_uri && strcmp(c->nodes[i].tls_uri, uri) == 0)
-            return &c->nodes[i];
-    return NULL;
-}
-
-const crgw_agreement *crgw_config_agreement(const crgw_config *c, const char *id)
-{
-    for (size_t i = 0; i < c->n_agreements; i++)
-        if (strcmp(c->agreements[i].id, id) == 0)
-            return &c->agreements[i];
-    return NULL;
 }

@@ -151,6 +151,10 @@ typedef struct crgw_config {
  */
 int crgw_config_load(const char *path, const struct crgw_module *const *mods, crgw_config **out,
                      crgw_errs *errs);
+/* The same with overrides "SECTION.KEY=VALUE" (NULL-terminated, may be NULL) applied to the node
+ * file before it is read, as if written there (`serve --set`, `--audit-dir`). */
+int crgw_config_load_set(const char *path, const struct crgw_module *const *mods,
+                         const char *const *sets, crgw_config **out, crgw_errs *errs);
 /*
  * Calls every module's check hook on cfg (check-config, start-up and reload pre-flight).
  * Returns 0, or CRGW_ERR_INVALID with *failed (may be NULL) = the first module that refused.

@@ -32,6 +32,7 @@
 #include "gateway/server/tls.h"
 
 #define MAX_MODULES 16
+#define MAX_SETS 32
 
 #define FINAL_GOAWAY_MS 200 /* shutdown notice, one round trip, then the real GOAWAY */
 
@@ -40,6 +41,8 @@ struct crgw_server {
     const char *config_path;
     crgw_config *cfg;
     const char *opt_h2c, *opt_listen, *opt_redis, *opt_log_level;
+    const char *sets[MAX_SETS + 1]; /* --set SECTION.KEY=VALUE, applied at start and reload */
+    size_t n_sets;
     char *redis_addr;
     crgw_redis *redis;
     SSL_CTX *ssl_ctx;
@@ -281,7 +284,7 @@ static void reload(crgw_server *s)
     log_info("SIGHUP: reloading %s", s->config_path);
     crgw_config *nc = NULL;
     crgw_errs errs = {0};
-    if (crgw_config_load(s->config_path, s->cfg->mods, &nc, &errs) != 0) {
+    if (crgw_config_load_set(s->config_path, s->cfg->mods, s->sets, &nc, &errs) != 0) {
         print_errs(&errs, 1);
         crgw_errs_cleanup(&errs);
         log_error("reload refused (%zu error%s): the running configuration stays", errs.n,
@@ -615,6 +618,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: crgw serve --config FILE [--h2c ADDR:PORT|off] [--listen ADDR:PORT|off]\n"
             "                  [--redis HOST:PORT|unix:PATH] [--workers N]\n"
+            "                  [--set SECTION.KEY=VALUE]... [--audit-dir DIR]\n"
             "                  [--log-level error|warn|info|debug]\n");
 }
 
@@ -637,7 +641,14 @@ int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
             dst = &srv.opt_redis;
         else if (strcmp(a, "--log-level") == 0)
             dst = &srv.opt_log_level;
-        else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+        else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
+            if (srv.n_sets == MAX_SETS) {
+                fprintf(stderr, "crgw: serve: at most %d --set\n", MAX_SETS);
+                return 2;
+            }
+            srv.sets[srv.n_sets++] = argv[++i];
+            continue;
+        } else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
             char *end;
             long w = strtol(argv[++i], &end, 10);
             if (*end || w < 1 || w > 256) {
@@ -671,7 +682,7 @@ int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
         fprintf(stderr, "crgw: serve: the module list is inconsistent\n");
         return 1;
     }
-    if (crgw_config_load(srv.config_path, mods, &srv.cfg, &errs) != 0) {
+    if (crgw_config_load_set(srv.config_path, mods, srv.sets, &srv.cfg, &errs) != 0) {
         print_errs(&errs, 0);
         crgw_errs_cleanup(&errs);
         fprintf(stderr, "crgw: serve: %s: configuration refused\n", srv.config_path);

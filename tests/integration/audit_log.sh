@@ -61,6 +61,20 @@ rp_wait 15 repaired_at $C
 expect_match "B applied the repair" "$BODY" repaired
 require_ok
 
+# operator actions are audited: a reload of A
+kill -HUP "${RP_PID[$A]}"
+reloaded() { grep -q '"action":"reload_accepted"' "$T/$A"/audit/w0/audit-*.jsonl; }
+rp_wait 10 reloaded
+expect_eq "the reload is an operator entry at A" "$(reloaded && echo yes)" yes
+# the signed checkpoints are served to operators (written every second or 40 entries)
+rp_h2c $A operator GET /v1/audit/checkpoints
+expect_eq "checkpoints served" "$STATUS" 200
+expect_match "checkpoints are signed JWS entries" "$BODY" '"checkpoints":\[\{"v":1,"seq":[0-9]+,.*"kind":"checkpoint".*"jws":"ey'
+rp_h2c $A verifier GET /v1/audit/checkpoints
+expect_eq "checkpoints are for operators" "$STATUS" 403
+rp_h2c $A operator GET '/v1/audit/checkpoints?since=2999-01-01T00:00:00Z'
+expect_eq "none since the far future" "$(jq '.checkpoints | length' <<<"$BODY")" 0
+
 for n in $A $B $C; do rp_kill_node $n TERM; done # a clean stop writes the final checkpoint
 
 for n in $A $B $C; do
@@ -76,7 +90,22 @@ expect_eq "one verify entry per answer at A" "$n_verify" 100
 body_sha=$(sha256sum "$REPORT" | cut -d' ' -f1)
 out=$("$CRGW" audit show --audit-dir "$T/$A/audit" --body-sha256 "$body_sha")
 expect_eq "audit show --body-sha256 finds the 100 answers" "$(grep -c '"kind":"verify"' <<<"$out")" 100
-if cat "$T"/*/audit/*/audit-*.jsonl | grep -q -e '天津海河通达物流有限公司' -e '王建国' -e '022-0000000'; then
+# serve --audit-dir overrides audit.dir
+port=$(rp_port $A h2c)
+"$CRGW" serve --config "$T/fed/node-$A.yaml" --redis "unix:$T/$A/redis.sock" \
+    --audit-dir "$T/$A/audit2" >>"$T/$A/crgw.log" 2>&1 &
+pid=$!
+_LIB_PIDS+=("$pid")
+up() { curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$port/healthz"; }
+rp_wait 10 up
+rp_h2c $A verifier POST '/v1/reports/verify?scenario=tender' --data-binary "@$REPORT"
+kill -TERM $pid
+wait $pid
+out=$("$CRGW" audit verify --audit-dir "$T/$A/audit2" --config "$T/fed/node-$A.yaml" 2>&1)
+expect_match "serve --audit-dir wrote an intact chain there" "$out" '^[0-9]+ entries, [0-9]+ checkpoints, chain intact'
+expect_eq "its verify entry" "$(grep -c '"kind":"verify"' "$T/$A"/audit2/w0/audit-*.jsonl)" 1
+
+if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '天津海河通达物流有限公司' -e '王建国' -e '022-0000000'; then
     fail "a name or contact from the report or the application is in an audit file"
 else
     pass "no name or contact of the report or the application in any audit file"
