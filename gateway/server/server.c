@@ -727,6 +727,7 @@ int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
     if (h2c && (srv.h2c_fd = bind_listener("h2c", h2c)) < 0)
         goto out;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a write past a file-size limit fails (EFBIG), the process lives */
     if (!workers)
         workers = srv.cfg->workers > 0 ? srv.cfg->workers : 1;
     rc = workers > 1 ? run_workers(&srv, workers) : run_loop(&srv);

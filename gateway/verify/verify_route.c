@@ -207,11 +207,15 @@ static int audit_answer(crgw_req *r, int status, const char *body, size_t len)
 static void on_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
 {
     crgw_req *r = priv;
-    if (audit_answer(r, status, body, len) != 0 && crgw_audit_refusing(crgw_audit_of(r->server))) {
+    /* refusing: the log fails or its queue is nearly full, so this answer would not be recorded
+     * in order; what is answered instead (503) is queued like any entry */
+    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
+        (void)audit_answer(r, 503, "", 0);
         crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
                          "the answer cannot be recorded in the audit log, so it is not given");
         return;
     }
+    (void)audit_answer(r, status, body, len); /* queued (kept in order while the disk fails) */
     crgw_req_respond(r, status, ctype, body, len, NULL);
 }
 
