@@ -28,6 +28,16 @@ for i in $(seq 100); do
 done
 expect_eq "100 verifications answered at A" "$ok" 100
 
+# a natural person's report (signed here by 510100's fixture signer): verified, never logged
+jq '.reportNo = "CY-510100-20261118-0099" | .subject = {"name": "张小明", "type": "NATURAL_PERSON"}' \
+    "$CRGW_ROOT/tests/fixtures/samples/cy-json.payload.json" >"$T/np.json"
+P=$CRGW_ROOT/tests/fixtures/pki/nodes/510100
+"$CRGW" sign --config "$T/fed/node-510100.yaml" --key "$P/signer.key.pem" --cert "$P/signer.pem" \
+    --chain "$P/issuing-ca.pem" --dialect cy-json "$T/np.json" "$T/np.jws.json" ||
+    { fail "crgw sign of the natural person's report"; exit 1; }
+rp_h2c $A verifier POST /v1/reports/verify --data-binary "@$T/np.jws.json"
+expect_match "the natural person's report verifies" "$BODY" '"indication":"TOTAL_PASSED"'
+
 APP='{"subject_uscc": "'$USCC'",
  "record": {"origin_node": "'$A'", "record_id": "'$REC'", "domain": "transport",
             "kind": "administrative_penalty"},
@@ -86,10 +96,19 @@ for n in $A $B $C; do
     expect_match "audit show --event finds the repair event at $n" "$out" "\"event_id\":\"$EV\""
 done
 n_verify=$(cat "$T/$A"/audit/*/audit-*.jsonl | grep -c '"kind":"verify"')
-expect_eq "one verify entry per answer at A" "$n_verify" 100
+expect_eq "one verify entry per answer at A" "$n_verify" 101
 body_sha=$(sha256sum "$REPORT" | cut -d' ' -f1)
 out=$("$CRGW" audit show --audit-dir "$T/$A/audit" --body-sha256 "$body_sha")
 expect_eq "audit show --body-sha256 finds the 100 answers" "$(grep -c '"kind":"verify"' <<<"$out")" 100
+# tampering is named by the CLI: one byte flipped in a copy of A's log
+cp -r "$T/$A/audit" "$T/tampered"
+f=$(ls "$T"/tampered/w0/audit-*.jsonl | head -1)
+sed -i '20s/"kind":"verify"/"kind":"verifY"/' "$f"
+out=$("$CRGW" audit verify --audit-dir "$T/tampered" --config "$T/fed/node-$A.yaml" 2>&1)
+rc=$?
+expect_eq "audit verify exits 1 on a changed entry" "$rc" 1
+expect_match "and names the file and line" "$out" "$(basename "$f"):2[01]: "
+
 # serve --audit-dir overrides audit.dir
 port=$(rp_port $A h2c)
 "$CRGW" serve --config "$T/fed/node-$A.yaml" --redis "unix:$T/$A/redis.sock" \
@@ -105,9 +124,16 @@ out=$("$CRGW" audit verify --audit-dir "$T/$A/audit2" --config "$T/fed/node-$A.y
 expect_match "serve --audit-dir wrote an intact chain there" "$out" '^[0-9]+ entries, [0-9]+ checkpoints, chain intact'
 expect_eq "its verify entry" "$(grep -c '"kind":"verify"' "$T/$A"/audit2/w0/audit-*.jsonl)" 1
 
-if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '天津海河通达物流有限公司' -e '王建国' -e '022-0000000'; then
-    fail "a name or contact from the report or the application is in an audit file"
+if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '张小明' -e 'NATURAL_PERSON' -e 'natural_person'; then
+    fail "the natural person's name or type is in an audit file"
 else
-    pass "no name or contact of the report or the application in any audit file"
+    pass "nothing of the natural person's report in any audit file"
+fi
+expect_eq "the natural person's verification is logged by digest" \
+    "$(grep -c "\"body_sha256\":\"$(sha256sum "$T/np.jws.json" | cut -d' ' -f1)\"" "$T/$A"/audit/w0/audit-*.jsonl)" 1
+if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '天津海河通达物流有限公司' -e '王建国' -e '022-0000000' -e '超限运输'; then
+    fail "a name, contact or record content of a report or application is in an audit file"
+else
+    pass "no name, contact or record content in any audit file"
 fi
 require_ok
