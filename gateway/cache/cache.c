@@ -130,6 +130,11 @@ static const EVP_MD *sha256_md(void)
     return md;
 }
 
+const EVP_MD *crgw_cache_sha256(void)
+{
+    return sha256_md();
+}
+
 void crgw_cache_key(const char *version, const char *scenario, const char *to,
                     const unsigned char body_digest[32], unsigned char out[32])
 {
@@ -934,7 +939,10 @@ void crgw_cache_submit(crgw_cache *c, const crgw_cache_query *q, crgw_cache_done
                        void *priv)
 {
     unsigned char digest[32];
-    crgw_assert(EVP_Digest(q->body, q->body_len, digest, NULL, sha256_md(), NULL) == 1);
+    if (q->body_digest)
+        memcpy(digest, q->body_digest, 32);
+    else
+        crgw_assert(EVP_Digest(q->body, q->body_len, digest, NULL, sha256_md(), NULL) == 1);
     const char *no_cache = q->no_cache;
     if (!no_cache && (!q->version || strlen(q->version) >= VERSION_MAX || !q->cfg ||
                       !crgw_cache_conf_of(q->cfg)->enabled))

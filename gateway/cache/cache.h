@@ -118,6 +118,7 @@ typedef struct crgw_cache_query {
     const char *no_cache;        /* non-NULL: verify without the cache, this bypass reason */
     int64_t at;                  /* evaluation time for the verify function, 0 = now */
     crgw_cache_verify_fn verify; /* the verification of this query (NULL: the cache's own) */
+    const unsigned char *body_digest; /* SHA-256 of body when the caller has it, else NULL */
     void *verify_ctx;
 } crgw_cache_query;
 
@@ -167,6 +168,9 @@ void crgw_cache_get_stats(const crgw_cache *c, crgw_cache_stats *out);
 size_t crgw_cache_pending(const crgw_cache *c);
 
 /* ---- pure helpers, exposed for unit tests ---- */
+
+/* SHA-256, fetched once (EVP_sha256() would fetch it on every digest). */
+const struct evp_md_st *crgw_cache_sha256(void);
 
 /* The cache key (32 bytes) of a query; scenario/to may be NULL. */
 void crgw_cache_key(const char *version, const char *scenario, const char *to,

@@ -149,7 +149,8 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
     crgw_verify_outcome_cleanup(&oc);
 }
 
-/* The JSON string value after `"key":"` in an answer text (first occurrence), or NULL. */
+/* The JSON value (string, true, false, else null) after `"key":` in an answer text (first
+ * occurrence), as a new reference. */
 static json_t *text_field(const char *body, size_t len, const char *key)
 {
     char pat[40];
@@ -174,15 +175,17 @@ static json_t *text_field(const char *body, size_t len, const char *key)
  * bytes (their SHA-256), what was answered, under which answer version. Only digests and codes:
  * no report content. Fields are read from the answer text without parsing it (the hit path).
  */
-static int audit_answer(crgw_req *r, int status, const char *body, size_t len)
+static int audit_answer(crgw_req *r, const unsigned char digest[32], int status, const char *body,
+                        size_t len)
 {
     crgw_audit *a = crgw_audit_of(r->server);
     if (!a)
         return 0;
-    unsigned char d[32];
     char hex[65];
-    EVP_Digest(r->body, r->body_len, d, NULL, EVP_sha256(), NULL);
-    crgw_hex(d, 32, hex);
+    crgw_hex(digest, 32, hex);
+    /* the verdict's own fields lead the answer; the cache's are appended at its end */
+    size_t head = len < 1024 ? len : 1024, tail = len < 256 ? len : 256;
+    const char *end = body + len - tail;
     verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
     const char *scenario = crgw_req_query(r, "scenario");
     json_t *e = json_object();
@@ -190,32 +193,43 @@ static int audit_answer(crgw_req *r, int status, const char *body, size_t len)
     json_object_set_new(e, "route", json_string("reports_verify"));
     json_object_set_new(e, "body_sha256", json_string(hex));
     json_object_set_new(e, "status", json_integer(status));
-    json_object_set_new(e, "issuer_node", text_field(body, len, "issuer_node"));
-    json_object_set_new(e, "indication", text_field(body, len, "indication"));
-    json_object_set_new(e, "subindication", text_field(body, len, "subindication"));
-    json_object_set_new(e, "recognised", text_field(body, len, "recognised"));
+    json_object_set_new(e, "issuer_node", text_field(body, head, "issuer_node"));
+    json_object_set_new(e, "indication", text_field(body, head, "indication"));
+    json_object_set_new(e, "subindication", text_field(body, head, "subindication"));
+    json_object_set_new(e, "recognised", text_field(body, head, "recognised"));
     json_object_set_new(e, "scenario", scenario && *scenario ? json_string(scenario) : json_null());
     json_object_set_new(e, "answer_version",
                         st && st->v ? json_string(answer_version(st, r->cfg)) : json_null());
-    json_t *cache = text_field(body, len, "cache");
+    json_t *cache = text_field(end, tail, "cache");
     json_object_set_new(e, "cache", json_is_string(cache) ? cache : json_string("off"));
     if (!json_is_string(cache))
         json_decref(cache);
     return crgw_audit_add(a, "verify", e);
 }
 
+/* What the answer callback needs: the request and the body's digest (computed once, also given
+ * to the cache so that it does not digest the body again). */
+typedef struct {
+    crgw_req *r;
+    unsigned char digest[32];
+} answer_ctx;
+
 static void on_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
 {
-    crgw_req *r = priv;
+    answer_ctx *ax = priv;
+    crgw_req *r = ax->r;
+    unsigned char digest[32];
+    memcpy(digest, ax->digest, 32);
+    free(ax);
     /* refusing: the log fails or its queue is nearly full, so this answer would not be recorded
      * in order; what is answered instead (503) is queued like any entry */
     if (crgw_audit_refusing(crgw_audit_of(r->server))) {
-        (void)audit_answer(r, 503, "", 0);
+        (void)audit_answer(r, digest, 503, "", 0);
         crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
                          "the answer cannot be recorded in the audit log, so it is not given");
         return;
     }
-    (void)audit_answer(r, status, body, len); /* queued (kept in order while the disk fails) */
+    (void)audit_answer(r, digest, status, body, len); /* queued (in order while the disk fails) */
     crgw_req_respond(r, status, ctype, body, len, NULL);
 }
 
@@ -277,8 +291,13 @@ static void route_verify(crgw_req *r)
         return;
     crgw_cache *cache = crgw_cache_of(r->server);
     if (cache) {
+        answer_ctx *ax = xmalloc(sizeof(*ax));
+        ax->r = r;
+        crgw_assert(EVP_Digest(r->body, r->body_len, ax->digest, NULL, crgw_cache_sha256(), NULL) ==
+                    1);
+        q.body_digest = ax->digest;
         q.version = answer_version(st, r->cfg);
-        crgw_cache_submit(cache, &q, on_answer, r);
+        crgw_cache_submit(cache, &q, on_answer, ax);
         return;
     }
     crgw_cache_verdict v = {0}; /* no cache module on this server: the same verification */
