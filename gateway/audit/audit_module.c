@@ -39,6 +39,8 @@
 #define STOP_RETRY_MS 5000
 
 #define CP_RING 1024
+#define NAP_MS 2     /* the writer's pause after emptying the queue */
+#define WAKE_AT 1024 /* entries that wake a napping writer at once */
 
 typedef struct entry {
     struct entry *next;
@@ -63,6 +65,7 @@ struct crgw_audit {
     entry *head, *tail;
     size_t qlen;
     int stopping;
+    int sleeping; /* the writer waits without a timeout: a new entry must wake it */
     pthread_t thread;
     int thread_started;
 
@@ -660,11 +663,20 @@ static void *writer_main(void *arg)
 {
     crgw_audit *a = arg;
     long long lost = 0;
+    int napped = 0;
     pthread_mutex_lock(&a->mu);
     for (;;) {
         if (!a->head) {
             if (a->stopping)
                 break;
+            if (!napped) { /* a short pause: entries arriving meanwhile are one batch */
+                int64_t until = wall_ms() + NAP_MS;
+                struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+                napped = 1;
+                continue;
+            }
+            a->sleeping = 1;
             if (a->since_cp > 0) {
                 int64_t due = a->last_cp_ms + (int64_t)a->checkpoint_s * 1000;
                 struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
@@ -672,6 +684,7 @@ static void *writer_main(void *arg)
             } else {
                 pthread_cond_wait(&a->cv, &a->mu);
             }
+            a->sleeping = 0;
             if (!a->head && !a->stopping) {
                 pthread_mutex_unlock(&a->mu);
                 checkpoint_if_due(a);
@@ -679,6 +692,7 @@ static void *writer_main(void *arg)
             }
             continue;
         }
+        napped = 0;
         entry *e = a->head;
         a->head = e->next;
         if (!a->head)
@@ -734,7 +748,9 @@ static void push(crgw_audit *a, entry *e)
     a->tail = e;
     a->qlen++;
     atomic_store(&a->qlen_at, a->qlen);
-    pthread_cond_signal(&a->cv);
+    /* a napping writer comes back within NAP_MS by itself: one wake-up per batch, not per entry */
+    if (a->sleeping || a->qlen >= WAKE_AT)
+        pthread_cond_signal(&a->cv);
 }
 
 int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
