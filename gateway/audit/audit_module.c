@@ -41,11 +41,12 @@
 #define CP_RING 1024
 #define NAP_MS 2     /* the writer's pause after emptying the queue */
 #define WAKE_AT 1024 /* entries that wake a napping writer at once */
+#define BATCH 256    /* entries written with one write(2) */
 
 typedef struct entry {
     struct entry *next;
-    char *kind;
-    char *fields; /* compact JSON object text */
+    const char *kind; /* static */
+    char *fields;     /* compact JSON object text */
     int64_t time_ms;
 } entry;
 
@@ -107,11 +108,22 @@ static int64_t wall_ms(void)
 /* "YYYY-MM-DDThh:mm:ss.mmmZ" */
 static void format_time(int64_t ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    crgw_strfmt(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    /* the seconds part changes once a second: formatted once per second per thread */
+    static _Thread_local int64_t last_s = -1;
+    static _Thread_local char last[24];
+    int64_t sec = ms / 1000;
+    if (sec != last_s) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        crgw_strfmt(last, sizeof(last), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        last_s = sec;
+    }
+    int m = (int)(ms % 1000);
+    char frac[6] = {
+        '.', (char)('0' + m / 100), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 'Z', '\0'};
+    crgw_strfmt(out, cap, "%s%s", last, frac);
 }
 
 /* UTC day of ms as YYYYMMDD. */
@@ -387,12 +399,16 @@ static int resume(crgw_audit *a)
 static char *build_line(const crgw_audit *a, const char *kind, const char *fields, int64_t ms,
                         size_t *len)
 {
-    char ts[40];
+    char ts[40], seq[24];
     format_time(ms, ts, sizeof(ts));
+    crgw_strfmt(seq, sizeof(seq), "%lld", a->seq + 1);
     crgw_buf b;
     crgw_buf_init(&b, SIZE_MAX);
-    crgw_buf_printf(&b, "{\"v\":1,\"seq\":%lld,\"time\":\"%s\",\"prev\":\"%s\",\"kind\":\"%s\"",
-                    a->seq + 1, ts, a->prev, kind);
+    const char *parts[] = {"{\"v\":1,\"seq\":", seq,     ",\"time\":\"",   ts,
+                           "\",\"prev\":\"",    a->prev, "\",\"kind\":\"", kind};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        crgw_buf_adds(&b, parts[i]);
+    crgw_buf_adds(&b, "\"");
     size_t fl = strlen(fields);
     if (fl > 2) {
         crgw_buf_adds(&b, ",");
@@ -645,9 +661,66 @@ static int with_retry(crgw_audit *a, const entry *e)
 
 static void free_entry(entry *e)
 {
-    free(e->kind);
     free(e->fields);
     free(e);
+}
+
+/*
+ * Writes entries v[0..n) with one write(2) when they fit the current file (else entry by entry,
+ * rotating as needed). The chain advances only when the write succeeded; a failed write is cut
+ * back and retried every RETRY_MS like one entry. 0, or -1 (entries lost: stopping on a dead
+ * disk; *lost counts them).
+ */
+static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
+{
+    int64_t last = v[n - 1]->time_ms;
+    size_t est = 0;
+    for (size_t i = 0; i < n; i++)
+        est += strlen(v[i]->fields) + 160;
+    int fday = 0, k = 0;
+    if (n == 1 || a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(last) > fday ||
+        a->size + est > a->max_bytes) {
+        for (size_t i = 0; i < n; i++)
+            if (with_retry(a, v[i]) != 0)
+                (*lost)++;
+        return 0;
+    }
+    long long seq = a->seq, since = a->since_cp;
+    char prev[HASH_HEX];
+    memcpy(prev, a->prev, HASH_HEX);
+    crgw_buf b;
+    crgw_buf_init(&b, SIZE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        char *line = build_line(a, v[i]->kind, v[i]->fields, v[i]->time_ms, &len);
+        crgw_buf_add(&b, line, len);
+        crgw_buf_add(&b, "\n", 1);
+        a->seq++;
+        a->since_cp++;
+        sha256_hex(line, len, a->prev);
+        free(line);
+    }
+    int waited = 0, rc = 0;
+    /* append() adds the final newline itself */
+    while (append(a->fd, &a->size, b.data, b.len - 1) != 0) {
+        set_failing(a, errno ? errno : EIO);
+        if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
+            a->abandon = 1;
+            a->seq = seq; /* nothing of the batch is in the file: the chain stays where it was */
+            a->since_cp = since;
+            memcpy(a->prev, prev, HASH_HEX);
+            *lost += (long long)n;
+            rc = -1;
+            break;
+        }
+        struct timespec ts = {0, RETRY_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += RETRY_MS;
+    }
+    if (rc == 0 && atomic_load(&a->failing))
+        set_failing(a, 0);
+    crgw_buf_cleanup(&b);
+    return rc;
 }
 
 static void checkpoint_if_due(crgw_audit *a)
@@ -693,18 +766,25 @@ static void *writer_main(void *arg)
             continue;
         }
         napped = 0;
-        entry *e = a->head;
-        a->head = e->next;
+        /* a batch, up to the next checkpoint: one write for all of it */
+        entry *batch[BATCH];
+        size_t n = 0;
+        long long room = a->checkpoint_every - a->since_cp;
+        while (a->head && n < BATCH && (long long)n < (room > 0 ? room : 1)) {
+            entry *e = a->head;
+            a->head = e->next;
+            batch[n++] = e;
+        }
         if (!a->head)
             a->tail = NULL;
-        a->qlen--;
+        a->qlen -= n;
         atomic_store(&a->qlen_at, a->qlen);
         if (a->qlen <= a->queue_max / 2)
             atomic_store(&a->full, 0);
         pthread_mutex_unlock(&a->mu);
-        if (with_retry(a, e) != 0)
-            lost++;
-        free_entry(e);
+        write_batch(a, batch, n, &lost);
+        for (size_t i = 0; i < n; i++)
+            free_entry(batch[i]);
         checkpoint_if_due(a);
         pthread_mutex_lock(&a->mu);
     }
@@ -728,14 +808,15 @@ const crgw_audit_conf *crgw_audit_conf_of(const crgw_config *cfg)
     return crgw_config_section(cfg, &crgw_audit_module);
 }
 
-static int valid_kind(const char *k)
+/* The static name of a known entry kind (README), or NULL. */
+static const char *valid_kind(const char *k)
 {
-    if (!k || !*k)
-        return 0;
-    for (; *k; k++)
-        if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
-            return 0;
-    return 1;
+    static const char *const kinds[] = {"verify", "repair",     "operator",
+                                        "rotate", "checkpoint", "start"};
+    for (size_t i = 0; k && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(k, kinds[i]) == 0)
+            return kinds[i];
+    return NULL;
 }
 
 static void push(crgw_audit *a, entry *e)
@@ -753,19 +834,9 @@ static void push(crgw_audit *a, entry *e)
         pthread_cond_signal(&a->cv);
 }
 
-int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
+/* Queues text (a heap JSON object text, taken); the common end of both adders. */
+static int add_text(crgw_audit *a, const char *kind, char *text)
 {
-    if (!a) {
-        json_decref(fields);
-        return 0;
-    }
-    if (!valid_kind(kind) || !json_is_object(fields)) {
-        json_decref(fields);
-        return CRGW_ERR_INVALID;
-    }
-    char *text = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(fields);
-    crgw_assert(text != NULL);
     pthread_mutex_lock(&a->mu);
     if (a->qlen >= a->queue_max) {
         pthread_mutex_unlock(&a->mu);
@@ -775,13 +846,40 @@ int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
         return CRGW_ERR_UNAVAILABLE;
     }
     entry *e = xcalloc(1, sizeof(*e));
-    e->kind = xstrdup(kind);
+    e->kind = kind; /* valid_kind: one of the static names */
     e->fields = text;
     e->time_ms = wall_ms();
     push(a, e);
     pthread_mutex_unlock(&a->mu);
     /* kept in the queue, written when the disk takes it again */
     return atomic_load(&a->failing) ? CRGW_ERR_UNAVAILABLE : 0;
+}
+
+int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
+{
+    if (!a) {
+        json_decref(fields);
+        return 0;
+    }
+    const char *k = valid_kind(kind);
+    if (!k || !json_is_object(fields)) {
+        json_decref(fields);
+        return CRGW_ERR_INVALID;
+    }
+    char *text = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(fields);
+    crgw_assert(text != NULL);
+    return add_text(a, k, text);
+}
+
+int crgw_audit_add_text(crgw_audit *a, const char *kind, const char *fields, size_t len)
+{
+    if (!a)
+        return 0;
+    const char *k = valid_kind(kind);
+    if (!k || len < 2 || fields[0] != '{' || fields[len - 1] != '}')
+        return CRGW_ERR_INVALID;
+    return add_text(a, k, xstrndup(fields, len));
 }
 
 int crgw_audit_refusing(const crgw_audit *a)
@@ -933,7 +1031,7 @@ static int audit_start(crgw_server *s, void **state)
     json_t *f = json_pack("{s:s,s:I}", "node", a->node, "pid", (json_int_t)getpid());
     pthread_mutex_lock(&a->mu);
     entry *e = xcalloc(1, sizeof(*e));
-    e->kind = xstrdup("start");
+    e->kind = "start";
     e->fields = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
     e->time_ms = wall_ms();
     json_decref(f);

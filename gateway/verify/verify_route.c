@@ -149,31 +149,60 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
     crgw_verify_outcome_cleanup(&oc);
 }
 
-/* The JSON value (string, true, false, else null) after `"key":` in an answer text (first
- * occurrence), as a new reference. */
-static json_t *text_field(const char *body, size_t len, const char *key)
+/* Appends the JSON value token (a string, true or false; else null) that follows `"key":` in an
+ * answer text (first occurrence), as it is there: answers are JSON, so the token is too. */
+static void put_field(crgw_buf *b, const char *name, const char *body, size_t len, const char *key)
 {
     char pat[40];
-    int n = snprintf(pat, sizeof(pat), "\"%s\":", key);
+    size_t kl = strlen(key);
+    crgw_assert(kl + 3 < sizeof(pat));
+    pat[0] = '"';
+    memcpy(pat + 1, key, kl);
+    memcpy(pat + 1 + kl, "\":", 2);
+    int n = (int)kl + 3;
     const char *p = memmem(body, len, pat, (size_t)n);
-    if (!p)
-        return json_null();
-    p += n;
-    size_t left = len - (size_t)(p - body);
-    if (left >= 4 && memcmp(p, "true", 4) == 0)
-        return json_true();
-    if (left >= 5 && memcmp(p, "false", 5) == 0)
-        return json_false();
-    if (left < 2 || *p != '"')
-        return json_null();
-    const char *e = memchr(p + 1, '"', left - 1);
-    return e ? json_stringn(p + 1, (size_t)(e - p - 1)) : json_null();
+    size_t left = p ? len - (size_t)(p + n - body) : 0, tok = 0;
+    if (p) {
+        p += n;
+        if (left >= 4 && memcmp(p, "true", 4) == 0)
+            tok = 4;
+        else if (left >= 5 && memcmp(p, "false", 5) == 0)
+            tok = 5;
+        else if (left >= 2 && *p == '"')
+            for (size_t i = 1; i < left && !tok; i++)
+                if (p[i] == '"' && p[i - 1] != '\\')
+                    tok = i + 1;
+    }
+    crgw_buf_adds(b, ",\"");
+    crgw_buf_adds(b, name);
+    crgw_buf_adds(b, "\":");
+    if (tok)
+        crgw_buf_add(b, p, tok);
+    else
+        crgw_buf_adds(b, "null");
+}
+
+/* Appends s as a JSON string (quotes, backslashes and control characters escaped). */
+static void put_string(crgw_buf *b, const char *s)
+{
+    crgw_buf_adds(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            crgw_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            crgw_buf_printf(b, "\\u%04x", c);
+        else
+            crgw_buf_add(b, s, 1);
+    }
+    crgw_buf_adds(b, "\"");
 }
 
 /*
  * The audit entry of one answer (gateway/audit/README.md, kind verify): who asked, on which
  * bytes (their SHA-256), what was answered, under which answer version. Only digests and codes:
- * no report content. Fields are read from the answer text without parsing it (the hit path).
+ * no report content. Fields are copied from the answer text without parsing it (the hit path):
+ * the verdict's own lead the answer, the cache's are appended at its end.
  */
 static int audit_answer(crgw_req *r, const unsigned char digest[32], int status, const char *body,
                         size_t len)
@@ -183,28 +212,44 @@ static int audit_answer(crgw_req *r, const unsigned char digest[32], int status,
         return 0;
     char hex[65];
     crgw_hex(digest, 32, hex);
-    /* the verdict's own fields lead the answer; the cache's are appended at its end */
     size_t head = len < 1024 ? len : 1024, tail = len < 256 ? len : 256;
-    const char *end = body + len - tail;
     verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
     const char *scenario = crgw_req_query(r, "scenario");
-    json_t *e = json_object();
-    json_object_set_new(e, "caller", json_string(r->client ? r->client : ""));
-    json_object_set_new(e, "route", json_string("reports_verify"));
-    json_object_set_new(e, "body_sha256", json_string(hex));
-    json_object_set_new(e, "status", json_integer(status));
-    json_object_set_new(e, "issuer_node", text_field(body, head, "issuer_node"));
-    json_object_set_new(e, "indication", text_field(body, head, "indication"));
-    json_object_set_new(e, "subindication", text_field(body, head, "subindication"));
-    json_object_set_new(e, "recognised", text_field(body, head, "recognised"));
-    json_object_set_new(e, "scenario", scenario && *scenario ? json_string(scenario) : json_null());
-    json_object_set_new(e, "answer_version",
-                        st && st->v ? json_string(answer_version(st, r->cfg)) : json_null());
-    json_t *cache = text_field(end, tail, "cache");
-    json_object_set_new(e, "cache", json_is_string(cache) ? cache : json_string("off"));
-    if (!json_is_string(cache))
-        json_decref(cache);
-    return crgw_audit_add(a, "verify", e);
+    crgw_buf b;
+    crgw_buf_init(&b, 1u << 16);
+    crgw_buf_adds(&b, "{\"caller\":");
+    put_string(&b, r->client ? r->client : "");
+    char num[16];
+    crgw_strfmt(num, sizeof(num), "%d", status);
+    crgw_buf_adds(&b, ",\"route\":\"reports_verify\",\"body_sha256\":\"");
+    crgw_buf_adds(&b, hex);
+    crgw_buf_adds(&b, "\",\"status\":");
+    crgw_buf_adds(&b, num);
+    put_field(&b, "issuer_node", body, head, "issuer_node");
+    put_field(&b, "indication", body, head, "indication");
+    put_field(&b, "subindication", body, head, "subindication");
+    put_field(&b, "recognised", body, head, "recognised");
+    crgw_buf_adds(&b, ",\"scenario\":");
+    if (scenario && *scenario)
+        put_string(&b, scenario);
+    else
+        crgw_buf_adds(&b, "null");
+    if (st && st->v) {
+        crgw_buf_adds(&b, ",\"answer_version\":\"");
+        crgw_buf_adds(&b, answer_version(st, r->cfg));
+        crgw_buf_adds(&b, "\"");
+    } else
+        crgw_buf_adds(&b, ",\"answer_version\":null");
+    size_t mark = b.len;
+    put_field(&b, "cache", body + len - tail, tail, "cache");
+    if (b.len - mark == strlen(",\"cache\":null")) { /* no cache state in the answer */
+        b.len = mark;
+        crgw_buf_adds(&b, ",\"cache\":\"off\"");
+    }
+    crgw_buf_adds(&b, "}");
+    int rc = crgw_audit_add_text(a, "verify", b.data, b.len);
+    crgw_buf_cleanup(&b);
+    return rc;
 }
 
 /* What the answer callback needs: the request and the body's digest (computed once, also given
