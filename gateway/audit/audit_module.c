@@ -135,11 +135,22 @@ static int utc_day(int64_t ms)
     return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
+/* SHA-256 fetched once (EVP_sha256() in EVP_Digest would fetch it again on every call). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static void sha256_hex(const char *p, size_t n, char out[HASH_HEX])
 {
+    pthread_once(&sha256_once, sha256_fetch);
+    crgw_assert(sha256_md != NULL);
     unsigned char md[32];
     unsigned int ml = 0;
-    crgw_assert(EVP_Digest(p, n, md, &ml, EVP_sha256(), NULL) == 1 && ml == 32);
+    crgw_assert(EVP_Digest(p, n, md, &ml, sha256_md, NULL) == 1 && ml == 32);
     crgw_hex(md, 32, out);
 }
 
@@ -396,25 +407,32 @@ static int resume(crgw_audit *a)
 /* ---- writing lines (writer thread) ---- */
 
 /* The line of the next entry (heap, without '\n'). */
-static char *build_line(const crgw_audit *a, const char *kind, const char *fields, int64_t ms,
-                        size_t *len)
+/* Appends the next entry's line (without '\n') to b. */
+static void put_line(crgw_buf *b, const crgw_audit *a, const char *kind, const char *fields,
+                     int64_t ms)
 {
     char ts[40], seq[24];
     format_time(ms, ts, sizeof(ts));
     crgw_strfmt(seq, sizeof(seq), "%lld", a->seq + 1);
-    crgw_buf b;
-    crgw_buf_init(&b, SIZE_MAX);
     const char *parts[] = {"{\"v\":1,\"seq\":", seq,     ",\"time\":\"",   ts,
                            "\",\"prev\":\"",    a->prev, "\",\"kind\":\"", kind};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        crgw_buf_adds(&b, parts[i]);
-    crgw_buf_adds(&b, "\"");
+        crgw_buf_adds(b, parts[i]);
+    crgw_buf_adds(b, "\"");
     size_t fl = strlen(fields);
     if (fl > 2) {
-        crgw_buf_adds(&b, ",");
-        crgw_buf_add(&b, fields + 1, fl - 2);
+        crgw_buf_adds(b, ",");
+        crgw_buf_add(b, fields + 1, fl - 2);
     }
-    crgw_buf_adds(&b, "}");
+    crgw_buf_adds(b, "}");
+}
+
+static char *build_line(const crgw_audit *a, const char *kind, const char *fields, int64_t ms,
+                        size_t *len)
+{
+    crgw_buf b;
+    crgw_buf_init(&b, SIZE_MAX);
+    put_line(&b, a, kind, fields, ms);
     return crgw_buf_take(&b, len);
 }
 
@@ -691,14 +709,12 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     crgw_buf b;
     crgw_buf_init(&b, SIZE_MAX);
     for (size_t i = 0; i < n; i++) {
-        size_t len;
-        char *line = build_line(a, v[i]->kind, v[i]->fields, v[i]->time_ms, &len);
-        crgw_buf_add(&b, line, len);
+        size_t at = b.len;
+        put_line(&b, a, v[i]->kind, v[i]->fields, v[i]->time_ms);
+        sha256_hex(b.data + at, b.len - at, a->prev);
         crgw_buf_add(&b, "\n", 1);
         a->seq++;
         a->since_cp++;
-        sha256_hex(line, len, a->prev);
-        free(line);
     }
     int waited = 0, rc = 0;
     /* append() adds the final newline itself */

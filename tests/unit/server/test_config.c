@@ -218,3 +218,26 @@ Test(config, dialect_without_mapping_file)
     expect_error(DATA "unknown-dialect.yaml", DATA "fed-unknown-dialect.yaml", 9,
                  "node 330100: no adapter for dialect 'zz-xml'");
 }
+
+/* serve --set SECTION.KEY=VALUE (and --audit-dir): applied as if written in the node file. */
+Test(config, overrides_apply_like_the_file)
+{
+    const char *sets[] = {"cache.max_ttl_s=5", "repair.consumer=p9", "cache.enabled=false", NULL};
+    crgw_config *cfg = NULL;
+    crgw_errs errs = {0};
+    cr_assert_eq(crgw_config_load_set(DATA "ok.yaml", crgw_test_modules, sets, &cfg, &errs), 0,
+                 "%s", errs.n ? errs.v[0] : "");
+    cr_assert_eq(crgw_cache_conf_of(cfg)->max_ttl_s, 5);
+    cr_assert_eq(crgw_cache_conf_of(cfg)->enabled, 0);
+    cr_assert_str_eq(crgw_repair_conf_of(cfg)->consumer, "p9");
+    crgw_config_unref(cfg);
+    const char *bad[] = {"cache.max_ttl_s=0", NULL}, *worse[] = {"nodot=1", NULL};
+    cr_assert_eq(crgw_config_load_set(DATA "ok.yaml", crgw_test_modules, bad, &cfg, &errs),
+                 CRGW_ERR_INVALID);
+    cr_assert(strstr(errs.v[0], "max_ttl_s"), "%s", errs.v[0]);
+    crgw_errs_cleanup(&errs);
+    cr_assert_eq(crgw_config_load_set(DATA "ok.yaml", crgw_test_modules, worse, &cfg, &errs),
+                 CRGW_ERR_INVALID);
+    cr_assert(strstr(errs.v[0], "override 'nodot=1'"), "%s", errs.v[0]);
+    crgw_errs_cleanup(&errs);
+}
