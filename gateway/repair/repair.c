@@ -217,6 +217,60 @@ static void problem_422(crgw_req *r, const char *why)
     crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
 }
 
+/* ---- Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) ---- */
+
+/*
+ * The Idempotency-Key of r for route into i (i->key NULL when none; digest: the body's SHA-256
+ * hex, i->digest points to it). 0, or -1 when the key is malformed (answered 400).
+ */
+static int idem_of(crgw_req *r, const char *route, crgw_rs_idem *i, char digest[65])
+{
+    memset(i, 0, sizeof(*i));
+    const char *k = crgw_req_header(r, "idempotency-key");
+    if (k == NULL)
+        return 0;
+    size_t l = strlen(k);
+    int ok = l >= 1 && l <= 255;
+    for (size_t j = 0; ok && j < l; j++)
+        ok = k[j] >= 0x20 && k[j] <= 0x7e;
+    if (!ok) {
+        crgw_req_problem(r, 400, "bad-idempotency-key", "Bad Idempotency-Key", NULL,
+                         "Idempotency-Key must be 1 to 255 printable ASCII characters");
+        return -1;
+    }
+    crgw_rs_sha256_hex(r->body, r->body_len, digest);
+    i->route = route;
+    i->client = r->client;
+    i->key = k;
+    i->digest = digest;
+    return 0;
+}
+
+/*
+ * The reply of a write sent with an Idempotency-Key: 1 when it answered r (the stored answer of
+ * the same earlier request, or 422 for a key reused with another body), else 0.
+ */
+static int idem_answered(crgw_req *r, const struct redisReply *reply)
+{
+    if (reply == NULL)
+        return 0;
+    if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "IDEMREUSED", 10) == 0) {
+        crgw_req_problem(r, 422, "idempotency-key-reused", "Idempotency-Key reused", NULL,
+                         "idempotency-key-reused: this Idempotency-Key was already used by this "
+                         "client with a different request body (within 24 h); nothing written");
+        return 1;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        crgw_metrics_counter_add("crgw_repair_idempotent_replays_total", NULL, 1);
+        crgw_req_respond(r, (int)reply->element[0]->integer, "application/json",
+                         reply->element[1]->str, reply->element[1]->len, NULL);
+        return 1;
+    }
+    return 0;
+}
+
 static void deadlines_json(const crgw_calendar *calendar, json_t *out, int32_t filed,
                            int32_t accepted, int extended, const char *status)
 {
@@ -250,6 +304,11 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
 {
     (void)rc;
     crgw_rs_op *op = priv; /* id: the outbox destination, "" = none */
+    if (idem_answered(op->r, reply)) {
+        json_decref(op->answer);
+        free(op);
+        return;
+    }
     const char *failed = crgw_rs_reply_failed(reply, REDIS_REPLY_INTEGER);
     if (failed) {
         crgw_req_problem(op->r, 503, "store-unavailable", "Repair store unavailable", NULL,
@@ -356,7 +415,7 @@ static char *app_filing_history(const char *filed_at, const char *node, int loca
 }
 
 /* Stores the application (and queues it for its origin) in one script; answers 201 or 503. */
-static void app_filing_store(crgw_req *r, const app_filing *f)
+static void app_filing_store(crgw_req *r, const app_filing *f, const crgw_rs_idem *idem)
 {
     crgw_config *cfg = r->cfg;
     char id[27], filed_at[40], field[160];
@@ -378,6 +437,9 @@ static void app_filing_store(crgw_req *r, const app_filing *f)
     json_object_set_new(op->answer, "filed_at", json_string(filed_at));
     deadlines_json(crgw_repair_of(r->server)->calendar, op->answer, crgw_day_of_unix(ms / 1000), -1,
                    0, status);
+    /* as crgw_req_respond_json serialises it for app_store_cb: the stored answer is the same */
+    char *answer = json_dumps(op->answer, JSON_COMPACT | JSON_ENSURE_ASCII);
+    crgw_assert(answer != NULL);
     crgw_repair_app_store_args a = {.app_id = id,
                                     .uscc = f->uscc,
                                     .dest = local ? NULL : f->rec.origin,
@@ -390,8 +452,12 @@ static void app_filing_store(crgw_req *r, const app_filing *f)
                                     .now_ms = ms,
                                     .applicant_node = cfg->node,
                                     .filed_ms = ms,
-                                    .status = status};
+                                    .status = status,
+                                    .idem = *idem,
+                                    .answer = answer,
+                                    .answer_status = 201};
     int rc = crgw_repair_store_app_store(crgw_server_redis(r->server), &a, app_store_cb, op);
+    free(answer);
     free(docs);
     free(hists);
     free(vals);
@@ -406,13 +472,16 @@ void crgw_route_repair_application_post(crgw_req *r)
 {
     if (crgw_repair_audit_refuses(r))
         return;
-    char why[256] = "";
+    char why[256] = "", digest[65] = "";
+    crgw_rs_idem idem;
+    if (idem_of(r, "applications", &idem, digest) != 0)
+        return;
     json_t *body = parse_body(r);
     if (body == NULL)
         return;
     app_filing f;
     if (app_filing_parse(r->cfg, body, &f, why, sizeof(why)) == 0)
-        app_filing_store(r, &f);
+        app_filing_store(r, &f, &idem);
     else
         problem_422(r, why);
     json_decref(body);
@@ -511,11 +580,16 @@ typedef struct {
     char applicant[8];
     const char *dest[MAX_DEST];
     size_t n_dest;
+    crgw_rs_idem idem; /* views into the request (digest: into op) */
+    char digest[65];
+    char *ans_pre, *ans_suf; /* the answer is ans_pre .. origin_seq .. ans_suf */
 } decide_op;
 
 static void decide_op_free(decide_op *op)
 {
     json_decref(op->payload);
+    free(op->ans_pre);
+    free(op->ans_suf);
     free(op);
 }
 
@@ -524,6 +598,10 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)rc;
     decide_op *op = priv;
     crgw_req *r = op->r;
+    if (idem_answered(r, reply)) {
+        decide_op_free(op);
+        return;
+    }
     if (reply == NULL) {
         crgw_rs_unavailable(r, "Redis did not answer: the decision may not be recorded");
     } else if (reply->type == REDIS_REPLY_ERROR) {
@@ -537,24 +615,56 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         else
             crgw_rs_unavailable(r, reply->str);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
-        json_t *ans = json_object();
-        json_object_set_new(ans, "event_id", json_string(op->event_id));
-        json_object_set_new(ans, "origin_seq", json_integer(reply->integer));
-        json_t *d = json_array();
-        for (size_t i = 0; i < op->n_dest; i++) {
-            json_array_append_new(d, json_string(op->dest[i]));
+        for (size_t i = 0; i < op->n_dest; i++)
             crgw_outbox_kick(crgw_repair_of(r->server)->ob, op->dest[i]);
-        }
-        json_object_set_new(ans, "destinations", d);
+        char seq[24];
+        snprintf(seq, sizeof(seq), "%lld", reply->integer);
+        crgw_buf ans;
+        crgw_buf_init(&ans, 8192);
+        (void)crgw_buf_adds(&ans, op->ans_pre);
+        (void)crgw_buf_adds(&ans, seq);
+        (void)crgw_buf_adds(&ans, op->ans_suf);
+        size_t alen = 0;
+        char *a = crgw_buf_take(&ans, &alen);
         char lab[48];
         snprintf(lab, sizeof(lab), "decision=\"%s\"", op->decision);
         crgw_metrics_counter_add("crgw_repair_decisions_total", lab, 1);
         crgw_repair_audit(r->server, "decision", "event_id", op->event_id, NULL, op->decision);
-        crgw_req_respond_json(r, 201, ans);
+        crgw_req_respond(r, 201, "application/json", a, alen, NULL);
+        free(a);
     } else {
         crgw_rs_unavailable(r, "unexpected Redis reply");
     }
     decide_op_free(op);
+}
+
+/*
+ * The answer {"event_id","origin_seq","destinations"} around its origin_seq (as DECIDE stores it
+ * with an Idempotency-Key): op->ans_pre and op->ans_suf.
+ */
+static void decide_answer_parts(decide_op *op)
+{
+    json_t *e = json_pack("{s:s}", "event_id", op->event_id);
+    json_t *d = json_array();
+    for (size_t i = 0; i < op->n_dest; i++)
+        json_array_append_new(d, json_string(op->dest[i]));
+    json_t *t = json_pack("{s:o}", "destinations", d);
+    char *es = json_dumps(e, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *ts = json_dumps(t, JSON_COMPACT | JSON_ENSURE_ASCII);
+    crgw_assert(es != NULL && ts != NULL);
+    json_decref(e);
+    json_decref(t);
+    crgw_buf b;
+    crgw_buf_init(&b, 4096);
+    (void)crgw_buf_add(&b, es, strlen(es) - 1); /* without its '}' */
+    (void)crgw_buf_adds(&b, ",\"origin_seq\":");
+    op->ans_pre = crgw_buf_take(&b, NULL);
+    crgw_buf_init(&b, 4096);
+    (void)crgw_buf_adds(&b, ",");
+    (void)crgw_buf_adds(&b, ts + 1); /* without its '{' */
+    op->ans_suf = crgw_buf_take(&b, NULL);
+    free(es);
+    free(ts);
 }
 
 /* Builds the value prefix/suffix and runs DECIDE. */
@@ -569,6 +679,7 @@ static void decide_run(decide_op *op)
     op->n_dest =
         crgw_repair_destinations(cfg, cfg->node, json_string_value(json_object_get(recj, "domain")),
                                  op->applicant, op->dest, MAX_DEST);
+    decide_answer_parts(op);
 
     char received[40];
     crgw_rs_now_rfc3339(received, 1);
@@ -611,7 +722,11 @@ static void decide_run(decide_op *op)
                                  .decision = op->decision,
                                  .history_entry = hs,
                                  .extension = op->extension,
-                                 .decided_at = op->decided_at};
+                                 .decided_at = op->decided_at,
+                                 .idem = op->idem,
+                                 .answer_prefix = op->ans_pre,
+                                 .answer_suffix = op->ans_suf,
+                                 .answer_status = 201};
     int rc = crgw_repair_store_decide(crgw_server_redis(r->server), &a, decide_cb, op);
     free(pres);
     free(payload);
@@ -646,6 +761,10 @@ void crgw_route_repair_decision(crgw_req *r)
         return;
     crgw_config *cfg = r->cfg;
     char why[256] = "";
+    crgw_rs_idem idem;
+    char digest[65] = "";
+    if (idem_of(r, "decisions", &idem, digest) != 0)
+        return;
     json_t *body = parse_body(r);
     if (body == NULL)
         return;
@@ -707,6 +826,9 @@ void crgw_route_repair_decision(crgw_req *r)
     snprintf(op->decision, sizeof(op->decision), "%s", decision);
     snprintf(op->decided_at, sizeof(op->decided_at), "%s", decided_at);
     op->extension = ext && json_is_true(ext);
+    op->idem = idem;
+    memcpy(op->digest, digest, sizeof(op->digest));
+    op->idem.digest = idem.key ? op->digest : NULL;
     json_t *p = json_object();
     json_object_set_new(p, "event_id", json_string(op->event_id));
     json_object_set_new(p, "origin_node", json_string(cfg->node));

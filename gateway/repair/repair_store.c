@@ -51,6 +51,27 @@ typedef enum {
     "  return string.sub(h, 1, -2) .. ',' .. entry .. ']'\n"                                       \
     "end\n"
 
+/*
+ * Shared Lua helpers of the Idempotency-Key (digest "" = no key: both do nothing).
+ * idem_replay(key, digest): nil when the key is unknown; the stored answer {status, body} when
+ * it was used with the same request body digest; an IDEMREUSED error for another body.
+ * idem_store(key, digest, status, answer, ttl): keeps the answer for ttl seconds.
+ */
+#define LUA_IDEM                                                                                   \
+    "local function idem_replay(key, digest)\n"                                                    \
+    "  if digest == '' then return nil end\n"                                                      \
+    "  local h = redis.call('HMGET', key, 'd', 's', 'b')\n"                                        \
+    "  if not h[1] then return nil end\n"                                                          \
+    "  if h[1] ~= digest then\n"                                                                   \
+    "    return redis.error_reply('IDEMREUSED the key was used with another request body') end\n"  \
+    "  return {tonumber(h[2]), h[3]}\n"                                                            \
+    "end\n"                                                                                        \
+    "local function idem_store(key, digest, status, answer, ttl)\n"                                \
+    "  if digest == '' then return end\n"                                                          \
+    "  redis.call('HSET', key, 'd', digest, 's', status, 'b', answer)\n"                           \
+    "  redis.call('EXPIRE', key, ttl)\n"                                                           \
+    "end\n"
+
 /* Application state transitions allowed for a decision. */
 #define LUA_ALLOWED                                                                                \
     "local allowed = {accepted = {submitted = 1, delivered = 1},\n"                                \
@@ -58,13 +79,18 @@ typedef enum {
     "  rejected = {accepted = 1}, revoked = {repaired = 1}}\n"
 
 /*
- * DECIDE. KEYS: 1 seq, 2 rs, 3 dedup, 4 app, 5 apps_open, 6.. outbox streams.
+ * DECIDE. KEYS: 1 seq, 2 rs, 3 dedup, 4 app, 5 apps_open, 6 idem, 7.. outbox streams.
  * ARGV: 1 field, 2 value prefix, 3 value suffix (value = prefix .. seq .. suffix), 4 event_id,
  * 5 payload, 6 now_ms, 7 decision, 8 history entry, 9 extension 0/1, 10 has_app 0/1,
- * 11 decided_at, 12 app id, 13 dedup set lifetime (s).
- * Returns the origin_seq, or an error NOAPP / MISMATCH / CONFLICT.
+ * 11 decided_at, 12 app id, 13 dedup set lifetime (s), 14 request body digest ("" = no
+ * Idempotency-Key), 15 answer prefix, 16 answer suffix (answer = prefix .. seq .. suffix),
+ * 17 answer status, 18 idem lifetime (s).
+ * Returns the origin_seq, the stored answer {status, body} of an earlier identical request, or
+ * an error NOAPP / MISMATCH / CONFLICT / IDEMREUSED.
  */
-static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
+static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED LUA_IDEM
+    "local done = idem_replay(KEYS[6], ARGV[14])\n"
+    "if done then return done end\n"
     "if ARGV[10] == '1' then\n"
     "  local st = redis.call('HGET', KEYS[4], 'status')\n"
     "  if not st then return redis.error_reply('NOAPP unknown application') end\n"
@@ -84,10 +110,11 @@ static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED
     "  if ARGV[9] == '1' then redis.call('HSET', KEYS[4], 'extended', '1') end\n"
     "  if ARGV[7] ~= 'accepted' then redis.call('ZREM', KEYS[5], ARGV[12]) end\n"
     "end\n"
-    "for i = 6, #KEYS do\n"
+    "for i = 7, #KEYS do\n"
     "  redis.call('XADD', KEYS[i], '*', 'k', 'e', 'id', ARGV[4], 'seq', seq, 'p', ARGV[5], "
     "'at', ARGV[6])\n"
     "end\n"
+    "idem_store(KEYS[6], ARGV[14], ARGV[17], ARGV[15] .. seq .. ARGV[16], ARGV[18])\n"
     "return seq\n";
 
 /*
@@ -132,22 +159,27 @@ static const char lua_apply[] = LUA_APPEND_HISTORY
     "return 'applied'\n";
 
 /*
- * APP_STORE. KEYS: 1 app, 2 apps_open, 3 rs, [4 outbox stream].
+ * APP_STORE. KEYS: 1 app, 2 apps_open, 3 rs, 4 idem, [5 outbox stream].
  * ARGV: 1 app id, 2 doc, 3 filed_at, 4 history (JSON array), 5 field, 6 rs value, 7 payload,
- * 8 now_ms, 9 applicant_node, 10 uscc, 11 filed_ms, 12 status.
- * Returns 1 when stored, 0 when the application already existed (nothing changed).
+ * 8 now_ms, 9 applicant_node, 10 uscc, 11 filed_ms, 12 status, 13 request body digest ("" = no
+ * Idempotency-Key), 14 answer, 15 answer status, 16 idem lifetime (s).
+ * Returns 1 when stored, 0 when the application already existed (nothing changed), or the
+ * stored answer {status, body} of an earlier identical request, or an error IDEMREUSED.
  */
-static const char lua_app_store[] = LUA_SET_IF_NO_DECISION
+static const char lua_app_store[] = LUA_SET_IF_NO_DECISION LUA_IDEM
+    "local done = idem_replay(KEYS[4], ARGV[13])\n"
+    "if done then return done end\n"
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[12], 'filed_at', ARGV[3], "
     "'history', ARGV[4], 'field', ARGV[5], 'last_seq', 0, 'extended', '0', "
     "'applicant_node', ARGV[9], 'uscc', ARGV[10])\n"
     "redis.call('ZADD', KEYS[2], ARGV[11], ARGV[1])\n"
     "set_if_no_decision(KEYS[3], ARGV[5], ARGV[6])\n"
-    "if KEYS[4] then\n"
-    "  redis.call('XADD', KEYS[4], '*', 'k', 'a', 'id', ARGV[1], 'seq', 0, 'p', ARGV[7], "
+    "if KEYS[5] then\n"
+    "  redis.call('XADD', KEYS[5], '*', 'k', 'a', 'id', ARGV[1], 'seq', 0, 'p', ARGV[7], "
     "'at', ARGV[8])\n"
     "end\n"
+    "idem_store(KEYS[4], ARGV[13], ARGV[15], ARGV[14], ARGV[16])\n"
     "return 1\n";
 
 /*
@@ -370,15 +402,55 @@ static int present(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
+static int idem_on(const crgw_rs_idem *i)
+{
+    return present(i->key) && present(i->digest);
+}
+
+/* crgw:idem:<route>:<SHA-256 hex of client NUL key>, or crgw:idem:- (never written) */
+static void put_idem_key(crgw_rs_call *c, const crgw_rs_idem *i)
+{
+    if (!idem_on(i)) {
+        put(c, "crgw:idem:-");
+        return;
+    }
+    char hex[65];
+    crgw_rs_idem_hash(or_empty(i->client), i->key, hex);
+    put_fmt(c, "crgw:idem:%s:%s", or_empty(i->route), hex);
+}
+
+void crgw_rs_idem_hash(const char *client, const char *key, char out[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    crgw_assert(ctx != NULL);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    crgw_assert(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1);
+    crgw_assert(EVP_DigestUpdate(ctx, client, strlen(client) + 1) == 1); /* with its NUL */
+    crgw_assert(EVP_DigestUpdate(ctx, key, strlen(key)) == 1);
+    crgw_assert(EVP_DigestFinal_ex(ctx, md, &mdlen) == 1);
+    EVP_MD_CTX_free(ctx);
+    crgw_hex(md, mdlen, out);
+}
+
+void crgw_rs_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    crgw_assert(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) == 1);
+    crgw_hex(md, mdlen, out);
+}
+
 void crgw_repair_store_build_decide(const crgw_repair_decide_args *a, crgw_rs_call *c)
 {
     long long now = a->now_ms ? a->now_ms : crgw_rs_now_ms();
-    call_init(c, 5 + a->n_dest + 13);
+    call_init(c, 6 + a->n_dest + 18);
     put_key(c, "seq", a->node);
     put_key(c, "rs", a->uscc);
     put_dedup_key(c, a->node, now, 0);
     put_key(c, "app", present(a->app_id) ? a->app_id : "-");
     put(c, KEY_APPS_OPEN);
+    put_idem_key(c, &a->idem);
     for (size_t i = 0; i < a->n_dest; i++)
         put_key(c, "outbox", a->dest[i]);
     end_keys(c);
@@ -395,6 +467,11 @@ void crgw_repair_store_build_decide(const crgw_repair_decide_args *a, crgw_rs_ca
     put(c, a->decided_at);
     put(c, or_empty(a->app_id));
     put_ll(c, CRGW_RS_DEDUP_DAYS * 86400);
+    put(c, idem_on(&a->idem) ? a->idem.digest : "");
+    put(c, or_empty(a->answer_prefix));
+    put(c, or_empty(a->answer_suffix));
+    put_ll(c, a->answer_status);
+    put_ll(c, CRGW_RS_IDEM_TTL_S);
 }
 
 void crgw_repair_store_build_apply(const crgw_repair_apply_args *a, crgw_rs_call *c)
@@ -424,10 +501,11 @@ void crgw_repair_store_build_apply(const crgw_repair_apply_args *a, crgw_rs_call
 
 void crgw_repair_store_build_app_store(const crgw_repair_app_store_args *a, crgw_rs_call *c)
 {
-    call_init(c, 4 + 12);
+    call_init(c, 5 + 16);
     put_key(c, "app", a->app_id);
     put(c, KEY_APPS_OPEN);
     put_key(c, "rs", a->uscc);
+    put_idem_key(c, &a->idem);
     if (present(a->dest))
         put_key(c, "outbox", a->dest);
     end_keys(c);
@@ -443,6 +521,10 @@ void crgw_repair_store_build_app_store(const crgw_repair_app_store_args *a, crgw
     put(c, a->uscc);
     put_ll(c, a->filed_ms);
     put(c, a->status);
+    put(c, idem_on(&a->idem) ? a->idem.digest : "");
+    put(c, or_empty(a->answer));
+    put_ll(c, a->answer_status);
+    put_ll(c, CRGW_RS_IDEM_TTL_S);
 }
 
 void crgw_repair_store_build_app_delivered(const crgw_repair_app_delivered_args *a, crgw_rs_call *c)

@@ -28,6 +28,10 @@
  *                          k (e = event, a = application), id, seq, p (payload JSON), at (ms)
  *   crgw:dead:<dest>       stream of dead letters (same fields + reason, dead_at)
  *   crgw:peer:<dest>       hash: last_contact (RFC 3339), retries
+ *   crgw:idem:<route>:<h>  hash d (SHA-256 hex of the request body), s (answer status), b
+ *                          (answer body): the answer to a request with an Idempotency-Key,
+ *                          written by the script of the write itself; h = SHA-256 hex of
+ *                          "<client identity> NUL <key>"; expires after CRGW_RS_IDEM_TTL_S
  *
  * Every write that must be atomic with another is one script: a decision INCRs the origin_seq,
  * updates the local status and the application, and XADDs to every destination's outbox in one
@@ -50,6 +54,23 @@
 
 #define CRGW_RS_GROUP "crgw"
 #define CRGW_RS_DEDUP_DAYS 8
+#define CRGW_RS_IDEM_TTL_S 86400
+
+/*
+ * The Idempotency-Key of a write (DECIDE, APP_STORE): key NULL or "" = none (the script then
+ * neither looks up nor stores an answer).
+ */
+typedef struct {
+    const char *route;  /* "decisions", "applications" */
+    const char *client; /* the caller's identity (crgw_req.client) */
+    const char *key;    /* the Idempotency-Key as sent */
+    const char *digest; /* SHA-256 hex of the request body */
+} crgw_rs_idem;
+
+/* SHA-256 hex of "<client> NUL <key>": the last part of the crgw:idem key. */
+void crgw_rs_idem_hash(const char *client, const char *key, char out[65]);
+/* SHA-256 hex of data. */
+void crgw_rs_sha256_hex(const void *data, size_t len, char out[65]);
 
 /*
  * One call of a script, as sent: argv[0..nkeys-1] are its KEYS, argv[nkeys..n-1] its ARGV, in
@@ -74,7 +95,11 @@ void crgw_rs_call_cleanup(crgw_rs_call *c);
  * Redis failure) or CRGW_ERR_UNAVAILABLE (cb not called). Times: now_ms 0 = now.
  */
 
-/* DECIDE: a decision at its origin (this node). Reply: origin_seq, or NOAPP/MISMATCH/CONFLICT. */
+/*
+ * DECIDE: a decision at its origin (this node). Reply: origin_seq, or NOAPP/MISMATCH/CONFLICT;
+ * with an Idempotency-Key also an array {status, body} (the stored answer of the same request:
+ * nothing written) or IDEMREUSED (the key came with another body).
+ */
 typedef struct {
     const char *node;        /* this node: crgw:seq:<node>, today's dedup set */
     const char *uscc;        /* normalised subject: crgw:rs:<uscc> */
@@ -91,6 +116,10 @@ typedef struct {
     const char *history_entry; /* JSON object appended to the application's history */
     int extension;
     const char *decided_at;
+    crgw_rs_idem idem;
+    const char *answer_prefix; /* the answer is answer_prefix .. origin_seq .. answer_suffix */
+    const char *answer_suffix;
+    int answer_status;
 } crgw_repair_decide_args;
 
 void crgw_repair_store_build_decide(const crgw_repair_decide_args *a, crgw_rs_call *c);
@@ -118,7 +147,10 @@ void crgw_repair_store_build_apply(const crgw_repair_apply_args *a, crgw_rs_call
 int crgw_repair_store_apply(crgw_redis *rc, const crgw_repair_apply_args *a, crgw_redis_cb cb,
                             void *priv);
 
-/* APP_STORE: a new application. Reply: integer 1 stored, 0 already known (nothing changed). */
+/*
+ * APP_STORE: a new application. Reply: integer 1 stored, 0 already known (nothing changed); with
+ * an Idempotency-Key also {status, body} or IDEMREUSED as DECIDE.
+ */
 typedef struct {
     const char *app_id;   /* crgw:app:<app_id>, member of crgw:apps:open */
     const char *uscc;     /* crgw:rs:<uscc>; also stored in the application */
@@ -133,6 +165,9 @@ typedef struct {
     const char *applicant_node;
     long long filed_ms; /* score in crgw:apps:open */
     const char *status; /* "submitted" or "delivered" */
+    crgw_rs_idem idem;
+    const char *answer; /* the answer body, stored with the idempotency key */
+    int answer_status;
 } crgw_repair_app_store_args;
 
 void crgw_repair_store_build_app_store(const crgw_repair_app_store_args *a, crgw_rs_call *c);

@@ -65,6 +65,12 @@ typedef struct chunk {
 
 typedef struct crgw_conn crgw_conn;
 
+/* A request header field as received (crgw_req_header), in the stream arena. */
+typedef struct req_header {
+    struct req_header *next;
+    const char *name, *value;
+} req_header;
+
 typedef struct stream {
     crgw_req req;
     crgw_conn *conn; /* NULL once detached */
@@ -75,7 +81,8 @@ typedef struct stream {
     size_t hdr_bytes;
     const char *raw_path; /* :path as received */
     const char *x_role, *x_client, *x_delay;
-    long long content_length; /* -1 when absent */
+    req_header *hdrs, *hdrs_last; /* regular header fields, in the order received */
+    long long content_length;     /* -1 when absent */
     crgw_buf body;
     size_t dropped;       /* body bytes discarded after an early answer */
     uint64_t deadline_us; /* request must be complete by then */
@@ -161,6 +168,15 @@ static char *arena_strndup(stream *s, const char *p, size_t n)
 void *crgw_conn_alloc(crgw_req *r, size_t n)
 {
     return arena_alloc(r->impl, n);
+}
+
+const char *crgw_req_header(crgw_req *r, const char *name)
+{
+    const stream *s = r->impl;
+    for (const req_header *h = s->hdrs; h; h = h->next)
+        if (strcmp(h->name, name) == 0)
+            return h->value;
+    return NULL;
 }
 
 static stream *stream_new(crgw_conn *c, int32_t id)
@@ -631,6 +647,15 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             s->raw_path = arena_strndup(s, v, valuelen);
         return 0;
     }
+    req_header *h = arena_alloc(s, sizeof(*h));
+    h->next = NULL;
+    h->name = arena_strndup(s, (const char *)name, namelen);
+    h->value = arena_strndup(s, v, valuelen);
+    if (s->hdrs_last)
+        s->hdrs_last->next = h;
+    else
+        s->hdrs = h;
+    s->hdrs_last = h;
     if (NAME_IS("content-type"))
         s->req.content_type = arena_strndup(s, v, valuelen);
     else if (NAME_IS("content-length")) {

@@ -70,6 +70,11 @@ json_t *crgw_problem_new(int status, const char *type, const char *title, const 
 int crgw_req_cancelled(const crgw_req *r);
 /* Value of a query parameter (percent-decoded, request-lifetime storage), or NULL. */
 const char *crgw_req_query(crgw_req *r, const char *name);
+/*
+ * Value of the first request header field called name (lower case, as HTTP/2 sends names;
+ * request-lifetime storage; "" when sent empty), or NULL when the request has none.
+ */
+const char *crgw_req_header(crgw_req *r, const char *name);
 
 /* Route table entry (gateway/server/routes.c holds the one static table). */
 typedef struct {

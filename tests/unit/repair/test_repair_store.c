@@ -64,13 +64,61 @@ Test(repair_store, decide_layout)
     crgw_repair_decide_args a = decide_args("APP1");
     crgw_rs_call c;
     crgw_repair_store_build_decide(&a, &c);
-    EXPECT(&c, 7, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
-           "crgw:app:APP1", "crgw:apps:open", "crgw:outbox:330100", "crgw:outbox:130100",
+    EXPECT(&c, 8, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
+           "crgw:app:APP1", "crgw:apps:open", "crgw:idem:-", "crgw:outbox:330100",
+           "crgw:outbox:130100",
            /* ARGV */
            "120000:R-1", "{\"a\":1,\"origin_seq\":", "}", "EV1", "{\"event_id\":\"EV1\"}",
            "1795399200000", "accepted", "{\"status\":\"accepted\"}", "1", "1",
-           "2026-11-23T10:00:00+08:00", "APP1", "691200");
+           "2026-11-23T10:00:00+08:00", "APP1", "691200", "", "", "", "0", "86400");
     crgw_rs_call_cleanup(&c);
+}
+
+/* SHA-256 hex of "uri:client-a" NUL "k1" */
+#define IDEM_H "1d5528ce2ee4bb3320ff8d37fb6d3a2d5149e861072ead8addea533c6ad8fb5e"
+#define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const crgw_rs_idem idem_k1 = {
+    .route = "decisions", .client = "uri:client-a", .key = "k1", .digest = DIGEST};
+
+Test(repair_store, decide_with_idempotency_key)
+{
+    crgw_repair_decide_args a = decide_args("APP1");
+    a.n_dest = 1;
+    a.idem = idem_k1;
+    a.answer_prefix = "{\"event_id\":\"EV1\",\"origin_seq\":";
+    a.answer_suffix = ",\"destinations\":[\"330100\"]}";
+    a.answer_status = 201;
+    crgw_rs_call c;
+    crgw_repair_store_build_decide(&a, &c);
+    EXPECT(&c, 7, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
+           "crgw:app:APP1", "crgw:apps:open", "crgw:idem:decisions:" IDEM_H, "crgw:outbox:330100",
+           /* ARGV */
+           "120000:R-1", "{\"a\":1,\"origin_seq\":", "}", "EV1", "{\"event_id\":\"EV1\"}",
+           "1795399200000", "accepted", "{\"status\":\"accepted\"}", "1", "1",
+           "2026-11-23T10:00:00+08:00", "APP1", "691200", DIGEST,
+           "{\"event_id\":\"EV1\",\"origin_seq\":", ",\"destinations\":[\"330100\"]}", "201",
+           "86400");
+    crgw_rs_call_cleanup(&c);
+    /* A key without a digest, or an empty key, is no key. */
+    a.idem.key = "";
+    crgw_repair_store_build_decide(&a, &c);
+    cr_assert_str_eq(c.argv[5], "crgw:idem:-");
+    cr_assert_str_eq(c.argv[c.nkeys + 13], "");
+    crgw_rs_call_cleanup(&c);
+}
+
+Test(repair_store, idempotency_hashes)
+{
+    char h[65];
+    crgw_rs_idem_hash("uri:client-a", "k1", h);
+    cr_assert_str_eq(h, IDEM_H);
+    crgw_rs_idem_hash("uri:client-a", "k2", h);
+    cr_assert_str_neq(h, IDEM_H);
+    crgw_rs_idem_hash("uri:client-b", "k1", h);
+    cr_assert_str_neq(h, IDEM_H, "the key is per client");
+    crgw_rs_sha256_hex("abc", 3, h);
+    cr_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 Test(repair_store, decide_without_application_or_destination)
@@ -81,12 +129,12 @@ Test(repair_store, decide_without_application_or_destination)
     a.now_ms = EARLY_MS;
     crgw_rs_call c;
     crgw_repair_store_build_decide(&a, &c);
-    EXPECT(&c, 5, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
-           "crgw:app:-", "crgw:apps:open",
+    EXPECT(&c, 6, "crgw:seq:120000", "crgw:rs:91120116MA06T8E28X", "crgw:dedup:120000:20261123",
+           "crgw:app:-", "crgw:apps:open", "crgw:idem:-",
            /* ARGV */
            "120000:R-1", "{\"a\":1,\"origin_seq\":", "}", "EV1", "{\"event_id\":\"EV1\"}",
            "1795366800000", "accepted", "{\"status\":\"accepted\"}", "0", "0",
-           "2026-11-23T10:00:00+08:00", "", "691200");
+           "2026-11-23T10:00:00+08:00", "", "691200", "", "", "", "0", "86400");
     crgw_rs_call_cleanup(&c);
     a.app_id = ""; /* "" is no application too */
     crgw_repair_store_build_decide(&a, &c);
@@ -159,19 +207,34 @@ Test(repair_store, app_store_layout)
     crgw_repair_app_store_args a = app_store_args("120000");
     crgw_rs_call c;
     crgw_repair_store_build_app_store(&a, &c);
-    EXPECT(&c, 4, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X",
+    EXPECT(&c, 5, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X", "crgw:idem:-",
            "crgw:outbox:120000",
            /* ARGV */
            "APP3", "{\"doc\":1}", "2026-11-23T10:00:00+08:00", "[{\"status\":\"submitted\"}]",
            "120000:R-1", "{\"origin_seq\":0}", "{\"doc\":1}", "1795399200000", "330100",
-           "91120116MA06T8E28X", "1795399200001", "submitted");
+           "91120116MA06T8E28X", "1795399200001", "submitted", "", "", "0", "86400");
     crgw_rs_call_cleanup(&c);
     /* No destination: no stream key, the ARGV start one earlier. */
     a = app_store_args(NULL);
     crgw_repair_store_build_app_store(&a, &c);
-    cr_assert_eq(c.nkeys, 3);
-    cr_assert_eq(c.n, 15);
-    cr_assert_str_eq(c.argv[3], "APP3");
+    cr_assert_eq(c.nkeys, 4);
+    cr_assert_eq(c.n, 20);
+    cr_assert_str_eq(c.argv[4], "APP3");
+    crgw_rs_call_cleanup(&c);
+    /* With an Idempotency-Key: its key, the body digest, the answer to store. */
+    a = app_store_args(NULL);
+    a.idem = idem_k1;
+    a.idem.route = "applications";
+    a.answer = "{\"application_id\":\"APP3\"}";
+    a.answer_status = 201;
+    crgw_repair_store_build_app_store(&a, &c);
+    EXPECT(&c, 4, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X",
+           "crgw:idem:applications:" IDEM_H,
+           /* ARGV */
+           "APP3", "{\"doc\":1}", "2026-11-23T10:00:00+08:00", "[{\"status\":\"submitted\"}]",
+           "120000:R-1", "{\"origin_seq\":0}", "{\"doc\":1}", "1795399200000", "330100",
+           "91120116MA06T8E28X", "1795399200001", "submitted", DIGEST,
+           "{\"application_id\":\"APP3\"}", "201", "86400");
     crgw_rs_call_cleanup(&c);
 }
 
@@ -292,6 +355,13 @@ static void on_reply(crgw_redis *rc, redisReply *r, void *priv)
         res->integer = r->integer;
     if (r && r->str)
         snprintf(res->str, sizeof(res->str), "%.*s", (int)r->len, r->str);
+    /* a stored answer {status, body} */
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_STRING) {
+        res->integer = r->element[0]->integer;
+        snprintf(res->str, sizeof(res->str), "%.*s", (int)r->element[1]->len,
+                 r->element[1]->str);
+    }
 }
 
 static struct event_base *base;
@@ -381,6 +451,51 @@ Test(repair_store_live, scripts_against_redis, .fini = redis_stop)
     de.app_id = "NOPE";
     r = RUN(crgw_repair_store_decide, rc, &de);
     cr_assert_eq(strncmp(r.str, "NOAPP", 5), 0, "%s", r.str);
+
+    /* With an Idempotency-Key: written once, then the stored answer; another body: IDEMREUSED. */
+    crgw_repair_decide_args di = decide_args(NULL);
+    di.now_ms = 0;
+    di.n_dest = 0; /* the outbox checks below count the first decision's entries */
+    di.idem = idem_k1;
+    di.answer_prefix = "{\"event_id\":\"EV1\",\"origin_seq\":";
+    di.answer_suffix = "}";
+    di.answer_status = 201;
+    r = RUN(crgw_repair_store_decide, rc, &di);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+    cr_assert_eq(r.integer, 2);
+    r = RUN(crgw_repair_store_decide, rc, &di);
+    cr_assert_eq(r.type, REDIS_REPLY_ARRAY, "%s", r.str);
+    cr_assert_eq(r.integer, 201);
+    cr_assert_str_eq(r.str, "{\"event_id\":\"EV1\",\"origin_seq\":2}");
+    r = cmd(rc, "GET %s", "crgw:seq:120000");
+    cr_assert_str_eq(r.str, "2", "the replay wrote nothing");
+    r = cmd(rc, "TTL %s", "crgw:idem:decisions:" IDEM_H);
+    cr_assert(r.integer > 86000 && r.integer <= 86400, "TTL %lld", r.integer);
+    di.idem.digest = "ff";
+    r = RUN(crgw_repair_store_decide, rc, &di);
+    cr_assert_eq(r.type, REDIS_REPLY_ERROR);
+    cr_assert_eq(strncmp(r.str, "IDEMREUSED", 10), 0, "%s", r.str);
+    r = cmd(rc, "GET %s", "crgw:seq:120000");
+    cr_assert_str_eq(r.str, "2");
+
+    /* An application with an Idempotency-Key: stored once, then the stored answer. */
+    crgw_repair_app_store_args sa = app_store_args(NULL);
+    sa.app_id = "APP4";
+    sa.idem = idem_k1;
+    sa.idem.route = "applications";
+    sa.answer = "{\"application_id\":\"APP4\"}";
+    sa.answer_status = 201;
+    r = RUN(crgw_repair_store_app_store, rc, &sa);
+    cr_assert_eq(r.integer, 1, "%s", r.str);
+    sa.app_id = "APP5"; /* the retry of a client: a new id, the same body */
+    r = RUN(crgw_repair_store_app_store, rc, &sa);
+    cr_assert_eq(r.type, REDIS_REPLY_ARRAY, "%s", r.str);
+    cr_assert_str_eq(r.str, "{\"application_id\":\"APP4\"}");
+    r = cmd(rc, "EXISTS %s", "crgw:app:APP5");
+    cr_assert_eq(r.integer, 0);
+    sa.idem.digest = "ee";
+    r = RUN(crgw_repair_store_app_store, rc, &sa);
+    cr_assert_eq(strncmp(r.str, "IDEMREUSED", 10), 0, "%s", r.str);
 
     /* A peer's event: applied, then a duplicate, then an older one is stale. */
     crgw_repair_apply_args ap = apply_args(NULL, 7);
