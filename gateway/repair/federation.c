@@ -423,9 +423,7 @@ void crgw_route_fed_events(crgw_req *r)
     json_t *h = crgw_rs_history_entry(decision, decided_at, origin, eid);
     char *hs = crgw_json_dump(h, 0, NULL);
     json_decref(h);
-    /* repair.audit_events; CRGW_TEST_REPAIR_AUDIT=1 turns it on (fault tests) */
-    const char *ta = getenv("CRGW_TEST_REPAIR_AUDIT");
-    int audit = (ta && strcmp(ta, "1") == 0) || crgw_repair_conf_of(r->cfg)->audit_events;
+    int audit = crgw_repair_of(r->server)->audit_events;
     crgw_repair_apply_args a = {.origin = origin,
                                 .uscc = uscc,
                                 .app_id = app,

@@ -980,6 +980,10 @@ static void overdue_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* The identity and the outbox of the configuration in force (either may end up NULL). */
 static void start_federation(crgw_repair *rp, const char *when)
 {
+    /* repair.audit_events; CRGW_TEST_REPAIR_AUDIT=1 turns it on (fault tests) */
+    const char *ta = getenv("CRGW_TEST_REPAIR_AUDIT");
+    rp->audit_events = (ta && strcmp(ta, "1") == 0) ||
+                       crgw_repair_conf_of(crgw_server_config(rp->server))->audit_events;
     rp->fed = crgw_federation_new(crgw_server_config(rp->server));
     if (!rp->fed)
         log_error("repair: federation identity unusable%s: nothing is sent to peers, peers' "

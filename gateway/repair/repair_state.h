@@ -23,6 +23,7 @@ typedef struct crgw_repair {
     long scan_overdue;
     crgw_federation *fed; /* NULL: identity unusable, peers' messages refused */
     crgw_outbox *ob;      /* NULL: nothing is delivered to peers */
+    int audit_events;     /* repair.audit_events, or CRGW_TEST_REPAIR_AUDIT=1 (read at start) */
 } crgw_repair;
 
 /* The repair state of the server a request or callback belongs to (never NULL while started). */

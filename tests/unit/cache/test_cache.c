@@ -21,6 +21,7 @@
 #include "gateway/cache/cache.h"
 #include "gateway/server/config.h"
 #include "gateway/server/redis.h"
+#include "tests/unit/test_redis.h"
 
 static const unsigned char D0[32] = {0};
 
@@ -386,42 +387,14 @@ static void on_done(void *priv, int status, const char *ctype, const char *body,
     a->body = xstrndup(body, len);
 }
 
-static pid_t redis_pid;
-static char sock[128];
-static char dir[64];
-
 static void redis_start(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/crgw-cache-ut-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
-    redis_pid = fork();
-    cr_assert(redis_pid >= 0);
-    if (redis_pid == 0) {
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-               "--appendonly", "no", "--dir", dir, "--loglevel", "warning", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        struct stat st;
-        if (stat(sock, &st) == 0)
-            return;
-        usleep(10000);
-    }
-    cr_assert_fail("redis-server did not start");
+    test_redis_start("crgw-cache-ut");
 }
 
 static void redis_stop(void)
 {
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
-    unlink(sock);
-    rmdir(dir);
+    test_redis_stop();
 }
 
 static void run_until(struct event_base *base, int *flag, int want)
@@ -453,7 +426,7 @@ Test(cache_flow, miss_hit_repair_coalesce_bypass, .fini = redis_stop)
     redis_start();
     struct event_base *base = event_base_new();
     char addr[160];
-    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    snprintf(addr, sizeof(addr), "unix:%s", test_redis_sock);
     crgw_redis *rc = crgw_redis_new(base, addr, 1000);
     cr_assert_not_null(rc);
     for (int i = 0; i < 400 && !crgw_redis_up(rc); i++) {

@@ -16,6 +16,7 @@
 
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/redis.h"
+#include "tests/unit/test_redis.h"
 
 /* 2026-11-23T10:00:00+08:00 */
 #define NOW_MS 1795399200000LL
@@ -300,42 +301,14 @@ Test(repair_store, stored_values)
 
 /* ---------- the scripts, against a private redis-server ---------- */
 
-static pid_t redis_pid;
-static char sock[128];
-static char dir[64];
-
 static void redis_start(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/crgw-rs-ut-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
-    redis_pid = fork();
-    cr_assert(redis_pid >= 0);
-    if (redis_pid == 0) {
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-               "--appendonly", "no", "--dir", dir, "--loglevel", "warning", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        struct stat st;
-        if (stat(sock, &st) == 0)
-            return;
-        usleep(10000);
-    }
-    cr_assert_fail("redis-server did not start");
+    test_redis_start("crgw-rs-ut");
 }
 
 static void redis_stop(void)
 {
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
-    unlink(sock);
-    rmdir(dir);
+    test_redis_stop();
 }
 
 typedef struct {
@@ -399,7 +372,7 @@ Test(repair_store_live, scripts_against_redis, .fini = redis_stop)
     redis_start();
     base = event_base_new();
     char addr[160];
-    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    snprintf(addr, sizeof(addr), "unix:%s", test_redis_sock);
     crgw_redis *rc = crgw_redis_new(base, addr, 1000);
     cr_assert_not_null(rc);
     for (int i = 0; i < 400 && !crgw_redis_up(rc); i++) {
