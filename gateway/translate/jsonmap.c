@@ -267,30 +267,35 @@ static json_t *jp_number(jp *j)
         while (p < e && *p >= '0' && *p <= '9')
             p++;
     }
-    char tmp[64];
+    /* numbers of any length, as jansson reads them: a long one (a real with many digits)
+       is copied to the heap, the usual short one stays on the stack */
+    char small[64], *tmp = small;
     size_t n = (size_t)(p - s);
-    if (n >= sizeof(tmp)) {
-        jp_fail(j, "number too long", 0);
+    if (n >= sizeof(small) && (tmp = malloc(n + 1)) == NULL) {
+        jp_fail(j, "out of memory", 0);
         return NULL;
     }
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     j->p = p;
     errno = 0;
+    json_t *v = NULL;
     if (!real) {
-        long long v = strtoll(tmp, NULL, 10);
-        if (errno == ERANGE) {
+        long long i = strtoll(tmp, NULL, 10);
+        if (errno == ERANGE)
             jp_fail(j, "integer out of range", 0);
-            return NULL;
-        }
-        return json_integer(v);
+        else
+            v = json_integer(i);
+    } else {
+        double d = strtod(tmp, NULL);
+        if (errno == ERANGE && (d > 1.0 || d < -1.0))
+            jp_fail(j, "real number out of range", 0);
+        else
+            v = json_real(d);
     }
-    double d = strtod(tmp, NULL);
-    if (errno == ERANGE && (d > 1.0 || d < -1.0)) {
-        jp_fail(j, "real number out of range", 0);
-        return NULL;
-    }
-    return json_real(d);
+    if (tmp != small)
+        free(tmp);
+    return v;
 }
 
 static int jp_push(jp *j, int obj)

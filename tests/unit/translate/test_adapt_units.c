@@ -200,6 +200,23 @@ Test(adapt_parse, json_strict)
     const char *str = "{\"a\": \"[[[[[[[[[[\"}";
     cr_assert_eq(crgw_json_parse_strict(str, strlen(str), 2, &j, &e), 0);
     json_decref(j);
+    /* a real with more digits than a stack buffer holds reads as jansson reads it (fuzz find) */
+    char longnum[300] = "{\"a\": ";
+    memset(longnum + 6, '2', 200);
+    strcpy(longnum + 206, ".79}");
+    cr_assert_eq(crgw_json_parse_strict(longnum, strlen(longnum), 0, &j, &e), 0);
+    json_t *ref = json_loads(longnum, 0, NULL);
+    cr_assert_not_null(ref);
+    cr_assert(json_equal(j, ref));
+    cr_assert(json_real_value(json_object_get(j, "a")) > 2e199);
+    json_decref(ref);
+    json_decref(j);
+    /* a long integer is still refused as out of range, not truncated */
+    longnum[206] = '}';
+    longnum[207] = '\0';
+    cr_assert_eq(crgw_json_parse_strict(longnum, strlen(longnum), 0, &j, &e), -1);
+    cr_assert(strstr(e.v[0].message, "integer out of range") != NULL);
+    crgw_diags_cleanup(&e);
 }
 
 Test(adapt_canonical, from_canonical_validates)
