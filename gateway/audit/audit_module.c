@@ -86,6 +86,7 @@ struct crgw_audit {
     long long since_cp;      /* entries since the last checkpoint */
     int abandon;             /* stopping with a failing disk: no more waiting */
     int64_t last_cp_ms;
+    crgw_buf batch; /* the lines of one batch, kept between batches (no regrowth per batch) */
 
     /* the last CP_RING checkpoint entries written (lines), for GET /v1/audit/checkpoints */
     char *cps[CP_RING];
@@ -121,9 +122,14 @@ static void format_time(int64_t ms, char *out, size_t cap)
         last_s = sec;
     }
     int m = (int)(ms % 1000);
-    char frac[6] = {
-        '.', (char)('0' + m / 100), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 'Z', '\0'};
-    crgw_strfmt(out, cap, "%s%s", last, frac);
+    crgw_assert(cap >= 25);
+    memcpy(out, last, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + m / 100);
+    out[21] = (char)('0' + m / 10 % 10);
+    out[22] = (char)('0' + m % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* UTC day of ms as YYYYMMDD. */
@@ -139,18 +145,34 @@ static int utc_day(int64_t ms)
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
+/* One digest context per thread, reused (EVP_Digest allocates and frees one per call); freed
+ * by the thread's key destructor. */
+static pthread_key_t sha256_key;
+
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 static void sha256_fetch(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    crgw_assert(pthread_key_create(&sha256_key, sha256_ctx_free) == 0);
 }
 
 static void sha256_hex(const char *p, size_t n, char out[HASH_HEX])
 {
     pthread_once(&sha256_once, sha256_fetch);
     crgw_assert(sha256_md != NULL);
+    EVP_MD_CTX *ctx = pthread_getspecific(sha256_key);
+    if (!ctx) {
+        ctx = EVP_MD_CTX_new();
+        crgw_assert(ctx != NULL && pthread_setspecific(sha256_key, ctx) == 0);
+    }
     unsigned char md[32];
     unsigned int ml = 0;
-    crgw_assert(EVP_Digest(p, n, md, &ml, sha256_md, NULL) == 1 && ml == 32);
+    crgw_assert(EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+                EVP_DigestFinal_ex(ctx, md, &ml) == 1 && ml == 32);
     crgw_hex(md, 32, out);
 }
 
@@ -407,13 +429,27 @@ static int resume(crgw_audit *a)
 /* ---- writing lines (writer thread) ---- */
 
 /* The line of the next entry (heap, without '\n'). */
+/* Decimal digits of v >= 0 into out (24 bytes). */
+static void put_count(char out[24], long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof(tmp) - 1);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 /* Appends the next entry's line (without '\n') to b. */
 static void put_line(crgw_buf *b, const crgw_audit *a, const char *kind, const char *fields,
                      int64_t ms)
 {
     char ts[40], seq[24];
     format_time(ms, ts, sizeof(ts));
-    crgw_strfmt(seq, sizeof(seq), "%lld", a->seq + 1);
+    put_count(seq, a->seq + 1);
     const char *parts[] = {"{\"v\":1,\"seq\":", seq,     ",\"time\":\"",   ts,
                            "\",\"prev\":\"",    a->prev, "\",\"kind\":\"", kind};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
@@ -433,19 +469,18 @@ static char *build_line(const crgw_audit *a, const char *kind, const char *field
     crgw_buf b;
     crgw_buf_init(&b, SIZE_MAX);
     put_line(&b, a, kind, fields, ms);
+    crgw_buf_add(&b, "\n", 1);
     return crgw_buf_take(&b, len);
 }
 
-/* Appends line + '\n' to fd at size *size; on failure cuts back. 0, or -1 (errno set). */
-static int append(int fd, size_t *size, const char *line, size_t len)
+/* Appends buf[0..len) (whole lines, each ending in '\n') to fd at size *size; on failure cuts
+ * back. 0, or -1 (errno set). */
+static int append(int fd, size_t *size, const char *buf, size_t len)
 {
-    char *buf = xmalloc(len + 1);
-    memcpy(buf, line, len);
-    buf[len] = '\n';
     size_t done = 0;
     int rc = 0;
-    while (done < len + 1) {
-        ssize_t w = write(fd, buf + done, len + 1 - done);
+    while (done < len) {
+        ssize_t w = write(fd, buf + done, len - done);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -456,7 +491,6 @@ static int append(int fd, size_t *size, const char *line, size_t len)
         }
         done += (size_t)w;
     }
-    free(buf);
     if (rc != 0) {
         int e = errno;
         if (done > 0 && ftruncate(fd, (off_t)*size) != 0)
@@ -464,7 +498,7 @@ static int append(int fd, size_t *size, const char *line, size_t len)
         errno = e;
         return -1;
     }
-    *size += len + 1;
+    *size += len;
     return 0;
 }
 
@@ -472,9 +506,10 @@ static int append(int fd, size_t *size, const char *line, size_t len)
 static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
 {
     size_t len;
-    char *line = build_line(a, kind, fields, ms, &len);
+    char *line = build_line(a, kind, fields, ms, &len); /* ends in '\n' */
     int rc = append(a->fd, &a->size, line, len);
     int e = errno;
+    line[--len] = '\0';
     if (rc == 0) {
         a->seq++;
         sha256_hex(line, len, a->prev);
@@ -706,19 +741,18 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     long long seq = a->seq, since = a->since_cp;
     char prev[HASH_HEX];
     memcpy(prev, a->prev, HASH_HEX);
-    crgw_buf b;
-    crgw_buf_init(&b, SIZE_MAX);
+    crgw_buf *b = &a->batch;
+    crgw_buf_reset(b);
     for (size_t i = 0; i < n; i++) {
-        size_t at = b.len;
-        put_line(&b, a, v[i]->kind, v[i]->fields, v[i]->time_ms);
-        sha256_hex(b.data + at, b.len - at, a->prev);
-        crgw_buf_add(&b, "\n", 1);
+        size_t at = b->len;
+        put_line(b, a, v[i]->kind, v[i]->fields, v[i]->time_ms);
+        sha256_hex(b->data + at, b->len - at, a->prev);
+        crgw_buf_add(b, "\n", 1);
         a->seq++;
         a->since_cp++;
     }
     int waited = 0, rc = 0;
-    /* append() adds the final newline itself */
-    while (append(a->fd, &a->size, b.data, b.len - 1) != 0) {
+    while (append(a->fd, &a->size, b->data, b->len) != 0) {
         set_failing(a, errno ? errno : EIO);
         if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
             a->abandon = 1;
@@ -735,7 +769,8 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     }
     if (rc == 0 && atomic_load(&a->failing))
         set_failing(a, 0);
-    crgw_buf_cleanup(&b);
+    if (b->cap > (1u << 20)) /* an unusually large batch: do not keep its memory */
+        crgw_buf_cleanup(b);
     return rc;
 }
 
@@ -888,14 +923,15 @@ int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
     return add_text(a, k, text);
 }
 
-int crgw_audit_add_text(crgw_audit *a, const char *kind, const char *fields, size_t len)
+int crgw_audit_add_text(crgw_audit *a, const char *kind, char *fields, size_t len)
 {
-    if (!a)
-        return 0;
     const char *k = valid_kind(kind);
-    if (!k || len < 2 || fields[0] != '{' || fields[len - 1] != '}')
-        return CRGW_ERR_INVALID;
-    return add_text(a, k, xstrndup(fields, len));
+    if (!a || !fields || !k || len < 2 || fields[0] != '{' || fields[len - 1] != '}' ||
+        fields[len] != '\0') {
+        free(fields);
+        return !a ? 0 : CRGW_ERR_INVALID;
+    }
+    return add_text(a, k, fields);
 }
 
 int crgw_audit_refusing(const crgw_audit *a)
@@ -993,6 +1029,7 @@ static void audit_free(crgw_audit *a)
     EVP_PKEY_free(a->key);
     free(a->jws_hdr);
     free(a->dir);
+    crgw_buf_cleanup(&a->batch);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a);
@@ -1017,6 +1054,7 @@ static crgw_audit *audit_new(const crgw_config *cfg, const crgw_audit_conf *ac, 
     a->queue_max = (size_t)ac->queue_max;
     a->fd = -1;
     a->last_cp_ms = wall_ms();
+    crgw_buf_init(&a->batch, SIZE_MAX);
     return a;
 }
 

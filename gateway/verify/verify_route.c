@@ -247,9 +247,9 @@ static int audit_answer(crgw_req *r, const unsigned char digest[32], int status,
         crgw_buf_adds(&b, ",\"cache\":\"off\"");
     }
     crgw_buf_adds(&b, "}");
-    int rc = crgw_audit_add_text(a, "verify", b.data, b.len);
-    crgw_buf_cleanup(&b);
-    return rc;
+    size_t n = 0;
+    char *text = crgw_buf_take(&b, &n);
+    return crgw_audit_add_text(a, "verify", text, n);
 }
 
 /* What the answer callback needs: the request and the body's digest (computed once, also given
