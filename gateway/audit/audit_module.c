@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "gateway/audit/audit.h"
+#include "gateway/audit/audit_files.h"
 #include "gateway/core/b64.h"
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
@@ -176,115 +177,12 @@ static void sha256_hex(const char *p, size_t n, char out[HASH_HEX])
     crgw_hex(md, 32, out);
 }
 
-/* mkdir -p; 0 or -1 (errno set). */
-static int mkdir_p(const char *path)
-{
-    char *p = xstrdup(path);
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/')
-            continue;
-        *c = '\0';
-        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *c = '/';
-    }
-    int rc = mkdir(p, 0750);
-    free(p);
-    if (rc != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
-/* audit-YYYYMMDD-NNNN.jsonl: 1 with *day and *n, else 0. */
-static int parse_name(const char *name, int *day, int *n)
-{
-    int d = 0, k = 0;
-    if (strlen(name) != strlen("audit-YYYYMMDD-NNNN.jsonl") || strncmp(name, "audit-", 6) != 0 ||
-        name[14] != '-' || strcmp(name + 19, ".jsonl") != 0)
-        return 0;
-    for (int i = 6; i < 14; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return 0;
-        d = d * 10 + (name[i] - '0');
-    }
-    for (int i = 15; i < 19; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return 0;
-        k = k * 10 + (name[i] - '0');
-    }
-    *day = d;
-    *n = k;
-    return 1;
-}
-
 static void path_of(const crgw_audit *a, const char *name, char *out, size_t cap)
 {
     crgw_strfmt(out, cap, "%s/%s", a->dir, name);
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* The log's file names in order (heap strings, *n of them). */
-static char **list_files(const char *dir, size_t *n)
-{
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return NULL;
-    char **v = NULL;
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        int day, k;
-        if (!parse_name(de->d_name, &day, &k))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            v = xrealloc(v, cap * sizeof(*v));
-        }
-        v[(*n)++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (*n)
-        qsort(v, *n, sizeof(*v), cmp_names);
-    return v;
-}
-
-static void free_names(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* ---- resuming the chain ---- */
-
-/* Reads [off, off+len) of fd into buf. 0 or -1. */
-static int read_at(int fd, off_t off, char *buf, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = pread(fd, buf + got, len - got, off + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
 
 /*
  * The last complete line of the open file fd (size *size): *line (heap, without '\n'), or NULL
@@ -298,7 +196,7 @@ static int last_line(int fd, const char *path, size_t *size, char **line, size_t
     for (;;) {
         size_t w = win < *size ? win : *size;
         char *buf = xmalloc(w + 1);
-        if (read_at(fd, (off_t)(*size - w), buf, w) != 0) {
+        if (audit_read_at(fd, (off_t)(*size - w), buf, w) != 0) {
             free(buf);
             return -1;
         }
@@ -372,7 +270,7 @@ static int open_append(const crgw_audit *a, const char *name)
 static int resume(crgw_audit *a)
 {
     size_t n = 0;
-    char **names = list_files(a->dir, &n);
+    char **names = audit_list_files(a->dir, &n);
     memset(a->prev, '0', HASH_HEX - 1);
     a->prev[HASH_HEX - 1] = '\0';
     a->seq = 0;
@@ -415,7 +313,7 @@ static int resume(crgw_audit *a)
         log_warn("audit: %s: empty, removed", path);
         unlink(path);
     }
-    free_names(names, n);
+    audit_free_names(names, n);
     if (rc == 0 && a->file[0]) {
         a->fd = open_append(a, a->file);
         if (a->fd < 0) {
@@ -531,7 +429,7 @@ static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
 static void next_name(const crgw_audit *a, int64_t ms, char *out, size_t cap)
 {
     int day = utc_day(ms), fday = 0, k = 0;
-    if (a->file[0] && parse_name(a->file, &fday, &k) && fday >= day)
+    if (a->file[0] && audit_parse_name(a->file, &fday, &k) && fday >= day)
         crgw_strfmt(out, cap, "audit-%08d-%04d.jsonl", fday, k + 1);
     else
         crgw_strfmt(out, cap, "audit-%08d-0001.jsonl", day);
@@ -585,7 +483,7 @@ static int rotate(crgw_audit *a, int64_t ms)
 static int write_entry(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
 {
     int fday = 0, k = 0;
-    int need = a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(ms) > fday;
+    int need = a->fd < 0 || !audit_parse_name(a->file, &fday, &k) || utc_day(ms) > fday;
     if (!need && a->size > 0) /* the chain fields and the kind take under 160 bytes */
         need = a->size + strlen(fields) + strlen(kind) + 160 > a->max_bytes;
     if (need && rotate(a, ms) != 0)
@@ -631,7 +529,7 @@ static int checkpoint(crgw_audit *a)
     }
     /* a rotation would change count and head: rotate first, then sign */
     int fday = 0, k = 0;
-    if (a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(ms) > fday ||
+    if (a->fd < 0 || !audit_parse_name(a->file, &fday, &k) || utc_day(ms) > fday ||
         a->size + 1024 + strlen(a->jws_hdr) > a->max_bytes) {
         if (rotate(a, ms) != 0)
             return -1;
@@ -731,7 +629,7 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     for (size_t i = 0; i < n; i++)
         est += strlen(v[i]->fields) + 160;
     int fday = 0, k = 0;
-    if (n == 1 || a->fd < 0 || !parse_name(a->file, &fday, &k) || utc_day(last) > fday ||
+    if (n == 1 || a->fd < 0 || !audit_parse_name(a->file, &fday, &k) || utc_day(last) > fday ||
         a->size + est > a->max_bytes) {
         for (size_t i = 0; i < n; i++)
             if (with_retry(a, v[i]) != 0)
@@ -962,7 +860,7 @@ static int audit_check(crgw_config *cfg, crgw_errs *errs)
                       line);
         return CRGW_ERR_INVALID;
     }
-    if (mkdir_p(ac->dir) != 0 || access(ac->dir, W_OK | X_OK) != 0) {
+    if (audit_mkdir_p(ac->dir) != 0 || access(ac->dir, W_OK | X_OK) != 0) {
         crgw_errs_add(errs, "%s:%d: audit: dir %s: %s", cfg->path, line, ac->dir, strerror(errno));
         rc = CRGW_ERR_INVALID;
     }
@@ -1070,7 +968,7 @@ static int audit_start(crgw_server *s, void **state)
         return CRGW_ERR_INVALID;
     }
     crgw_audit *a = audit_new(cfg, ac, crgw_server_worker(s));
-    if (mkdir_p(a->dir) != 0) {
+    if (audit_mkdir_p(a->dir) != 0) {
         log_error("audit: %s: %s", a->dir, strerror(errno));
         audit_free(a);
         return CRGW_ERR_IO;

@@ -203,7 +203,7 @@ Test(adapt_parse, json_strict)
     /* a real with more digits than a stack buffer holds reads as jansson reads it (fuzz find) */
     char longnum[300] = "{\"a\": ";
     memset(longnum + 6, '2', 200);
-    strcpy(longnum + 206, ".79}");
+    memcpy(longnum + 206, ".79}", 5);
     cr_assert_eq(crgw_json_parse_strict(longnum, strlen(longnum), 0, &j, &e), 0);
     json_t *ref = json_loads(longnum, 0, NULL);
     cr_assert_not_null(ref);
