@@ -23,6 +23,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/repair/outbox.h"
+#include "gateway/repair/repair_check.h"
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/config.h"
 #include "gateway/server/metrics.h"
@@ -293,31 +294,15 @@ int crgw_federation_verify(crgw_federation *f, const crgw_config *cfg, const cha
 
 /* ---- helpers ---- */
 
-static const char *pstr(json_t *o, const char *k, size_t max)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    if (s == NULL || *s == '\0' || strlen(s) > max)
-        return NULL;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return NULL;
-    return s;
-}
-
-static int ident_ok(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-              *s == '-' || *s == '_'))
-            return 0;
-    return 1;
-}
-
-static void refuse(crgw_req *r, int status, const char *type, const char *fmt, const char *arg)
+/*
+ * Answers a refusal. detail is copied into the problem before this returns: it may point into
+ * the payload, which the caller frees only afterwards (never before: issue 15).
+ */
+static void refuse(crgw_req *r, int status, const char *type, const char *detail)
 {
     crgw_metrics_counter_add("crgw_repair_events_total", "result=\"refused\"", 1);
     crgw_repair_audit(r->server, "event_refused", NULL, NULL, r->peer_node, type);
-    crgw_req_problem(r, status, type, "Federation message refused", NULL, fmt, arg);
+    crgw_req_problem(r, status, type, "Federation message refused", NULL, "%s", detail);
 }
 
 /* The script could not be sent: frees the pending operation and answers 503. */
@@ -365,17 +350,92 @@ static json_t *fed_payload(crgw_req *r)
     char err[256];
     json_t *p = NULL;
     if (r->peer_node == NULL) {
-        refuse(r, 403, "not-a-peer", "%s", "the caller is not a federation node");
+        refuse(r, 403, "not-a-peer", "the caller is not a federation node");
+        return NULL;
+    }
+    if (strcmp(r->peer_node, r->cfg->node) == 0) {
+        refuse(r, 403, "own-message",
+               "the caller presents this node's own federation certificate: a node does not "
+               "send federation messages to itself");
         return NULL;
     }
     int rc = crgw_federation_verify(crgw_repair_of(r->server)->fed, r->cfg, r->peer_node, r->body,
                                     r->body_len, &p, err, sizeof(err));
     if (rc != 0) {
         refuse(r, rc == CRGW_ERR_DENIED ? 403 : 400,
-               rc == CRGW_ERR_DENIED ? "bad-signer" : "bad-message", "%s", err);
+               rc == CRGW_ERR_DENIED ? "bad-signer" : "bad-message", err);
         return NULL;
     }
     return p;
+}
+
+/*
+ * The checks of an event of r's peer beyond the field rules (repair_check): who may send it and
+ * whether this node shares its domain. 0, or the status with type and detail (into detail).
+ */
+static int event_refusal(crgw_req *r, const crgw_rc_decision *d, const char **type, char *detail,
+                         size_t dl)
+{
+    const char *self = r->cfg->node;
+    if (strcmp(d->origin, r->peer_node) != 0 || strcmp(d->rec.origin, d->origin) != 0) {
+        *type = "not-origin";
+        snprintf(detail, dl,
+                 "origin_node: an event of origin %s (record.origin_node %s) must come from "
+                 "that node, not from %s",
+                 d->origin, d->rec.origin, r->peer_node);
+        return 403;
+    }
+    if ((d->applicant == NULL || strcmp(d->applicant, self) != 0) &&
+        !crgw_rc_domain_shared(r->cfg, d->origin, self, d->rec.domain)) {
+        *type = "domain-not-shared";
+        snprintf(detail, dl,
+                 "record.domain: node %s shares no repairs of domain \"%s\" with %s under an "
+                 "agreement, and the application was not filed here",
+                 self, d->rec.domain, d->origin);
+        return 422;
+    }
+    return 0;
+}
+
+/* Sends the checked event d to APPLY; answers 503 when the script cannot be sent. */
+static void event_apply(crgw_req *r, const crgw_rc_decision *d)
+{
+    char received[40], field[160];
+    crgw_rs_now_rfc3339(received, 1);
+    snprintf(field, sizeof(field), "%s:%s", d->origin, d->rec.record_id);
+    json_t *val = json_object();
+    json_object_set_new(val, "origin_node", json_string(d->origin));
+    json_object_set_new(val, "record_id", json_string(d->rec.record_id));
+    json_object_set_new(val, "domain", json_string(d->rec.domain));
+    json_object_set_new(val, "status", json_string(crgw_rs_status_of_decision(d->decision)));
+    json_object_set_new(val, "decided_at", json_string(d->decided_at));
+    json_object_set_new(val, "event_id", json_string(d->event_id));
+    json_object_set_new(val, "origin_seq", json_integer(d->origin_seq));
+    json_object_set_new(val, "received_at", json_string(received));
+    char *vals = crgw_json_dump(val, 0, NULL);
+    json_decref(val);
+    json_t *h = crgw_rs_history_entry(d->decision, d->decided_at, d->origin, d->event_id);
+    char *hs = crgw_json_dump(h, 0, NULL);
+    json_decref(h);
+    crgw_repair_apply_args a = {.origin = d->origin,
+                                .uscc = d->uscc,
+                                .app_id = d->app_id,
+                                .event_id = d->event_id,
+                                .origin_seq = d->origin_seq,
+                                .field = field,
+                                .value = vals,
+                                .decision = d->decision,
+                                .history_entry = hs,
+                                .extension = d->extension,
+                                .decided_at = d->decided_at,
+                                .audit = crgw_repair_of(r->server)->audit_events};
+    crgw_rs_op *op = crgw_rs_op_new(r, d->event_id);
+    op->ms = d->emitted_ms;
+    int rc = crgw_repair_store_apply(crgw_server_redis(r->server), &a, apply_cb, op);
+    free(vals);
+    free(hs);
+    if (rc != 0)
+        not_queued(r, op);
 }
 
 void crgw_route_fed_events(crgw_req *r)
@@ -385,66 +445,16 @@ void crgw_route_fed_events(crgw_req *r)
     json_t *p = fed_payload(r);
     if (p == NULL)
         return;
-    const char *eid = pstr(p, "event_id", 64), *origin = pstr(p, "origin_node", 6);
-    const char *uscc = pstr(p, "subject_uscc", 18), *decision = pstr(p, "decision", 16);
-    const char *decided_at = pstr(p, "decided_at", 39);
-    json_t *seqj = json_object_get(p, "origin_seq");
-    json_t *rec = json_object_get(p, "record");
-    const char *rorigin = pstr(rec, "origin_node", 6), *rid = pstr(rec, "record_id", 128);
-    const char *domain = pstr(rec, "domain", 64);
-    const char *app = pstr(p, "application_id", 64);
-    if (!eid || !ident_ok(eid) || !origin || !uscc || !ident_ok(uscc) || !decision ||
-        !crgw_rs_decision_valid(decision) || !decided_at || !json_is_integer(seqj) ||
-        json_integer_value(seqj) <= 0 || !rorigin || !rid || !domain || (app && !ident_ok(app))) {
-        json_decref(p);
-        refuse(r, 400, "bad-message", "%s", "the event lacks a required field or has a bad one");
-        return;
-    }
-    if (strcmp(origin, r->peer_node) != 0 || strcmp(rorigin, origin) != 0) {
-        json_decref(p);
-        refuse(r, 403, "not-origin", "an event of origin %s must come from that node", origin);
-        return;
-    }
-    long long seq = json_integer_value(seqj);
-    char received[40], field[160];
-    crgw_rs_now_rfc3339(received, 1);
-    snprintf(field, sizeof(field), "%s:%s", origin, rid);
-    json_t *val = json_object();
-    json_object_set_new(val, "origin_node", json_string(origin));
-    json_object_set_new(val, "record_id", json_string(rid));
-    json_object_set_new(val, "domain", json_string(domain));
-    json_object_set_new(val, "status", json_string(crgw_rs_status_of_decision(decision)));
-    json_object_set_new(val, "decided_at", json_string(decided_at));
-    json_object_set_new(val, "event_id", json_string(eid));
-    json_object_set_new(val, "origin_seq", json_integer(seq));
-    json_object_set_new(val, "received_at", json_string(received));
-    char *vals = crgw_json_dump(val, 0, NULL);
-    json_decref(val);
-    json_t *h = crgw_rs_history_entry(decision, decided_at, origin, eid);
-    char *hs = crgw_json_dump(h, 0, NULL);
-    json_decref(h);
-    int audit = crgw_repair_of(r->server)->audit_events;
-    crgw_repair_apply_args a = {.origin = origin,
-                                .uscc = uscc,
-                                .app_id = app,
-                                .event_id = eid,
-                                .origin_seq = seq,
-                                .field = field,
-                                .value = vals,
-                                .decision = decision,
-                                .history_entry = hs,
-                                .extension = json_is_true(json_object_get(p, "extension")),
-                                .decided_at = decided_at,
-                                .audit = audit};
-    crgw_rs_op *op = crgw_rs_op_new(r, eid);
-    json_t *em = json_object_get(p, "emitted_ms");
-    op->ms = json_is_integer(em) ? json_integer_value(em) : 0;
-    int rc = crgw_repair_store_apply(crgw_server_redis(r->server), &a, apply_cb, op);
-    free(vals);
-    free(hs);
-    json_decref(p);
-    if (rc != 0)
-        not_queued(r, op);
+    char why[320];
+    const char *type = "bad-message";
+    crgw_rc_decision d;
+    int status = 400;
+    if (crgw_rc_decision_of(r->cfg, p, 1, &d, why, sizeof(why)) == 0 &&
+        (status = event_refusal(r, &d, &type, why, sizeof(why))) == 0)
+        event_apply(r, &d);
+    else
+        refuse(r, status, type, why);
+    json_decref(p); /* after the answer: d and why may point into p */
 }
 
 /* ---- POST /federation/v1/repair/applications ---- */
@@ -468,68 +478,71 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     free(op);
 }
 
-void crgw_route_fed_applications(crgw_req *r)
+/* Stores the checked application a of r's peer (this node is its origin). */
+static void application_store(crgw_req *r, const crgw_rc_application *f)
 {
-    if (crgw_repair_audit_refuses(r))
-        return;
     crgw_config *cfg = r->cfg;
-    json_t *p = fed_payload(r);
-    if (p == NULL)
-        return;
-    const char *id = pstr(p, "application_id", 64), *applicant = pstr(p, "applicant_node", 6);
-    const char *uscc = pstr(p, "subject_uscc", 18), *filed = pstr(p, "filed_at", 39);
-    json_t *rec = json_object_get(p, "record");
-    const char *rorigin = pstr(rec, "origin_node", 6), *rid = pstr(rec, "record_id", 128);
-    const char *domain = pstr(rec, "domain", 64);
-    if (!id || !ident_ok(id) || !applicant || !uscc || !ident_ok(uscc) || !filed || !rorigin ||
-        !rid || !domain) {
-        json_decref(p);
-        refuse(r, 400, "bad-message", "%s", "the application lacks a required field");
-        return;
-    }
-    if (strcmp(applicant, r->peer_node) != 0) {
-        json_decref(p);
-        refuse(r, 403, "not-applicant", "an application filed at %s must come from that node",
-               applicant);
-        return;
-    }
-    if (strcmp(rorigin, cfg->node) != 0) {
-        json_decref(p);
-        refuse(r, 422, "not-origin", "record of node %s: applications go to the origin node",
-               rorigin);
-        return;
-    }
     char now[40], field[160];
     crgw_rs_now_rfc3339(now, 0);
     long long now_ms = crgw_rs_now_ms();
-    snprintf(field, sizeof(field), "%s:%s", rorigin, rid);
+    snprintf(field, sizeof(field), "%s:%s", f->rec.origin, f->rec.record_id);
     json_t *hist = json_array();
-    json_array_append_new(hist, crgw_rs_history_entry("submitted", filed, applicant, NULL));
+    json_array_append_new(hist,
+                          crgw_rs_history_entry("submitted", f->filed_at, f->applicant, NULL));
     json_array_append_new(hist, crgw_rs_history_entry("delivered", now, cfg->node, NULL));
     char *hs = crgw_json_dump(hist, 0, NULL);
     json_decref(hist);
-    char *vals = crgw_rs_app_state_value(rorigin, rid, domain, "delivered", now);
-    char *doc = crgw_json_dump(p, 0, NULL);
-    crgw_repair_app_store_args a = {.app_id = id,
-                                    .uscc = uscc,
+    char *vals =
+        crgw_rs_app_state_value(f->rec.origin, f->rec.record_id, f->rec.domain, "delivered", now);
+    char *doc = crgw_rc_application_doc(f, f->app_id, f->applicant, f->filed_at);
+    crgw_repair_app_store_args a = {.app_id = f->app_id,
+                                    .uscc = f->uscc,
                                     .doc = doc,
-                                    .filed_at = filed,
+                                    .filed_at = f->filed_at,
                                     .history = hs,
                                     .field = field,
                                     .value = vals,
                                     .payload = "",
                                     .now_ms = now_ms,
-                                    .applicant_node = applicant,
+                                    .applicant_node = f->applicant,
                                     .filed_ms = now_ms,
                                     .status = "delivered"};
-    crgw_rs_op *op = crgw_rs_op_new(r, id);
+    crgw_rs_op *op = crgw_rs_op_new(r, f->app_id);
     int rc = crgw_repair_store_app_store(crgw_server_redis(r->server), &a, fapp_cb, op);
     free(hs);
     free(vals);
     free(doc);
-    json_decref(p);
     if (rc != 0)
         not_queued(r, op);
+}
+
+void crgw_route_fed_applications(crgw_req *r)
+{
+    if (crgw_repair_audit_refuses(r))
+        return;
+    json_t *p = fed_payload(r);
+    if (p == NULL)
+        return;
+    char why[320];
+    crgw_rc_application f;
+    if (crgw_rc_application_of(r->cfg, p, 1, &f, why, sizeof(why)) != 0) {
+        refuse(r, 400, "bad-message", why);
+    } else if (strcmp(f.applicant, r->peer_node) != 0) {
+        snprintf(why, sizeof(why),
+                 "applicant_node: an application filed at %s must come from that node, not "
+                 "from %s",
+                 f.applicant, r->peer_node);
+        refuse(r, 403, "not-applicant", why);
+    } else if (strcmp(f.rec.origin, r->cfg->node) != 0) {
+        snprintf(why, sizeof(why),
+                 "record.origin_node: record of node %s: applications go to the origin node, "
+                 "this node is %s",
+                 f.rec.origin, r->cfg->node);
+        refuse(r, 422, "not-origin", why);
+    } else {
+        application_store(r, &f);
+    }
+    json_decref(p); /* after the answer: f and why may point into p */
 }
 
 /* ---- GET /v1/federation/peers ---- */

@@ -19,6 +19,7 @@
 #include "gateway/repair/calendar.h"
 #include "gateway/repair/federation.h"
 #include "gateway/repair/outbox.h"
+#include "gateway/repair/repair_check.h"
 #include "gateway/repair/repair_state.h"
 #include "gateway/repair/repair_store.h"
 #include "gateway/server/config.h"
@@ -141,77 +142,6 @@ static json_t *parse_body(crgw_req *r)
     return j;
 }
 
-/* A required (or optional when !req) string member of at most max bytes, printable. */
-static const char *get_str(json_t *o, const char *key, size_t max, int required, char *why,
-                           size_t whylen)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            snprintf(why, whylen, "missing field '%s'", key);
-        return NULL;
-    }
-    const char *s = json_string_value(v);
-    size_t l = s ? strlen(s) : 0;
-    if (s == NULL || l == 0 || l > max) {
-        snprintf(why, whylen, "field '%s' must be a non-empty string of at most %zu bytes", key,
-                 max);
-        return NULL;
-    }
-    for (size_t i = 0; i < l; i++)
-        if ((unsigned char)s[i] < 0x20) {
-            snprintf(why, whylen, "field '%s' contains control characters", key);
-            return NULL;
-        }
-    return s;
-}
-
-static int uscc_ok(const crgw_config *cfg, const char *s, char norm[19])
-{
-    const char *why = NULL;
-    if (crgw_uscc_check(s, norm, &why) == 0)
-        return 1;
-    for (size_t i = 0; i < cfg->uscc_legacy.n; i++)
-        if (strcmp(cfg->uscc_legacy.v[i], s) == 0) {
-            snprintf(norm, 19, "%s", s);
-            return strlen(s) == 18;
-        }
-    return 0;
-}
-
-typedef struct {
-    const char *origin;
-    const char *record_id;
-    const char *domain;
-    const char *kind;
-} record_ref;
-
-/* Validates the "record" object. 0 or -1 with why. */
-static int get_record(const crgw_config *cfg, json_t *body, record_ref *rec, int need_kind,
-                      char *why, size_t whylen)
-{
-    json_t *o = json_object_get(body, "record");
-    if (!json_is_object(o)) {
-        snprintf(why, whylen, "missing object 'record'");
-        return -1;
-    }
-    rec->origin = get_str(o, "origin_node", 6, 1, why, whylen);
-    if (rec->origin == NULL)
-        return -1;
-    if (!crgw_is_node_code(rec->origin) || crgw_config_node(cfg, rec->origin) == NULL) {
-        snprintf(why, whylen, "unknown origin node '%s'", rec->origin);
-        return -1;
-    }
-    rec->record_id = get_str(o, "record_id", MAX_ID, 1, why, whylen);
-    rec->domain = rec->record_id ? get_str(o, "domain", 64, 1, why, whylen) : NULL;
-    if (rec->record_id == NULL || rec->domain == NULL)
-        return -1;
-    rec->kind = get_str(o, "kind", 64, need_kind, why, whylen);
-    if (need_kind && rec->kind == NULL)
-        return -1;
-    return 0;
-}
-
 static void problem_422(crgw_req *r, const char *why)
 {
     crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
@@ -326,82 +256,6 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     free(op);
 }
 
-/* The subject_uscc of body, valid and normalised into norm. 0 or -1 with why. */
-static int get_subject(const crgw_config *cfg, json_t *body, char norm[19], char *why,
-                       size_t whylen)
-{
-    const char *uscc = get_str(body, "subject_uscc", 32, 1, why, whylen);
-    if (uscc == NULL)
-        return -1;
-    if (!uscc_ok(cfg, uscc, norm)) {
-        snprintf(why, whylen, "subject_uscc is not a valid unified social credit code");
-        return -1;
-    }
-    return 0;
-}
-
-/* A filing request, validated (views into the body). */
-typedef struct {
-    char uscc[19]; /* normalised */
-    record_ref rec;
-    const char *commit;
-    json_t *applicant;
-    json_t *materials; /* NULL when absent */
-} app_filing;
-
-/* Validates the body of POST /v1/repair/applications. 0 or -1 with why. */
-static int app_filing_parse(const crgw_config *cfg, json_t *body, app_filing *f, char *why,
-                            size_t whylen)
-{
-    if (get_subject(cfg, body, f->uscc, why, whylen) != 0 ||
-        get_record(cfg, body, &f->rec, 0, why, whylen) != 0)
-        return -1;
-    f->commit = get_str(body, "commitment_sha256", 64, 1, why, whylen);
-    if (f->commit == NULL)
-        return -1;
-    if (strlen(f->commit) != 64 || strspn(f->commit, "0123456789abcdefABCDEF") != 64) {
-        snprintf(why, whylen, "commitment_sha256 must be 64 hex digits");
-        return -1;
-    }
-    f->applicant = json_object_get(body, "applicant");
-    if (!json_is_object(f->applicant) || !get_str(f->applicant, "name", 256, 1, why, whylen)) {
-        if (!why[0])
-            snprintf(why, whylen, "missing object 'applicant' with a 'name'");
-        return -1;
-    }
-    f->materials = json_object_get(body, "materials");
-    if (f->materials != NULL && !json_is_array(f->materials)) {
-        snprintf(why, whylen, "materials must be an array");
-        return -1;
-    }
-    return 0;
-}
-
-/* The document as filed (what the origin receives), normalised USCC: malloc'd JSON. */
-static char *app_filing_doc(const app_filing *f, const char *id, const char *node,
-                            const char *filed_at)
-{
-    json_t *doc = json_object();
-    json_object_set_new(doc, "application_id", json_string(id));
-    json_object_set_new(doc, "subject_uscc", json_string(f->uscc));
-    json_t *recj = json_object();
-    json_object_set_new(recj, "origin_node", json_string(f->rec.origin));
-    json_object_set_new(recj, "record_id", json_string(f->rec.record_id));
-    json_object_set_new(recj, "domain", json_string(f->rec.domain));
-    if (f->rec.kind)
-        json_object_set_new(recj, "kind", json_string(f->rec.kind));
-    json_object_set_new(doc, "record", recj);
-    json_object_set_new(doc, "commitment_sha256", json_string(f->commit));
-    json_object_set(doc, "applicant", f->applicant);
-    json_object_set_new(doc, "materials",
-                        f->materials ? json_deep_copy(f->materials) : json_array());
-    json_object_set_new(doc, "applicant_node", json_string(node));
-    json_object_set_new(doc, "filed_at", json_string(filed_at));
-    char *docs = crgw_json_dump(doc, 0, NULL);
-    json_decref(doc);
-    return docs;
-}
-
 /* The initial history: submitted, and delivered at once when this node is the origin. */
 static char *app_filing_history(const char *filed_at, const char *node, int local)
 {
@@ -415,7 +269,7 @@ static char *app_filing_history(const char *filed_at, const char *node, int loca
 }
 
 /* Stores the application (and queues it for its origin) in one script; answers 201 or 503. */
-static void app_filing_store(crgw_req *r, const app_filing *f, const crgw_rs_idem *idem)
+static void app_filing_store(crgw_req *r, const crgw_rc_application *f, const crgw_rs_idem *idem)
 {
     crgw_config *cfg = r->cfg;
     char id[27], filed_at[40], field[160];
@@ -425,7 +279,7 @@ static void app_filing_store(crgw_req *r, const app_filing *f, const crgw_rs_ide
     snprintf(field, sizeof(field), "%s:%s", f->rec.origin, f->rec.record_id);
     int local = strcmp(f->rec.origin, cfg->node) == 0;
     const char *status = local ? "delivered" : "submitted";
-    char *docs = app_filing_doc(f, id, cfg->node, filed_at);
+    char *docs = crgw_rc_application_doc(f, id, cfg->node, filed_at);
     char *hists = app_filing_history(filed_at, cfg->node, local);
     char *vals =
         crgw_rs_app_state_value(f->rec.origin, f->rec.record_id, f->rec.domain, status, filed_at);
@@ -479,8 +333,8 @@ void crgw_route_repair_application_post(crgw_req *r)
     json_t *body = parse_body(r);
     if (body == NULL)
         return;
-    app_filing f;
-    if (app_filing_parse(r->cfg, body, &f, why, sizeof(why)) == 0)
+    crgw_rc_application f;
+    if (crgw_rc_application_of(r->cfg, body, 0, &f, why, sizeof(why)) == 0)
         app_filing_store(r, &f, &idem);
     else
         problem_422(r, why);
@@ -606,9 +460,13 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         crgw_rs_unavailable(r, "Redis did not answer: the decision may not be recorded");
     } else if (reply->type == REDIS_REPLY_ERROR) {
         if (strncmp(reply->str, "NOAPP", 5) == 0)
-            problem_422(r, "unknown application_id at this node");
+            problem_422(r, "application_id: unknown application at this node");
         else if (strncmp(reply->str, "MISMATCH", 8) == 0)
-            problem_422(r, "the application concerns another record");
+            problem_422(r, "application_id: the application concerns another record");
+        else if (strncmp(reply->str, "ORDER", 5) == 0)
+            crgw_req_problem(r, 409, "decision-out-of-order", "Decision older than the last one",
+                             NULL, "decided_at: %s is older than %s", op->decided_at,
+                             reply->str + 6);
         else if (strncmp(reply->str, "CONFLICT", 8) == 0)
             crgw_req_problem(r, 409, "repair-state-conflict", "Decision not allowed now", NULL,
                              "%s: %s not allowed", reply->str + 9, op->decision);
@@ -747,7 +605,7 @@ static void decide_app_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         return;
     }
     if (reply->type != REDIS_REPLY_STRING) {
-        problem_422(op->r, "unknown application_id at this node");
+        problem_422(op->r, "application_id: unknown application at this node");
         decide_op_free(op);
         return;
     }
@@ -768,9 +626,8 @@ void crgw_route_repair_decision(crgw_req *r)
     json_t *body = parse_body(r);
     if (body == NULL)
         return;
-    record_ref rec;
-    char norm[19];
-    if (get_record(cfg, body, &rec, 0, why, sizeof(why)) != 0)
+    crgw_rc_record rec;
+    if (crgw_rc_record_of(cfg, body, 0, &rec, why, sizeof(why)) != 0)
         goto invalid;
     if (strcmp(rec.origin, cfg->node) != 0) {
         crgw_req_problem(r, 403, "not-origin", "Not the identifying node", NULL,
@@ -780,42 +637,11 @@ void crgw_route_repair_decision(crgw_req *r)
         json_decref(body); /* rec points into body */
         return;
     }
-    if (get_subject(cfg, body, norm, why, sizeof(why)) != 0)
+    crgw_rc_decision d;
+    if (crgw_rc_decision_of(cfg, body, 0, &d, why, sizeof(why)) != 0)
         goto invalid;
-    const char *decision = get_str(body, "decision", 16, 1, why, sizeof(why));
-    if (decision == NULL)
-        goto invalid;
-    if (!crgw_rs_decision_valid(decision)) {
-        snprintf(why, sizeof(why),
-                 "decision must be accepted, refused, repaired, rejected or "
-                 "revoked");
-        goto invalid;
-    }
-    const char *decided_by = get_str(body, "decided_by", 256, 1, why, sizeof(why));
-    const char *decided_at =
-        decided_by ? get_str(body, "decided_at", 39, 1, why, sizeof(why)) : NULL;
-    if (decided_at == NULL)
-        goto invalid;
-    int32_t dday;
-    if (crgw_day_of_rfc3339(decided_at, &dday) != 0) {
-        snprintf(why, sizeof(why), "decided_at must be an RFC 3339 date-time");
-        goto invalid;
-    }
-    const char *app_id = get_str(body, "application_id", 64, 0, why, sizeof(why));
-    if (why[0])
-        goto invalid;
-    if (app_id && !valid_id(app_id)) {
-        snprintf(why, sizeof(why), "malformed application_id");
-        goto invalid;
-    }
-    json_t *ext = json_object_get(body, "extension");
-    if (ext && !json_is_boolean(ext)) {
-        snprintf(why, sizeof(why), "extension must be a boolean");
-        goto invalid;
-    }
-    const char *reason = get_str(body, "reason", 2000, 0, why, sizeof(why));
-    if (why[0])
-        goto invalid;
+    const char *decision = d.decision, *decided_by = d.decided_by, *decided_at = d.decided_at;
+    const char *app_id = d.app_id, *reason = d.reason, *norm = d.uscc;
 
     decide_op *op = xcalloc(1, sizeof(*op));
     op->r = r;
@@ -825,7 +651,7 @@ void crgw_route_repair_decision(crgw_req *r)
     snprintf(op->app_id, sizeof(op->app_id), "%s", app_id ? app_id : "");
     snprintf(op->decision, sizeof(op->decision), "%s", decision);
     snprintf(op->decided_at, sizeof(op->decided_at), "%s", decided_at);
-    op->extension = ext && json_is_true(ext);
+    op->extension = d.extension;
     op->idem = idem;
     memcpy(op->digest, digest, sizeof(op->digest));
     op->idem.digest = idem.key ? op->digest : NULL;
@@ -837,6 +663,8 @@ void crgw_route_repair_decision(crgw_req *r)
     json_object_set_new(recj, "origin_node", json_string(rec.origin));
     json_object_set_new(recj, "record_id", json_string(rec.record_id));
     json_object_set_new(recj, "domain", json_string(rec.domain));
+    if (rec.kind)
+        json_object_set_new(recj, "kind", json_string(rec.kind));
     json_object_set_new(p, "record", recj);
     json_object_set_new(p, "decision", json_string(decision));
     json_object_set_new(p, "decided_by", json_string(decided_by));
@@ -889,7 +717,7 @@ static void subject_cb(json_t *records, void *priv)
 void crgw_route_subject_repairs(crgw_req *r)
 {
     char norm[19];
-    if (!uscc_ok(r->cfg, r->params[0], norm)) {
+    if (!crgw_rc_uscc_ok(r->cfg, r->params[0], norm)) {
         problem_422(r, "not a valid unified social credit code");
         return;
     }

@@ -79,14 +79,38 @@ typedef enum {
     "  rejected = {accepted = 1}, revoked = {repaired = 1}}\n"
 
 /*
+ * The record's last decision at this node (crgw:rs value with origin_seq > 0): its status and
+ * decided_at as "YYYY-MM-DDThh:mm:ss" when stored in +08:00 (older free-form values: nil).
+ * at19(s): the same prefix of a +08:00 time, else nil.
+ */
+#define LUA_LAST_DECISION                                                                          \
+    "local function at19(s)\n"                                                                     \
+    "  if type(s) == 'string' and string.match(s, '^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d') and "    \
+    "string.sub(s, -6) == '+08:00' then return string.sub(s, 1, 19) end\n"                         \
+    "  return nil\n"                                                                               \
+    "end\n"                                                                                        \
+    "local function last_decision(key, field)\n"                                                   \
+    "  local cur = redis.call('HGET', key, field)\n"                                               \
+    "  if not cur then return nil, nil end\n"                                                      \
+    "  local ok, o = pcall(cjson.decode, cur)\n"                                                   \
+    "  if not ok or type(o) ~= 'table' or not tonumber(o.origin_seq) or tonumber(o.origin_seq) "   \
+    "<= "                                                                                          \
+    "0 then return nil, nil end\n"                                                                 \
+    "  return o.status, at19(o.decided_at)\n"                                                      \
+    "end\n"
+
+/*
  * DECIDE. KEYS: 1 seq, 2 rs, 3 dedup, 4 app, 5 apps_open, 6 idem, 7.. outbox streams.
  * ARGV: 1 field, 2 value prefix, 3 value suffix (value = prefix .. seq .. suffix), 4 event_id,
  * 5 payload, 6 now_ms, 7 decision, 8 history entry, 9 extension 0/1, 10 has_app 0/1,
  * 11 decided_at, 12 app id, 13 dedup set lifetime (s), 14 request body digest ("" = no
  * Idempotency-Key), 15 answer prefix, 16 answer suffix (answer = prefix .. seq .. suffix),
  * 17 answer status, 18 idem lifetime (s).
+ * Without an application (ARGV 10 = 0) the record's state decides: repaired unless it is
+ * repaired already, revoked only when it is repaired. A decided_at older than the record's last
+ * decision is refused (ORDER <last decided_at>).
  * Returns the origin_seq, the stored answer {status, body} of an earlier identical request, or
- * an error NOAPP / MISMATCH / CONFLICT / IDEMREUSED.
+ * an error NOAPP / MISMATCH / CONFLICT / ORDER / IDEMREUSED.
  */
 static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED LUA_IDEM
     "local done = idem_replay(KEYS[6], ARGV[14])\n"
@@ -98,6 +122,14 @@ static const char lua_decide[] = LUA_APPEND_HISTORY LUA_ALLOWED LUA_IDEM
     "    return redis.error_reply('MISMATCH the application concerns another record') end\n"
     "  if not allowed[ARGV[7]][st] then\n"
     "    return redis.error_reply('CONFLICT the application is ' .. st) end\n"
+    "end\n" LUA_LAST_DECISION "local last_st, last_at = last_decision(KEYS[2], ARGV[1])\n"
+    "if last_at and at19(ARGV[11]) and at19(ARGV[11]) < last_at then\n"
+    "  return redis.error_reply('ORDER ' .. last_at .. '+08:00') end\n"
+    "if ARGV[10] ~= '1' then\n"
+    "  if ARGV[7] == 'repaired' and last_st == 'repaired' then\n"
+    "    return redis.error_reply('CONFLICT the record is already repaired') end\n"
+    "  if ARGV[7] == 'revoked' and last_st ~= 'repaired' then\n"
+    "    return redis.error_reply('CONFLICT the record is ' .. (last_st or 'not decided on')) end\n"
     "end\n"
     "local seq = redis.call('INCR', KEYS[1])\n"
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. seq .. ARGV[3])\n"

@@ -521,6 +521,12 @@ static void on_headers_done(stream *s)
         reject(s, 400, "bad-path", "Bad request path", "the request path is malformed", NULL);
         return;
     }
+    char qname[64], qdetail[128];
+    if (crgw_query_repeated(s->req.query, qname, sizeof(qname))) {
+        snprintf(qdetail, sizeof(qdetail), "query parameter '%s' is given more than once", qname);
+        reject(s, 400, "repeated-query-parameter", "Repeated query parameter", qdetail, NULL);
+        return;
+    }
     if (!c->tls && apply_h2c_identity(s) != 0) {
         reject(s, 400, "bad-role-header", "Bad x-crgw-role header",
                "x-crgw-role must list role names (verifier, repair_desk, platform, operator, "

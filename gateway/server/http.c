@@ -107,6 +107,56 @@ static size_t pct_decode(const char *p, size_t n, char *out)
     return j;
 }
 
+typedef struct {
+    char *key; /* decoded */
+    const char *raw;
+    size_t raw_len;
+} query_key;
+
+static int query_key_cmp(const void *a, const void *b)
+{
+    const query_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->raw < y->raw ? -1 : x->raw > y->raw);
+}
+
+int crgw_query_repeated(const char *query, char *name, size_t cap)
+{
+    size_t n = 0, max = 1;
+    for (const char *p = query; p && *p; p++)
+        max += *p == '&';
+    query_key *k = xcalloc(max, sizeof(*k));
+    for (const char *q = query; q && *q;) {
+        const char *amp = strchr(q, '&');
+        size_t plen = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', plen);
+        size_t klen = eq ? (size_t)(eq - q) : plen;
+        if (plen > 0) {
+            k[n].key = xmalloc(klen + 1);
+            pct_decode(q, klen, k[n].key);
+            k[n].raw = q;
+            k[n].raw_len = klen;
+            n++;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    qsort(k, n, sizeof(*k), query_key_cmp);
+    const query_key *dup = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(k[i - 1].key, k[i].key) == 0 && (!dup || k[i - 1].raw < dup->raw))
+            dup = &k[i - 1];
+    if (dup && cap > 0) {
+        size_t l = dup->raw_len < cap - 1 ? dup->raw_len : cap - 1;
+        for (size_t i = 0; i < l; i++)
+            name[i] = dup->raw[i] >= 0x20 && dup->raw[i] < 0x7f ? dup->raw[i] : '?';
+        name[l] = '\0';
+    }
+    for (size_t i = 0; i < n; i++)
+        free(k[i].key);
+    free(k);
+    return dup != NULL;
+}
+
 const char *crgw_req_query(crgw_req *r, const char *name)
 {
     const char *q = r->query;

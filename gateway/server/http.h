@@ -71,6 +71,12 @@ int crgw_req_cancelled(const crgw_req *r);
 /* Value of a query parameter (percent-decoded, request-lifetime storage), or NULL. */
 const char *crgw_req_query(crgw_req *r, const char *name);
 /*
+ * 1 when the raw query string names a parameter (percent-decoded) more than once, with the first
+ * such name as sent (printable, truncated to cap) in name; else 0. conn.c answers 400
+ * repeated-query-parameter before any route runs.
+ */
+int crgw_query_repeated(const char *query, char *name, size_t cap);
+/*
  * Value of the first request header field called name (lower case, as HTTP/2 sends names;
  * request-lifetime storage; "" when sent empty), or NULL when the request has none.
  */

@@ -80,6 +80,11 @@ void crgw_route_translate(crgw_req *r)
                          "the adapters directory could not be loaded (see the log)");
         return;
     }
+    if (r->body_len == 0) {
+        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
+                         "a report is required in the body");
+        return;
+    }
     const char *from = crgw_req_query(r, "from");
     const char *to = crgw_req_query(r, "to");
     if (from == NULL || *from == '\0')

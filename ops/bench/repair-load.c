@@ -7,8 +7,14 @@
  * decision is eventually answered 201. Each 201 is logged: "index record event_id origin_seq
  * decision sent_ms" (--log FILE).
  *
- * Records: --records R cycles over R record ids "<prefix>-<k>" (k = index % R); decisions are
- * repaired or revoked at random (--seed). With --unique, every decision is for its own record
+ * Records: --records R cycles over R record ids "<prefix>-<k>" (k = index % R); the decisions of
+ * a record alternate repaired, revoked, repaired, ... (the record's state allows each one: a
+ * revoked needs a repaired record, a repaired one that is not repaired), with decided_at never
+ * going back, and a record's next decision is sent only once its previous one was answered.
+ * Every request carries an Idempotency-Key and is resent with the same body, so a decision whose
+ * answer was lost is answered from the stored answer instead of being decided twice (which the
+ * record's state would refuse: 409). --seed is accepted for compatibility (it no longer picks
+ * the decisions). With --unique, every decision is for its own record
  * and, with --peer-redis ADDR (repeatable: unix:/path), the driver waits until every record is
  * present at every peer and prints the throughput (decisions / (last applied - first sent)) and
  * the p50/p90/p99/max latency from send to "received_at" at the peers (same machine clock).
@@ -47,7 +53,8 @@ typedef struct {
     int status;
     char resp[512];
     size_t rlen;
-    int queued; /* in the to-send queue */
+    int queued;   /* in the to-send queue */
+    int answered; /* 201 or refused: the record's next decision may go */
 } req;
 
 static struct {
@@ -73,6 +80,7 @@ static struct {
     double tokens;
     struct event *tick, *reconnect_ev;
     long long first_sent_ms, last_answer_ms;
+    long long started_ms; /* part of every Idempotency-Key: runs do not meet */
 } g;
 
 static int to_i(const char *s)
@@ -105,6 +113,21 @@ static void q_push(int i)
     g.reqs[i].queued = 1;
 }
 
+/* A request to send again: before everything queued (the order of a record's decisions). */
+static void q_push_front(int i)
+{
+    g.qhead = (g.qhead + g.n - 1) % g.n;
+    g.queue[g.qhead] = i;
+    g.qlen++;
+    g.reqs[i].queued = 1;
+}
+
+/* 1 when request i may be sent: its record's previous decision was answered. */
+static int q_ready(int i)
+{
+    return g.unique || i < g.records || g.reqs[i - g.records].answered;
+}
+
 static int q_pop(void)
 {
     int i = g.queue[g.qhead];
@@ -128,8 +151,8 @@ static void close_conn(const char *why)
         g.bev = NULL;
     }
     g.connected = 0;
-    /* Everything in flight goes back to the queue (front order is not important). */
-    for (int i = 0; i < g.n; i++) {
+    /* Everything in flight goes back to the front of the queue, in index order. */
+    for (int i = g.n - 1; i >= 0; i--) {
         req *r = &g.reqs[i];
         if (r->stream_id > 0) {
             r->stream_id = 0;
@@ -137,7 +160,7 @@ static void close_conn(const char *why)
             r->rlen = 0;
             g.inflight--;
             g.retries++;
-            q_push(i);
+            q_push_front(i);
         }
     }
     static long long last_log;
@@ -159,8 +182,7 @@ static ssize_t send_cb(nghttp2_session *s, const uint8_t *data, size_t len, int 
 }
 
 static int header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     (void)flags;
     (void)ud;
@@ -170,8 +192,8 @@ static int header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     return 0;
 }
 
-static int data_cb(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
-                   size_t len, void *ud)
+static int data_cb(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                   void *ud)
 {
     (void)flags;
     (void)ud;
@@ -206,24 +228,26 @@ static int close_cb(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
                     r->decision, r->sent_ms);
         g.ok++;
         g.done++;
+        r->answered = 1;
         g.last_answer_ms = now_ms();
     } else if (r->status >= 500 || r->status == 0 || err != 0) {
         g.retries++;
         r->status = 0;
         r->rlen = 0;
-        q_push(r->idx);
+        q_push_front(r->idx);
     } else {
         fprintf(stderr, "repair-load: decision %d answered %d: %s\n", r->idx, r->status, r->resp);
         g.errors++;
         g.done++;
+        r->answered = 1;
     }
     if (g.done == g.n)
         event_base_loopexit(g.base, NULL);
     return 0;
 }
 
-static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                       uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+                       nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)id;
@@ -242,28 +266,36 @@ static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t leng
 static void submit(int i)
 {
     req *r = &g.reqs[i];
-    char ts[40];
     long long ms = now_ms();
-    time_t t = (time_t)(ms / 1000) + 8 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S+08:00", &tm);
-    r->len = (size_t)snprintf(r->body, sizeof(r->body),
-                              "{\"record\":{\"origin_node\":\"%s\",\"record_id\":\"%s-%d\","
-                              "\"domain\":\"%s\"},\"subject_uscc\":\"%s\",\"decision\":\"%s\","
-                              "\"decided_by\":\"repair-load\",\"decided_at\":\"%s\"}",
-                              g.origin, g.prefix, r->record, g.domain, g.uscc, r->decision, ts);
+    if (r->len == 0) { /* built once: a resend is the same request (Idempotency-Key) */
+        char ts[40];
+        time_t t = (time_t)(ms / 1000) + 8 * 3600;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+        r->len = (size_t)snprintf(r->body, sizeof(r->body),
+                                  "{\"record\":{\"origin_node\":\"%s\",\"record_id\":\"%s-%d\","
+                                  "\"domain\":\"%s\"},\"subject_uscc\":\"%s\",\"decision\":\"%s\","
+                                  "\"decided_by\":\"repair-load\",\"decided_at\":\"%s\"}",
+                                  g.origin, g.prefix, r->record, g.domain, g.uscc, r->decision, ts);
+    }
     r->off = 0;
     r->sent_ms = ms;
     if (g.first_sent_ms == 0)
         g.first_sent_ms = ms;
-    char clen[16], auth[64];
+    char clen[16], auth[64], idem[64];
     snprintf(clen, sizeof(clen), "%zu", r->len);
+    snprintf(idem, sizeof(idem), "repair-load-%lld-%d", g.started_ms, r->idx);
     snprintf(auth, sizeof(auth), "%s:%d", g.host, g.port);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
-    nghttp2_nv h[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", auth),
-                      NV(":path", "/v1/repair/decisions"), NV("content-type", "application/json"),
-                      NV("content-length", clen), NV("x-crgw-role", "platform")};
+    nghttp2_nv h[] = {NV(":method", "POST"),
+                      NV(":scheme", "http"),
+                      NV(":authority", auth),
+                      NV(":path", "/v1/repair/decisions"),
+                      NV("content-type", "application/json"),
+                      NV("content-length", clen),
+                      NV("x-crgw-role", "platform"),
+                      NV("idempotency-key", idem)};
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_cb};
     int32_t id = nghttp2_submit_request(g.sess, NULL, h, sizeof(h) / sizeof(h[0]), &dp, r);
@@ -281,7 +313,8 @@ static void pump(void)
 {
     if (!g.connected)
         return;
-    while (g.qlen > 0 && g.inflight < g.conc && (g.rate <= 0 || g.tokens >= 1.0)) {
+    while (g.qlen > 0 && g.inflight < g.conc && (g.rate <= 0 || g.tokens >= 1.0) &&
+           q_ready(g.queue[g.qhead])) {
         submit(q_pop());
         if (g.rate > 0)
             g.tokens -= 1.0;
@@ -420,8 +453,8 @@ static int check_peers(void)
         long long deadline = now_ms() + (long long)g.wait_s * 1000;
         long long have = 0;
         while (now_ms() < deadline) {
-            redisReply *r = redisCommand(c, "EVAL %s 1 crgw:rs:%s %s", LUA_COUNT, g.uscc,
-                                         count_prefix);
+            redisReply *r =
+                redisCommand(c, "EVAL %s 1 crgw:rs:%s %s", LUA_COUNT, g.uscc, count_prefix);
             have = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
             freeReplyObject(r);
             if (have >= g.ok)
@@ -429,8 +462,8 @@ static int check_peers(void)
             usleep(20000);
         }
         if (have < g.ok) {
-            fprintf(stderr, "repair-load: peer %s has %lld of %d records after %d s\n",
-                    g.peers[p], have, g.ok, g.wait_s);
+            fprintf(stderr, "repair-load: peer %s has %lld of %d records after %d s\n", g.peers[p],
+                    have, g.ok, g.wait_s);
             rc = 1;
         }
         redisReply *r = redisCommand(c, "HGETALL crgw:rs:%s", g.uscc);
@@ -523,8 +556,7 @@ int main(int argc, char **argv)
             g.log = fopen(v, "w");
             if (g.log)
                 setvbuf(g.log, NULL, _IOLBF, 0); /* progress is read while running */
-        }
-        else if (strcmp(a, "--peer-redis") == 0 && g.n_peers < MAX_PEERS)
+        } else if (strcmp(a, "--peer-redis") == 0 && g.n_peers < MAX_PEERS)
             g.peers[g.n_peers++] = v;
         else if (strcmp(a, "--wait") == 0)
             g.wait_s = to_i(v);
@@ -534,12 +566,13 @@ int main(int argc, char **argv)
     if (g.n <= 0 || g.records <= 0 || g.conc <= 0)
         usage();
     srandom(g.seed);
+    g.started_ms = now_ms();
     g.reqs = calloc((size_t)g.n, sizeof(req));
     g.queue = calloc((size_t)g.n, sizeof(int));
     for (int i = 0; i < g.n; i++) {
         g.reqs[i].idx = i;
         g.reqs[i].record = g.unique ? i : i % g.records;
-        g.reqs[i].decision = random() % 2 ? "repaired" : "revoked";
+        g.reqs[i].decision = g.unique || (i / g.records) % 2 == 0 ? "repaired" : "revoked";
         q_push(i);
     }
     g.base = event_base_new();

@@ -23,7 +23,7 @@ APP='{"subject_uscc": "'$USCC'",
             "kind": "administrative_penalty"},
  "commitment_sha256": "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
  "applicant": {"name": "天津海河通达物流有限公司", "contact": "022-0000000"},
- "materials": [{"name": "罚款缴纳凭证.pdf", "sha256": "00"}]}'
+ "materials": [{"name": "罚款缴纳凭证.pdf", "sha256": "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"}]}'
 rp_tls $B $B-verifier POST /v1/repair/applications -H 'content-type: application/json' -d "$APP"
 expect_eq "a verifier may not file an application" "$STATUS" 403
 rp_tls $B $B-repair_desk POST /v1/repair/applications -H 'content-type: application/json' \
