@@ -122,8 +122,10 @@ static int query_key_cmp(const void *a, const void *b)
 
 int crgw_query_repeated(const char *query, char *name, size_t cap)
 {
+    if (query == NULL || strchr(query, '&') == NULL)
+        return 0; /* one parameter at most */
     size_t n = 0, max = 1;
-    for (const char *p = query; p && *p; p++)
+    for (const char *p = query; *p; p++)
         max += *p == '&';
     query_key *k = xcalloc(max, sizeof(*k));
     for (const char *q = query; q && *q;) {
@@ -131,7 +133,7 @@ int crgw_query_repeated(const char *query, char *name, size_t cap)
         size_t plen = amp ? (size_t)(amp - q) : strlen(q);
         const char *eq = memchr(q, '=', plen);
         size_t klen = eq ? (size_t)(eq - q) : plen;
-        if (plen > 0) {
+        if (plen > 0) { /* "a&&b": no parameter between the two '&' */
             k[n].key = xmalloc(klen + 1);
             pct_decode(q, klen, k[n].key);
             k[n].raw = q;

@@ -25,12 +25,12 @@
 #include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
-#include "tests/unit/test_modules.h"
 #include "gateway/core/log.h"
 #include "gateway/repair/federation.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/server/server.h"
+#include "tests/unit/test_modules.h"
 
 #ifndef CRGW_SRCDIR
 #define CRGW_SRCDIR "."
@@ -136,8 +136,8 @@ static int close_cb(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
     return 0;
 }
 
-static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                       uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+                       nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)id;
@@ -154,8 +154,7 @@ static ssize_t body_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t leng
 }
 
 /* Sends one request and runs both sides until its stream closes; returns the status (0: none). */
-static int exchange(const char *path, const char *node, const uint8_t *body, size_t len,
-                    client *c)
+static int exchange(const char *path, const char *node, const uint8_t *body, size_t len, client *c)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -181,8 +180,7 @@ static int exchange(const char *path, const char *node, const uint8_t *body, siz
     char uri[64], clen[24];
     snprintf(uri, sizeof(uri), "urn:crgw:node:%s", node);
     snprintf(clen, sizeof(clen), "%zu", len);
-#define NV(n, v)                                                                                   \
-    {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
     nghttp2_nv h[] = {NV(":method", "POST"),
                       NV(":scheme", "http"),
                       NV(":authority", "127.0.0.1"),
@@ -219,8 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 65536)
         return 0;
     uint8_t sel = data[0];
-    const char *path = sel & 1 ? "/federation/v1/repair/applications"
-                               : "/federation/v1/repair/events";
+    const char *path =
+        sel & 1 ? "/federation/v1/repair/applications" : "/federation/v1/repair/events";
     size_t who = (sel >> 1) & 3;
     char *jws = NULL;
     size_t jl = 0;
@@ -244,8 +242,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_federation: unexpected status %d: %s\n", st, c.resp);
         abort();
     }
-    if (st >= 400 && (strstr(c.resp, "\"detail\":\"") == NULL ||
-                      strstr(c.resp, "\"detail\":\"\"") != NULL)) {
+    if (st >= 400 &&
+        (strstr(c.resp, "\"detail\":\"") == NULL || strstr(c.resp, "\"detail\":\"\"") != NULL)) {
         fprintf(stderr, "fuzz_federation: refusal %d without a detail: %s\n", st, c.resp);
         abort();
     }

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/test_modules.h"
 #include "gateway/repair/repair_check.h"
 #include "gateway/server/config.h"
+#include "tests/unit/test_modules.h"
 
 static crgw_config *cfg;
 
@@ -127,10 +127,10 @@ Test(repair_check, application_refusals_name_the_field)
                      "record.record_id: contains control characters");
     cr_assert(strstr(app_with(NULL, "commitment_sha256", "\"00\"", 0),
                      "commitment_sha256: must be a SHA-256 digest of 64 hex digits") != NULL);
-    cr_assert(strstr(app_with(NULL, "commitment_sha256",
-                              "\"zz11642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\"",
-                              0),
-                     "commitment_sha256: must be") != NULL);
+    cr_assert(
+        strstr(app_with(NULL, "commitment_sha256",
+                        "\"zz11642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\"", 0),
+               "commitment_sha256: must be") != NULL);
     cr_assert_str_eq(app_with("applicant", "contact", "22000000", 0),
                      "applicant.contact: must be a string, not a number");
     cr_assert_str_eq(app_with("applicant", "name", NULL, 0), "applicant.name: missing");
