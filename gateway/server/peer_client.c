@@ -251,8 +251,12 @@ static void submit_queued(peer *pe)
         snprintf(clen, sizeof(clen), "%zu", r->out.len);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
         nghttp2_nv hdrs[] = {
-            NV(":method", "POST"), NV(":scheme", "https"),       NV(":authority", pe->addrs[pe->cur].authority),
-            NV(":path", r->path),  NV("content-type", r->ctype), NV("content-length", clen),
+            NV(":method", "POST"),
+            NV(":scheme", "https"),
+            NV(":authority", pe->addrs[pe->cur].authority),
+            NV(":path", r->path),
+            NV("content-type", r->ctype),
+            NV("content-length", clen),
         };
 #undef NV
         nghttp2_data_provider dp = {.source.ptr = &r->out, .read_callback = crgw_h2_span_read};
