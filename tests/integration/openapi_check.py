@@ -99,12 +99,29 @@ class Validator:
                 return p, op
         return None, None
 
+    def methods_of(self, path):
+        """(spec path, its methods) of the template path matches, or (None, [])."""
+        for rx, p, m, op in self.ops:
+            if rx.match(path):
+                return p, [m2 for rx2, p2, m2, op2 in self.ops if p2 == p]
+        return None, []
+
     def schema_of(self, method, path, status, ctype):
         """(schema or None, error text or None, spec path)"""
         p, op = self.find(method, path.split("?", 1)[0])
         if op is None:
-            return None, f"{method} {path} is not documented", None
-        resp = op.get("responses", {}).get(str(status)) or op.get("responses", {}).get("default")
+            # no operation: a path without route (404) or a method the path lacks (405)
+            p, methods = self.methods_of(path.split("?", 1)[0])
+            want = 405 if p else 404
+            if status != want:
+                return None, f"{method} {path}: no such operation, so {want} is documented, " \
+                    f"not {status}", p
+            resp = self.spec.get("x-crgw-unrouted", {}).get(str(status))
+            if resp is None:
+                return None, f"x-crgw-unrouted documents no {status}", p
+            p = p or "(no route)"
+        else:
+            resp = op.get("responses", {}).get(str(status)) or op.get("responses", {}).get("default")
         if resp is None:
             return None, f"{method} {p}: status {status} is not documented", p
         resp = self.deref(resp)
@@ -155,6 +172,11 @@ def check_answer(val, a):
             return "; ".join(f"{where(e)}: {e.message}" for e in errs[:3]), p, doc
         if ctype == "application/problem+json" and doc.get("status") != status:
             return f"problem status {doc.get('status')} is not the HTTP status {status}", p, doc
+        if status == 405:
+            methods = sorted(val.methods_of(path.split("?", 1)[0])[1])
+            allow = sorted(x.strip() for x in str(doc.get("allow", "")).split(","))
+            if allow != methods:
+                return f"allow {doc.get('allow')!r}: the description has {methods}", p, doc
         return None, p, doc
     if ctype == "application/yaml":
         with open(val.spec_path, "rb") as f:
@@ -179,17 +201,24 @@ def cmd_validate(spec, spec_path, d):
             bad = 1
             continue
         print(f"ok   #{n} {method} {path} -> {status} {ctype}")
-        ok_codes.setdefault((method, p), set()).add(status)
+        if val.find(method, path.split("?", 1)[0])[1] is None:
+            ok_codes.setdefault((None, p), set()).add(status)  # 405 of the path, or 404
+        else:
+            ok_codes.setdefault((method, p), set()).add(status)
     for p, m, op in operations(spec):
         codes = ok_codes.get((m, p), set())
         succ = sorted(c for c in codes if c < 400)
         errs = sorted(c for c in codes if c >= 400)
-        if not succ or not errs:
+        wrong_method = ok_codes.get((None, p), set())
+        if not succ or not (errs or wrong_method):
             print(f"FAIL {m} {p}: needs a validated success and error answer "
-                  f"(validated: {sorted(codes) or 'none'})")
+                  f"(validated: {sorted(codes) or 'none'}, 405 of the path: {bool(wrong_method)})")
             bad = 1
         else:
-            print(f"ok   {m} {p}: validated {succ + errs}")
+            print(f"ok   {m} {p}: validated {succ + errs}{' and 405' if wrong_method else ''}")
+    if 404 not in ok_codes.get((None, "(no route)"), set()):
+        print("FAIL no validated 404 of a path without route")
+        bad = 1
     print(f"validate: {len(answers)} answers, {'FAILED' if bad else 'all valid'}")
     return bad
 
