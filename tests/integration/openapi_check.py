@@ -10,8 +10,12 @@
       validate against the schema of that response (problem bodies: "status" = the HTTP status);
       every operation needs at least one validated success and one validated error answer.
   openapi_check.py mutate SPEC DIR
-      every field of every JSON success answer is renamed in a copy, one at a time: each copy
-      must fail validation (a renamed field is caught)
+      every field of every JSON success answer is renamed in a copy, one at a time, and the
+      problem type of every error answer: each copy must fail validation (a renamed field or
+      problem slug is caught)
+Answers that belong to no operation (404 of a path without route, 405 of a method the path
+lacks: `allow` must list the documented methods) are validated against x-crgw-unrouted; the
+server's answers any route may give (403 forbidden, 413...) against x-crgw-any-route.
 
 Uses Debian's python3-yaml and python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1).
 Exit 0 when everything holds, 1 otherwise (one line per problem).
@@ -107,7 +111,26 @@ class Validator:
         return None, []
 
     def schema_of(self, method, path, status, ctype):
-        """(schema or None, error text or None, spec path)"""
+        """(schema or None, error text or None, spec path): the first documented response."""
+        c = self.candidates(method, path, status, ctype)
+        return c[0]
+
+    def candidates(self, method, path, status, ctype):
+        """[(schema or None, error text or None, spec path)]: the operation's response for the
+        status, then the one any route may give (x-crgw-any-route), when both exist."""
+        first = self.one_schema(method, path, status, ctype)
+        p, op = self.find(method, path.split("?", 1)[0])
+        generic = self.spec.get("x-crgw-any-route", {}).get(str(status))
+        if op is None or generic is None:
+            return [first]
+        content = self.deref(generic).get("content", {})
+        media = content.get(ctype)
+        if media is None:
+            return [first]
+        second = (media.get("schema", {}), None, p)
+        return [second] if first[0] is None else [first, second]
+
+    def one_schema(self, method, path, status, ctype):
         p, op = self.find(method, path.split("?", 1)[0])
         if op is None:
             # no operation: a path without route (404) or a method the path lacks (405)
@@ -159,7 +182,8 @@ def where(e):
 def check_answer(val, a):
     """Returns (error text or None, spec path, parsed JSON or None)."""
     n, method, path, status, ctype, body = a
-    schema, err, p = val.schema_of(method, path, status, ctype)
+    cands = val.candidates(method, path, status, ctype)
+    schema, err, p = cands[0]
     if err:
         return err, p, None
     if ctype in JSON_TYPES:
@@ -168,7 +192,7 @@ def check_answer(val, a):
         except (UnicodeDecodeError, ValueError) as e:
             return f"body is not JSON: {e}", p, None
         errs = val.errors(schema, doc)
-        if errs:
+        if errs and not any(c[0] is not None and not val.errors(c[0], doc) for c in cands[1:]):
             return "; ".join(f"{where(e)}: {e.message}" for e in errs[:3]), p, doc
         if ctype == "application/problem+json" and doc.get("status") != status:
             return f"problem status {doc.get('status')} is not the HTTP status {status}", p, doc
@@ -239,12 +263,22 @@ def cmd_mutate(spec, spec_path, d):
     val = Validator(spec, spec_path)
     bad = 0
     tried = 0
+    slugs = 0
     for a in read_answers(d):
         n, method, path, status, ctype, body = a
-        if status >= 400 or ctype not in JSON_TYPES:
+        if ctype not in JSON_TYPES:
             continue
         err, p, doc = check_answer(val, a)
         if err or doc is None:
+            continue
+        if status >= 400:
+            # a problem whose type slug is renamed is not the documented problem
+            m = dict(doc, type=str(doc.get("type")) + "-renamed")
+            cands = val.candidates(method, path, status, ctype)
+            if any(c[0] is not None and not val.errors(c[0], m) for c in cands):
+                print(f"FAIL #{n} {method} {p} {status}: a renamed problem type still validates")
+                bad = 1
+            slugs += 1
             continue
         schema = val.schema_of(method, path, status, ctype)[0]
         for where_, key in renames(doc):
@@ -261,7 +295,8 @@ def cmd_mutate(spec, spec_path, d):
     if tried == 0:
         print("FAIL mutate: no success answer to mutate")
         bad = 1
-    print(f"mutate: {tried} renamed copies, {'some were NOT caught' if bad else 'every one fails validation'}")
+    print(f"mutate: {tried} renamed fields, {slugs} renamed problem types, "
+          f"{'some were NOT caught' if bad else 'every one fails validation'}")
     return bad
 
 

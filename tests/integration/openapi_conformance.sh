@@ -7,7 +7,9 @@
 # over h2c, for successes and the typical errors; every answer (status, media type, JSON body) is
 # recorded and validated against the schema of its route and status by
 # tests/integration/openapi_check.py (Debian python3-jsonschema, Draft 2020-12). Then every field
-# of every success answer is renamed in a copy, one at a time, and each copy must fail validation.
+# of every success answer is renamed in a copy, one at a time, and the problem type of every error
+# answer: each copy must fail validation; and the answers must fail against a copy of the
+# description with one field renamed.
 # Last, /metrics of both nodes after all this traffic passes `promtool check metrics`.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/repair_lib.bash"
