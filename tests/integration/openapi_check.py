@@ -2,8 +2,9 @@
 """Checks crgw's answers and route table against gateway/openapi.yaml (issue 13).
 
   openapi_check.py routes SPEC < `crgw routes` output
-      every route of the table (method, pattern, roles) is an operation of SPEC with the same
-      x-crgw-roles, and every operation of SPEC is a route
+      every route of the table (method, pattern, roles, name) is an operation of SPEC with the
+      same x-crgw-roles and operationId, and every operation of SPEC is a route; SPEC itself is
+      OpenAPI 3.1 with valid Draft 2020-12 schemas and no dangling $ref
   openapi_check.py validate SPEC DIR
       DIR holds recorded answers: N.meta (METHOD TAB PATH TAB STATUS TAB CONTENT-TYPE) and N.body.
       Each answer must be documented (path, method, status, media type) and its JSON body must
@@ -69,7 +70,10 @@ def cmd_routes(spec):
             continue
         want = sorted(roles.split(","))
         got = sorted(op.get("x-crgw-roles", []))
-        if want != got:
+        if op.get("operationId") != name:
+            print(f"FAIL {method} {pattern}: operationId {op.get('operationId')!r}, route name {name!r}")
+            bad = 1
+        elif want != got:
             print(f"FAIL {method} {pattern}: x-crgw-roles {got} in openapi.yaml, {want} in the code")
             bad = 1
         else:
@@ -81,7 +85,47 @@ def cmd_routes(spec):
     if not seen:
         print("FAIL no routes read (crgw routes printed nothing)")
         bad = 1
+    bad |= check_document(spec)
     print(f"routes: {len(seen)} in the table, {len(documented)} in openapi.yaml")
+    return bad
+
+
+def refs(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "$ref" and isinstance(v, str):
+                yield v
+            else:
+                yield from refs(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from refs(v)
+
+
+def check_document(spec):
+    """The description itself: OpenAPI 3.1, every schema a valid Draft 2020-12 schema, every
+    $ref resolves, every operation has responses."""
+    bad = 0
+    if not str(spec.get("openapi", "")).startswith("3.1."):
+        print(f"FAIL openapi: {spec.get('openapi')!r}, not 3.1.x")
+        bad = 1
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.exceptions.SchemaError as e:
+            print(f"FAIL components/schemas/{name}: {e.message}")
+            bad = 1
+    resolver = jsonschema.RefResolver("", spec)
+    for r in sorted(set(refs(spec))):
+        try:
+            resolver.resolve(r)
+        except jsonschema.exceptions.RefResolutionError:
+            print(f"FAIL $ref {r} does not resolve")
+            bad = 1
+    for p, m, op in operations(spec):
+        if not op.get("responses"):
+            print(f"FAIL {m} {p}: no responses")
+            bad = 1
     return bad
 
 

@@ -31,6 +31,13 @@ sed 's/\trepair_desk,operator\t/\toperator\t/' "$T/routes.tsv" | grep -v not-doc
 out=$("$PY" tests/integration/openapi_check.py routes gateway/openapi.yaml <"$T/routes3.tsv")
 expect_eq "other roles in the code than in the description fail the check" "$?" 1
 
+# the description itself is checked: a $ref that resolves nowhere fails
+sed 's|#/components/schemas/Peer"|#/components/schemas/NoSuchSchema"|' gateway/openapi.yaml >"$T/badref.yaml"
+grep -v not-documented "$T/routes.tsv" >"$T/routes4.tsv"
+out=$("$PY" tests/integration/openapi_check.py routes "$T/badref.yaml" <"$T/routes4.tsv")
+expect_eq "a dangling \$ref fails the check" "$?" 1
+expect_match "and is named" "$out" 'NoSuchSchema does not resolve'
+
 # the served description is the file, byte for byte, with its media type (h2c and TLS)
 start_redis
 start_crgw
