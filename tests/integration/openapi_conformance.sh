@@ -71,6 +71,12 @@ call $A 120000-verifier GET /v1/openapi.yaml
 want "openapi.yaml (TLS, verifier)" 200
 call $B h2c:verifier POST /v1/openapi.yaml -d x
 want "POST /v1/openapi.yaml" 405
+call $A h2c:superuser GET /readyz
+want "an unknown role in x-crgw-role (h2c)" 400
+call $A h2c:operator GET /healthz -H "x-big: $(head -c 20000 /dev/zero | tr '\0' a)"
+want "a 20 KB header list" 431
+call $A h2c:operator GET /no/such/route
+want "a path without route" 404
 require_ok
 
 # ---- reports ----
