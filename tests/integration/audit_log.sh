@@ -29,7 +29,10 @@ done
 expect_eq "100 verifications answered at A" "$ok" 100
 
 # a natural person's report (signed here by 510100's fixture signer): verified, never logged
-jq '.reportNo = "CY-510100-20261118-0099" | .subject = {"name": "张小明", "type": "NATURAL_PERSON"}' \
+jq '.reportNo = "CY-510100-20261118-0099"
+    | .subject = {"name": "张小明", "type": "NATURAL_PERSON", "idNumber": "510104199003074512"}
+    | .records[0].content = "张小明于成都市锦江区逾期未履行行政处罚"
+    | .records[0].documentNo = "锦江罚〔2026〕4512号"' \
     "$CRGW_ROOT/tests/fixtures/samples/cy-json.payload.json" >"$T/np.json"
 P=$CRGW_ROOT/tests/fixtures/pki/nodes/510100
 "$CRGW" sign --config "$T/fed/node-510100.yaml" --key "$P/signer.key.pem" --cert "$P/signer.pem" \
@@ -124,10 +127,11 @@ out=$("$CRGW" audit verify --audit-dir "$T/$A/audit2" --config "$T/fed/node-$A.y
 expect_match "serve --audit-dir wrote an intact chain there" "$out" '^[0-9]+ entries, [0-9]+ checkpoints, chain intact'
 expect_eq "its verify entry" "$(grep -c '"kind":"verify"' "$T/$A"/audit2/w0/audit-*.jsonl)" 1
 
-if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '张小明' -e 'NATURAL_PERSON' -e 'natural_person'; then
-    fail "the natural person's name or type is in an audit file"
+if cat "$T"/*/audit*/*/audit-*.jsonl | grep -q -e '张小明' -e 'NATURAL_PERSON' -e 'natural_person' \
+    -e '510104199003074512' -e '逾期未履行' -e '锦江罚'; then
+    fail "the natural person's name, id number, type or record content is in an audit file"
 else
-    pass "nothing of the natural person's report in any audit file"
+    pass "nothing of the natural person's report (name, id number, record content) in any audit file"
 fi
 expect_eq "the natural person's verification is logged by digest" \
     "$(grep -c "\"body_sha256\":\"$(sha256sum "$T/np.jws.json" | cut -d' ' -f1)\"" "$T/$A"/audit/w0/audit-*.jsonl)" 1
