@@ -522,3 +522,65 @@ Test(repair_store_live, scripts_against_redis, .fini = redis_stop)
     crgw_redis_free(rc);
     event_base_free(base);
 }
+
+/* Issue 15: a decision without application follows the record's state; decided_at never goes
+ * back. */
+static result decide_rec(crgw_redis *rc, const char *decision, const char *status,
+                         const char *decided_at)
+{
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "{\"status\":\"%s\",\"decided_at\":\"%s\",\"origin_seq\":",
+             status, decided_at);
+    crgw_repair_decide_args d = decide_args(NULL);
+    d.now_ms = 0;
+    d.n_dest = 0;
+    d.field = "120000:R-9";
+    d.value_prefix = prefix;
+    d.decision = decision;
+    d.decided_at = decided_at;
+    return RUN(crgw_repair_store_decide, rc, &d);
+}
+
+Test(repair_store_live, decisions_without_application, .fini = redis_stop)
+{
+    signal(SIGPIPE, SIG_IGN);
+    redis_start();
+    base = event_base_new();
+    char addr[160];
+    snprintf(addr, sizeof(addr), "unix:%s", test_redis_sock);
+    crgw_redis *rc = crgw_redis_new(base, addr, 1000);
+    for (int i = 0; i < 400 && !crgw_redis_up(rc); i++) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    cr_assert(crgw_redis_up(rc));
+    const char *T9 = "2026-11-23T09:00:00+08:00", *T10 = "2026-11-23T10:00:00+08:00",
+               *T11 = "2026-11-23T11:00:00+08:00";
+    result r = decide_rec(rc, "revoked", "published", T10);
+    cr_assert_eq(r.type, REDIS_REPLY_ERROR);
+    cr_assert_str_eq(r.str, "CONFLICT the record is not decided on");
+    r = cmd(rc, "EXISTS %s", "crgw:seq:120000");
+    cr_assert_eq(r.integer, 0, "a refused decision takes no origin_seq");
+    r = decide_rec(rc, "repaired", "repaired", T10);
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+    cr_assert_eq(r.integer, 1);
+    r = decide_rec(rc, "repaired", "repaired", T11);
+    cr_assert_str_eq(r.str, "CONFLICT the record is already repaired");
+    r = decide_rec(rc, "revoked", "published", T9);
+    cr_assert_str_eq(r.str, "ORDER 2026-11-23T10:00:00+08:00");
+    r = cmd(rc, "GET %s", "crgw:seq:120000");
+    cr_assert_str_eq(r.str, "1", "refusals wrote nothing");
+    r = decide_rec(rc, "revoked", "published", T10); /* the same instant is not older */
+    cr_assert_eq(r.type, REDIS_REPLY_INTEGER, "%s", r.str);
+    cr_assert_eq(r.integer, 2);
+    r = decide_rec(rc, "revoked", "published", T11);
+    cr_assert_str_eq(r.str, "CONFLICT the record is published");
+    r = decide_rec(rc, "repaired", "repaired", T11); /* published again: may be repaired */
+    cr_assert_eq(r.integer, 3, "%s", r.str);
+    r = cmd(rc, "HGET crgw:rs:91120116MA06T8E28X %s", "120000:R-9");
+    cr_assert_str_eq(r.str, "{\"status\":\"repaired\",\"decided_at\":\"2026-11-23T11:00:00+08:00\","
+                            "\"origin_seq\":3}");
+    crgw_redis_free(rc);
+    event_base_free(base);
+}
