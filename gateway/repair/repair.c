@@ -212,9 +212,42 @@ static int get_record(const crgw_config *cfg, json_t *body, record_ref *rec, int
     return 0;
 }
 
+/*
+ * The request field a validation message is about, as a path ("record.origin_node"), or NULL:
+ * the problem's "field" member, so that a form shows the message beside the right input.
+ */
+static const char *field_of(const char *why)
+{
+    static const struct {
+        const char *needle, *field;
+    } fields[] = {
+        {"subject_uscc", "subject_uscc"},
+        {"commitment_sha256", "commitment_sha256"},
+        {"origin node", "record.origin_node"},
+        {"origin_node", "record.origin_node"},
+        {"record_id", "record.record_id"},
+        {"'domain'", "record.domain"},
+        {"'kind'", "record.kind"},
+        {"applicant", "applicant.name"},
+        {"'name'", "applicant.name"},
+        {"materials", "materials"},
+        {"decision", "decision"},
+        {"decided_at", "decided_at"},
+        {"decided_by", "decided_by"},
+        {"application_id", "application_id"},
+        {"'record'", "record"},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (strstr(why, fields[i].needle))
+            return fields[i].field;
+    return NULL;
+}
+
 static void problem_422(crgw_req *r, const char *why)
 {
-    crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
+    const char *field = field_of(why);
+    crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request",
+                     field ? json_pack("{s:s}", "field", field) : NULL, "%s", why);
 }
 
 /* ---- Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) ---- */
