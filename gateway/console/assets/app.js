@@ -422,8 +422,8 @@
     kv(dl, t("receipt.client"), me.client);
   }
 
-  async function verifyBytes(name, buf) {
-    const t0 = performance.now();
+  /* t0: when the file was given (the change or drop event), so that the reading counts too */
+  async function verifyBytes(name, buf, t0) {
     $("#verify-error").hidden = true;
     $("#verdict").setAttribute("data-state", "working");
     $("#verify-action-msg").textContent = t("verify.working", name);
@@ -453,7 +453,8 @@
 
   function verifyFile(f) {
     if (!f) return;
-    f.arrayBuffer().then(function (buf) { verifyBytes(f.name, buf); });
+    const t0 = performance.now();
+    f.arrayBuffer().then(function (buf) { verifyBytes(f.name, buf, t0); });
   }
 
   async function downloadTranslation() {
@@ -518,6 +519,7 @@
 
   let apps = [];
   let selected = null;
+  let decisionMsg = null; /* the answer to the last decision, kept across redraws of the list */
 
   async function repairLoad() {
     const st = $("#repair-status").value;
@@ -570,7 +572,9 @@
     const by = el("input", {id: "d-decided_by", value: ""});
     const reason = el("input", {id: "d-reason"});
     const ext = el("input", {id: "d-extension", type: "checkbox"});
-    const msg = el("p", {id: "d-msg", class: "muted"});
+    const kept = decisionMsg && decisionMsg.id === a.application_id ? decisionMsg : null;
+    const msg = el("p", {id: "d-msg", class: kept ? kept.cls : "muted", text: kept ? kept.text : ""});
+    function say(cls, text) { decisionMsg = {id: a.application_id, cls: cls, text: text}; msg.className = cls; msg.textContent = text; }
     const form = el("form", {id: "decision-form", novalidate: ""},
       el("h3", {text: t("repair.decide")}),
       el("div", {class: "field"}, el("label", {for: "d-decision", text: t("repair.decide.kind")}), sel),
@@ -580,7 +584,7 @@
       el("button", {type: "submit", text: t("repair.decide.submit")}), msg);
     form.addEventListener("submit", async function (e) {
       e.preventDefault();
-      if (!by.value.trim()) { msg.className = "error"; msg.textContent = t("e.required", t("repair.decide.by")); return; }
+      if (!by.value.trim()) { say("error", t("e.required", t("repair.decide.by"))); return; }
       const rec = a.record;
       const body = {record: {origin_node: rec.origin_node, record_id: rec.record_id, domain: rec.domain},
         subject_uscc: a.subject_uscc, application_id: a.application_id, decision: sel.value,
@@ -588,12 +592,10 @@
       if (reason.value.trim()) body.reason = reason.value.trim();
       const res = await api("POST", "/v1/repair/decisions", JSON.stringify(body), {"content-type": "application/json"});
       if (res.status === 201) {
-        msg.className = "ok";
-        msg.textContent = t("repair.decide.done", res.json.event_id, (res.json.destinations || []).length);
+        say("ok", t("repair.decide.done", res.json.event_id, (res.json.destinations || []).length));
         repairLoad();
       } else {
-        msg.className = "error";
-        msg.textContent = t("e.server", problemText(res));
+        say("error", t("e.server", problemText(res)));
       }
     });
     return form;
@@ -779,6 +781,7 @@
     window.addEventListener("hashchange", show);
     applyLang();
     show();
+    document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
     document.body.setAttribute("data-ready", "1");
   }
   document.addEventListener("DOMContentLoaded", start);
