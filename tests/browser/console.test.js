@@ -320,6 +320,13 @@ async function phasePlatform() {
   expect("no filing form for the platform", (await page.$("#repair-form")) === null);
   const sel = '#repair-list tr[data-id="' + id + '"]';
   await page.waitForSelector(sel, {timeout: 10000});
+  const od = await page.$eval('#repair-list tr[data-id="' + process.env.OVERDUE_APP + '"]', function (e) {
+    return {cls: e.className, color: getComputedStyle(e.querySelector("td")).color, text: e.textContent};
+  });
+  expect("an overdue application is flagged and red (" + od.color + ")",
+    /overdue/.test(od.cls) && od.color === "rgb(179, 38, 30)" && /逾期/.test(od.text), JSON.stringify(od));
+  const notOd = await page.$eval(sel, function (e) { return e.className; });
+  expect("a fresh application is not flagged", !/overdue/.test(notOd), notOd);
   await page.click(sel);
   await page.waitForSelector("#decision-form", {timeout: 5000});
   await page.select("#d-decision", "accepted");

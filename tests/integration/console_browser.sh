@@ -10,7 +10,8 @@
 #                an application for a record of B (330100, down) is filed and listed
 #   operator     the application to B is dead-lettered (A: dead_letter_after_s 2); B starts; the
 #                operator presses "redrive" and sees B's lag and dead letters go to 0
-#   platform     at the record's origin (A), decides on an application filed at B
+#   platform     at the record's origin (A), decides on an application filed at B; an overdue
+#                application is shown in red
 # Screenshots of every page: build/console-screens/ (SCREENS to change). Any request of a page
 # to another origin fails the test.
 source "$(dirname "$0")/lib.sh"
@@ -101,7 +102,9 @@ ID=$(jq -r .application_id <<<"$BODY")
 delivered_a() { rp_tls $A $A-operator GET "/v1/repair/applications/$ID"; [ "$STATUS" = 200 ]; }
 rp_wait 10 delivered_a
 expect_eq "delivered to $A" "$STATUS" 200
-browser platform PLATFORM_APP="$ID"
+# the first application (filed at A, now delivered to B, never accepted) made overdue
+rp_redis $A HSET "crgw:app:$APP" filed_at 2025-09-30T10:00:00+08:00 >/dev/null
+browser platform PLATFORM_APP="$ID" OVERDUE_APP="$APP"
 rp_tls $A $A-operator GET "/v1/repair/applications/$ID"
 expect_eq "the browser's decision is stored at $A" "$(jq -r .status <<<"$BODY")" accepted
 
