@@ -190,6 +190,17 @@ async function phaseVerifier() {
       await shot(page, "verify-" + r.name + "-" + lang);
     }
   }
+  /* a file dropped on the drop zone (a compact JWS of another dialect) */
+  await page.$eval("#verdict", function (e) { e.removeAttribute("data-state"); });
+  const jws = fs.readFileSync(path.join(FIX, "valid/440100.jws"), "utf8");
+  await page.evaluate(function (text) {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], "440100.jws", {type: "application/jose"}));
+    document.querySelector("#verify-drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+  }, jws);
+  await page.waitForSelector('#verdict[data-state="done"]', {timeout: 10000});
+  const dropped = await page.$eval("#verdict", function (e) { return e.getAttribute("data-indication") + " " + document.querySelector("#receipt-fields").textContent; });
+  expect("a dropped file is verified (" + dropped.slice(0, 40) + "…)", /^TOTAL_PASSED .*440100\.jws/.test(dropped), dropped.slice(0, 120));
   /* a check expands */
   await page.click('#verify-checks details[data-check="chain"] summary');
   expect("a check expands", await page.$eval('#verify-checks details[data-check="chain"]', function (e) { return e.open; }));

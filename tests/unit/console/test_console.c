@@ -225,7 +225,7 @@ Test(console, content_types_of_the_assets)
         cr_assert_str_eq(hdr(&cl, "content-type"), want[i][1], "%s", path);
         cr_assert_eq(cl.len, asset(want[i][0])->len, "%s", path);
         cr_assert_str_eq(hdr(&cl, "x-content-type-options"), "nosniff");
-        cr_assert_str_eq(hdr(&cl, "cache-control"), "private, max-age=300, must-revalidate");
+        cr_assert_str_eq(hdr(&cl, "cache-control"), "private, no-cache");
         cr_assert_not_null(hdr(&cl, "content-security-policy"));
     }
 }
