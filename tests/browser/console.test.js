@@ -187,6 +187,8 @@ async function phaseVerifier() {
       expect(lang + " " + r.name + ": answer shown " + v.ms + " ms after the upload of " + size + " bytes (< 200 ms)", v.ms < 200, v.ms);
       figures["verify_" + r.name + "_" + lang + "_ms"] = v.ms;
       figures["verify_" + r.name + "_" + lang + "_wall_ms"] = v.wall;
+      const tr = await page.$eval("#verify-translate", function (e) { return e.disabled; });
+      expect(lang + " " + r.name + ": translation offered only for an authentic report", tr === (r.indication !== "TOTAL_PASSED"), tr);
       await shot(page, "verify-" + r.name + "-" + lang);
     }
   }
@@ -276,6 +278,8 @@ async function phaseRepairDesk() {
   await page.click("#lang-toggle");
   const rowzh = await page.$eval('#repair-list tr[data-id="' + id + '"] td.status', function (e) { return e.textContent; });
   expect("status in Chinese after the toggle", /已提交/.test(rowzh), rowzh);
+  const msgzh = await page.$eval("#repair-form-msg", function (e) { return e.textContent; });
+  expect("the filing's message follows the toggle (" + msgzh + ")", /^申请已提交/.test(msgzh), msgzh);
   await shot(page, "repair-filed-zh");
   await finish(ctx, "repair_desk");
 }

@@ -86,6 +86,34 @@ require_ok
 rp_start_node $B
 browser operator
 APP=$(cat "$HOMES/application-id")
+
+# the read-only routes the page uses, directly: bounds and errors name the parameter
+rp_tls $A $A-repair_desk GET "/v1/repair/applications?status=bogus"
+expect_eq "status filter: 422" "$STATUS" 422
+expect_eq "the problem names the parameter" "$(jq -r .field <<<"$BODY")" status
+rp_tls $A $A-operator GET "/v1/repair/applications?limit=0"
+expect_eq "limit 0: 422 naming limit" "$STATUS $(jq -r .field <<<"$BODY")" "422 limit"
+rp_tls $A $A-operator GET "/v1/repair/applications?limit=201"
+expect_eq "limit 201: 422" "$STATUS" 422
+rp_tls $A $A-platform GET "/v1/repair/applications?status=open&limit=1"
+expect_eq "platform lists open applications" "$STATUS $(jq -r '.applications | length' <<<"$BODY")" "200 1"
+rp_tls $A $A-operator GET "/v1/repair/applications?status=repaired"
+expect_eq "no repaired application" "$(jq -r '.applications | length' <<<"$BODY")" 0
+rp_tls $A $A-verifier GET "/v1/repair/applications"
+expect_eq "a verifier may not list applications" "$STATUS" 403
+rp_tls $A $A-operator GET "/v1/federation/peers/999999/dead-letters"
+expect_eq "dead letters of an unknown peer: 404" "$STATUS" 404
+rp_tls $A $A-operator GET "/v1/federation/peers/$B/dead-letters"
+expect_eq "no dead letter left for $B after the redrive" "$STATUS $(jq -r '.dead_letters | length' <<<"$BODY")" "200 0"
+rp_tls $A $A-repair_desk POST /v1/repair/applications -H 'content-type: application/json' \
+    -d '{"subject_uscc": "91120116MA06T8E28Y", "record": {"origin_node": "'$B'", "record_id": "x",
+         "domain": "transport"}, "commitment_sha256": "00", "applicant": {"name": "x"}}'
+expect_eq "server: bad USCC is a 422 naming subject_uscc" "$STATUS $(jq -r .field <<<"$BODY")" \
+    "422 subject_uscc"
+rp_tls $A $A-operator GET /v1/federation/status
+expect_match "status: trust version" "$(jq -r .trust_version <<<"$BODY")" '^[0-9a-f]{64}$'
+expect_match "status: the dead-lettering among the recent warnings" \
+    "$(jq -r '.recent_errors[].message' <<<"$BODY")" "moved to dead letters"
 at_b() { rp_tls $B $B-operator GET "/v1/repair/applications/$APP"; [ "$STATUS" = 200 ]; }
 rp_wait 10 at_b
 expect_eq "the redriven application reached $B" "$STATUS" 200

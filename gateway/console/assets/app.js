@@ -206,6 +206,21 @@
     for (let i = 1; i < arguments.length; i++) s = s.split("{" + (i - 1) + "}").join(String(arguments[i]));
     return s;
   }
+  /*
+   * A message that follows the language: key and arguments are kept on the element and drawn
+   * again by applyLang; an argument {k: key} is itself translated at each drawing.
+   */
+  function put(e, cls, key) {
+    const args = Array.prototype.slice.call(arguments, 3);
+    if (cls !== null) e.className = cls;
+    e.setAttribute("data-msg", JSON.stringify([key].concat(args)));
+    drawMsg(e);
+  }
+  function drawMsg(e) {
+    const a = JSON.parse(e.getAttribute("data-msg"));
+    e.textContent = t.apply(null, [a[0]].concat(a.slice(1).map(function (x) { return x && x.k ? t(x.k) : x; })));
+  }
+  function unput(e) { e.removeAttribute("data-msg"); e.textContent = ""; }
   function $(sel, root) { return (root || document).querySelector(sel); }
   function el(tag, attrs) {
     const e = document.createElement(tag);
@@ -260,6 +275,7 @@
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     document.title = "crgw · " + t("brand");
     document.querySelectorAll("[data-i18n]").forEach(function (e) { e.textContent = t(e.getAttribute("data-i18n")); });
+    document.querySelectorAll("[data-msg]").forEach(drawMsg);
     $("#lang-toggle").textContent = t("lang.other");
     buildNav();
     fillSelects();
@@ -352,7 +368,8 @@
     renderChecks(v.checks || []);
     renderReport(v.report, ch);
     renderReceipt();
-    $("#verify-translate").disabled = !(me.node && me.node.dialect) || v.indication === "TOTAL_FAILED" && v.subindication === "FORMAT_FAILURE";
+    /* a translation is offered of an authentic report only (it is unsigned, and says so) */
+    $("#verify-translate").disabled = !(me.node && me.node.dialect) || v.indication !== "TOTAL_PASSED";
   }
 
   function renderChecks(checks) {
@@ -426,7 +443,7 @@
   async function verifyBytes(name, buf, t0) {
     $("#verify-error").hidden = true;
     $("#verdict").setAttribute("data-state", "working");
-    $("#verify-action-msg").textContent = t("verify.working", name);
+    put($("#verify-action-msg"), null, "verify.working", name);
     const sc = $("#verify-scenario").value;
     const q = sc && sc !== "none" ? "?scenario=" + encodeURIComponent(sc) : "";
     try {
@@ -437,12 +454,12 @@
         $("#verify-error").textContent = problemText(res);
         $("#verify-error").hidden = false;
         $("#verify-result").hidden = true;
-        $("#verify-action-msg").textContent = "";
+        unput($("#verify-action-msg"));
         return;
       }
       last = {file: name, bytes: buf, sha: sha, verdict: res.json, ms: performance.now() - t0, at: beijingNow()};
       $("#verify-result").hidden = false;
-      $("#verify-action-msg").textContent = "";
+      unput($("#verify-action-msg"));
       renderVerdict();
       $("#verdict").setAttribute("data-state", "done");
     } catch (e) {
@@ -464,7 +481,7 @@
       {"content-type": "application/octet-stream"});
     const msg = $("#verify-action-msg");
     if (res.status !== 200 || !res.json || typeof res.json.document !== "string") {
-      msg.textContent = t("translate.failed", problemText(res));
+      put(msg, null, "translate.failed", problemText(res));
       return;
     }
     const json = /json/.test(to);
@@ -475,7 +492,7 @@
     a.click();
     a.remove();
     setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
-    msg.textContent = t("translate.done", name);
+    put(msg, null, "translate.done", name);
     msg.setAttribute("data-file", name);
   }
 
@@ -525,7 +542,7 @@
     const st = $("#repair-status").value;
     const res = await api("GET", "/v1/repair/applications?limit=100" + (st ? "&status=" + st : ""));
     const msg = $("#repair-list-msg");
-    if (res.status !== 200) { msg.textContent = problemText(res); msg.className = "error"; return; }
+    if (res.status !== 200) { put(msg, "error", "e.server", problemText(res)); return; }
     apps = res.json.applications || [];
     renderApps();
   }
@@ -547,8 +564,7 @@
       tb.appendChild(tr);
     });
     const msg = $("#repair-list-msg");
-    msg.className = "muted";
-    msg.textContent = t("repair.count", apps.length, overdue);
+    put(msg, "muted", "repair.count", apps.length, overdue);
     renderDetail();
   }
   function renderDetail() {
@@ -573,8 +589,12 @@
     const reason = el("input", {id: "d-reason"});
     const ext = el("input", {id: "d-extension", type: "checkbox"});
     const kept = decisionMsg && decisionMsg.id === a.application_id ? decisionMsg : null;
-    const msg = el("p", {id: "d-msg", class: kept ? kept.cls : "muted", text: kept ? kept.text : ""});
-    function say(cls, text) { decisionMsg = {id: a.application_id, cls: cls, text: text}; msg.className = cls; msg.textContent = text; }
+    const msg = el("p", {id: "d-msg", class: "muted"});
+    function say(cls) {
+      decisionMsg = {id: a.application_id, args: Array.prototype.slice.call(arguments)};
+      put.apply(null, [msg].concat(decisionMsg.args));
+    }
+    if (kept) put.apply(null, [msg].concat(kept.args));
     const form = el("form", {id: "decision-form", novalidate: ""},
       el("h3", {text: t("repair.decide")}),
       el("div", {class: "field"}, el("label", {for: "d-decision", text: t("repair.decide.kind")}), sel),
@@ -584,7 +604,7 @@
       el("button", {type: "submit", text: t("repair.decide.submit")}), msg);
     form.addEventListener("submit", async function (e) {
       e.preventDefault();
-      if (!by.value.trim()) { say("error", t("e.required", t("repair.decide.by"))); return; }
+      if (!by.value.trim()) { say("error", "e.required", {k: "repair.decide.by"}); return; }
       const rec = a.record;
       const body = {record: {origin_node: rec.origin_node, record_id: rec.record_id, domain: rec.domain},
         subject_uscc: a.subject_uscc, application_id: a.application_id, decision: sel.value,
@@ -592,33 +612,35 @@
       if (reason.value.trim()) body.reason = reason.value.trim();
       const res = await api("POST", "/v1/repair/decisions", JSON.stringify(body), {"content-type": "application/json"});
       if (res.status === 201) {
-        say("ok", t("repair.decide.done", res.json.event_id, (res.json.destinations || []).length));
+        say("ok", "repair.decide.done", res.json.event_id, (res.json.destinations || []).length);
         repairLoad();
       } else {
-        say("error", t("e.server", problemText(res)));
+        say("error", "e.server", problemText(res));
       }
     });
     return form;
   }
 
-  function fieldError(name, text) {
+  /* fieldError(name, [key, args...]) shows the message at the field; fieldError(name) clears it */
+  function fieldError(name, msg) {
     const e = document.querySelector('.field-error[data-for="' + name + '"]');
-    if (e) e.textContent = text;
+    if (e && msg) put.apply(null, [e, null].concat(msg));
+    else if (e) unput(e);
     const input = document.querySelector('[name="' + name + '"]');
-    if (input) input.setAttribute("aria-invalid", text ? "true" : "false");
+    if (input) input.setAttribute("aria-invalid", msg ? "true" : "false");
   }
   function formValue(name) { const i = document.querySelector('#repair-form [name="' + name + '"]'); return i ? i.value.trim() : ""; }
 
   function validateFiling() {
     const errs = {};
-    document.querySelectorAll("#repair-form .field-error").forEach(function (e) { fieldError(e.getAttribute("data-for"), ""); });
+    document.querySelectorAll("#repair-form .field-error").forEach(function (e) { fieldError(e.getAttribute("data-for")); });
     const uscc = formValue("subject_uscc");
-    if (!uscc) errs.subject_uscc = t("e.required", t("f.subject_uscc"));
-    else if (!usccValid(uscc)) errs.subject_uscc = t("e.uscc");
-    if (!/^[0-9]{6}$/.test(formValue("record.origin_node"))) errs["record.origin_node"] = t("e.node");
-    if (!formValue("record.record_id")) errs["record.record_id"] = t("e.required", t("f.record_id"));
-    if (!/^[0-9a-fA-F]{64}$/.test(formValue("commitment_sha256"))) errs.commitment_sha256 = t("e.sha256");
-    if (!formValue("applicant.name")) errs["applicant.name"] = t("e.required", t("f.applicant_name"));
+    if (!uscc) errs.subject_uscc = ["e.required", {k: "f.subject_uscc"}];
+    else if (!usccValid(uscc)) errs.subject_uscc = ["e.uscc"];
+    if (!/^[0-9]{6}$/.test(formValue("record.origin_node"))) errs["record.origin_node"] = ["e.node"];
+    if (!formValue("record.record_id")) errs["record.record_id"] = ["e.required", {k: "f.record_id"}];
+    if (!/^[0-9a-fA-F]{64}$/.test(formValue("commitment_sha256"))) errs.commitment_sha256 = ["e.sha256"];
+    if (!formValue("applicant.name")) errs["applicant.name"] = ["e.required", {k: "f.applicant_name"}];
     Object.keys(errs).forEach(function (k) { fieldError(k, errs[k]); });
     return Object.keys(errs).length === 0;
   }
@@ -627,7 +649,7 @@
     e.preventDefault();
     const msg = $("#repair-form-msg");
     msg.removeAttribute("data-application");
-    if (!validateFiling()) { msg.className = "error"; msg.textContent = t("repair.file.invalid"); return; }
+    if (!validateFiling()) { put(msg, "error", "repair.file.invalid"); return; }
     const body = {subject_uscc: formValue("subject_uscc").toUpperCase(),
       record: {origin_node: formValue("record.origin_node"), record_id: formValue("record.record_id"),
         domain: formValue("record.domain"), kind: formValue("record.kind")},
@@ -636,18 +658,15 @@
     if (formValue("applicant.contact")) body.applicant.contact = formValue("applicant.contact");
     const res = await api("POST", "/v1/repair/applications", JSON.stringify(body), {"content-type": "application/json"});
     if (res.status === 201 || res.status === 200) {
-      msg.className = "ok";
-      msg.textContent = t("repair.file.done", res.json.application_id, res.json.deadlines ? res.json.deadlines.accept_by : "—");
+      put(msg, "ok", "repair.file.done", res.json.application_id, res.json.deadlines ? res.json.deadlines.accept_by : "—");
       msg.setAttribute("data-application", res.json.application_id);
       selected = res.json.application_id;
       repairLoad();
       return;
     }
     const field = res.json && res.json.field;
-    const text = t("e.server", problemText(res));
-    if (field && document.querySelector('.field-error[data-for="' + field + '"]')) fieldError(field, text);
-    msg.className = "error";
-    msg.textContent = text;
+    if (field && document.querySelector('.field-error[data-for="' + field + '"]')) fieldError(field, ["e.server", problemText(res)]);
+    put(msg, "error", "e.server", problemText(res));
   }
 
   function initRepair() {
