@@ -31,6 +31,9 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/*/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 SRC_GLOBS := gateway/*.[ch] gateway/*/*.[ch]
+# the console's files, embedded into the binary (gateway/console/embed.sh: sh + od only)
+CONSOLE_ASSETS := $(sort $(wildcard gateway/console/assets/*))
+LIB_OBJS += $(BUILD)/obj/gen/console_assets.o
 
 .PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned check-layers analyze
 
@@ -42,6 +45,13 @@ Q := $(if $(V),,@)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/gen/console_assets.c: $(CONSOLE_ASSETS) gateway/console/embed.sh
+	$(Q)gateway/console/embed.sh $@ $(CONSOLE_ASSETS)
+
+$(BUILD)/obj/gen/console_assets.o: $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libcrgw.a: $(LIB_OBJS)

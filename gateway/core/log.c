@@ -1,5 +1,6 @@
 #include "gateway/core/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,36 @@ int crgw_log_set_level(const char *name)
         }
     }
     return -1;
+}
+
+/* Ring of the last warnings and errors (crgw_log_recent). */
+static char recent[CRGW_LOG_RECENT_MAX][CRGW_LOG_RECENT_LEN];
+static size_t recent_next, recent_count;
+static pthread_mutex_t recent_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void recent_keep(const char *line, size_t len)
+{
+    if (len >= CRGW_LOG_RECENT_LEN)
+        len = CRGW_LOG_RECENT_LEN - 1;
+    pthread_mutex_lock(&recent_mu);
+    memcpy(recent[recent_next], line, len);
+    recent[recent_next][len] = 0;
+    recent_next = (recent_next + 1) % CRGW_LOG_RECENT_MAX;
+    if (recent_count < CRGW_LOG_RECENT_MAX)
+        recent_count++;
+    pthread_mutex_unlock(&recent_mu);
+}
+
+size_t crgw_log_recent(char (*out)[CRGW_LOG_RECENT_LEN], size_t max)
+{
+    pthread_mutex_lock(&recent_mu);
+    size_t n = recent_count < max ? recent_count : max;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (recent_next + CRGW_LOG_RECENT_MAX - 1 - i) % CRGW_LOG_RECENT_MAX;
+        memcpy(out[i], recent[k], CRGW_LOG_RECENT_LEN);
+    }
+    pthread_mutex_unlock(&recent_mu);
+    return n;
 }
 
 void crgw_log_write(crgw_log_level lvl, uint64_t conn, int32_t stream, const char *fmt, ...)
@@ -45,6 +76,8 @@ void crgw_log_write(crgw_log_level lvl, uint64_t conn, int32_t stream, const cha
     for (size_t i = (size_t)n; i < len; i++)
         if (line[i] == '\n' || line[i] == '\r')
             line[i] = ' ';
+    if (lvl <= CRGW_LOG_WARN)
+        recent_keep(line, len);
     line[len++] = '\n';
     fwrite(line, 1, len, stderr);
 }

@@ -5,6 +5,7 @@
 #ifndef CRGW_LOG_H
 #define CRGW_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -20,6 +21,16 @@ extern int crgw_log_level_current;
 int crgw_log_set_level(const char *name);
 void crgw_log_write(crgw_log_level lvl, uint64_t conn, int32_t stream, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Longest line kept by the recent-problems ring (longer ones are cut). */
+#define CRGW_LOG_RECENT_LEN 400
+/*
+ * The last warnings and errors of this process (the ring holds CRGW_LOG_RECENT_MAX lines, each
+ * one as logged, without the newline), newest first, into out (max lines). Returns how many.
+ * Thread-safe. For operators' screens (/v1/federation/status).
+ */
+#define CRGW_LOG_RECENT_MAX 32
+size_t crgw_log_recent(char (*out)[CRGW_LOG_RECENT_LEN], size_t max);
 
 #define CRGW_LOG(lvl, conn, stream, ...)                                                           \
     do {                                                                                           \

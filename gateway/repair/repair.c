@@ -142,9 +142,27 @@ static json_t *parse_body(crgw_req *r)
     return j;
 }
 
+/*
+ * The request field a validation message is about, as a path ("record.origin_node"): the
+ * rule set's messages start with it (repair_check.c). The problem's "field" member, so that a
+ * form shows the message beside the right input. 0 when the message names no field.
+ */
+static int field_of(const char *why, char *out, size_t outlen)
+{
+    size_t n = strspn(why, "abcdefghijklmnopqrstuvwxyz_.[]0123456789");
+    if (n == 0 || n >= outlen || why[n] != ':')
+        return 0;
+    memcpy(out, why, n);
+    out[n] = '\0';
+    return 1;
+}
+
 static void problem_422(crgw_req *r, const char *why)
 {
-    crgw_req_problem(r, 422, "invalid-repair-request", "Invalid repair request", NULL, "%s", why);
+    char field[64];
+    crgw_req_problem(
+        r, 422, "invalid-repair-request", "Invalid repair request",
+        field_of(why, field, sizeof(field)) ? json_pack("{s:s}", "field", field) : NULL, "%s", why);
 }
 
 /* ---- Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) ---- */
@@ -357,23 +375,15 @@ static int valid_id(const char *s)
     return 1;
 }
 
-static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+json_t *crgw_repair_app_json(const crgw_server *s, const struct redisReply *hash)
 {
-    (void)rc;
-    crgw_req *r = priv;
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        crgw_rs_unavailable(r, "Redis did not answer");
-        return;
-    }
-    if (reply->elements == 0) {
-        crgw_req_problem(r, 404, "unknown-application", "Unknown application", NULL,
-                         "no application %s at this node", r->params[0]);
-        return;
-    }
     const char *doc = NULL, *status = "", *filed = "", *accepted = NULL, *hist = "[]";
     int extended = 0;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
+    for (size_t i = 0; i + 1 < hash->elements; i += 2) {
+        if (hash->element[i]->type != REDIS_REPLY_STRING ||
+            hash->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        const char *k = hash->element[i]->str, *v = hash->element[i + 1]->str;
         if (strcmp(k, "doc") == 0)
             doc = v;
         else if (strcmp(k, "status") == 0)
@@ -402,8 +412,24 @@ static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         fday = crgw_day_of_unix(crgw_rs_now_ms() / 1000);
     if (accepted && crgw_day_of_rfc3339(accepted, &aday) != 0)
         aday = -1;
-    deadlines_json(crgw_repair_of(r->server)->calendar, out, fday, aday, extended, status);
-    crgw_req_respond_json(r, 200, out);
+    deadlines_json(crgw_repair_of(s)->calendar, out, fday, aday, extended, status);
+    return out;
+}
+
+static void app_get_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
+{
+    (void)rc;
+    crgw_req *r = priv;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        crgw_rs_unavailable(r, "Redis did not answer");
+        return;
+    }
+    if (reply->elements == 0) {
+        crgw_req_problem(r, 404, "unknown-application", "Unknown application", NULL,
+                         "no application %s at this node", r->params[0]);
+        return;
+    }
+    crgw_req_respond_json(r, 200, crgw_repair_app_json(r->server, reply));
 }
 
 void crgw_route_repair_application_get(crgw_req *r)

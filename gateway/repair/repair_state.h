@@ -39,6 +39,16 @@ int crgw_repair_audit(const struct crgw_server *s, const char *action, const cha
 /* Answers 503 and returns 1 when the audit log refuses entries (audit.on_failure: refuse). */
 int crgw_repair_audit_refuses(crgw_req *r);
 
+/*
+ * The answer of GET /v1/repair/applications/{id} for the HGETALL reply of crgw:app:<id> (the
+ * filed document, status, history, deadlines with overdue): a new reference.
+ */
+struct redisReply;
+json_t *crgw_repair_app_json(const struct crgw_server *s, const struct redisReply *hash);
+/* GET /v1/repair/applications, GET /v1/federation/peers/{node}/dead-letters (repair_list.c). */
+void crgw_route_repair_applications_list(crgw_req *r);
+void crgw_route_federation_dead_letters(crgw_req *r);
+
 /* The module's hooks (gateway/server/module.h); state is the crgw_repair. */
 int crgw_repair_start(struct crgw_server *s, void **state);
 void crgw_repair_reload(struct crgw_server *s, void *state, struct crgw_config *old);

@@ -191,7 +191,7 @@ static const char lua_apply[] = LUA_APPEND_HISTORY
     "return 'applied'\n";
 
 /*
- * APP_STORE. KEYS: 1 app, 2 apps_open, 3 rs, 4 idem, [5 outbox stream].
+ * APP_STORE. KEYS: 1 app, 2 apps_open, 3 rs, 4 idem, 5 apps_all, [6 outbox stream].
  * ARGV: 1 app id, 2 doc, 3 filed_at, 4 history (JSON array), 5 field, 6 rs value, 7 payload,
  * 8 now_ms, 9 applicant_node, 10 uscc, 11 filed_ms, 12 status, 13 request body digest ("" = no
  * Idempotency-Key), 14 answer, 15 answer status, 16 idem lifetime (s).
@@ -206,9 +206,11 @@ static const char lua_app_store[] = LUA_SET_IF_NO_DECISION LUA_IDEM
     "'history', ARGV[4], 'field', ARGV[5], 'last_seq', 0, 'extended', '0', "
     "'applicant_node', ARGV[9], 'uscc', ARGV[10])\n"
     "redis.call('ZADD', KEYS[2], ARGV[11], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[5], ARGV[11], ARGV[1])\n"
+    "redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -" CRGW_RS_APPS_ALL_MAX_S " - 1)\n"
     "set_if_no_decision(KEYS[3], ARGV[5], ARGV[6])\n"
-    "if KEYS[5] then\n"
-    "  redis.call('XADD', KEYS[5], '*', 'k', 'a', 'id', ARGV[1], 'seq', 0, 'p', ARGV[7], "
+    "if KEYS[6] then\n"
+    "  redis.call('XADD', KEYS[6], '*', 'k', 'a', 'id', ARGV[1], 'seq', 0, 'p', ARGV[7], "
     "'at', ARGV[8])\n"
     "end\n"
     "idem_store(KEYS[4], ARGV[13], ARGV[15], ARGV[14], ARGV[16])\n"
@@ -533,11 +535,12 @@ void crgw_repair_store_build_apply(const crgw_repair_apply_args *a, crgw_rs_call
 
 void crgw_repair_store_build_app_store(const crgw_repair_app_store_args *a, crgw_rs_call *c)
 {
-    call_init(c, 5 + 16);
+    call_init(c, 6 + 16);
     put_key(c, "app", a->app_id);
     put(c, KEY_APPS_OPEN);
     put_key(c, "rs", a->uscc);
     put_idem_key(c, &a->idem);
+    put(c, CRGW_RS_KEY_APPS_ALL);
     if (present(a->dest))
         put_key(c, "outbox", a->dest);
     end_keys(c);

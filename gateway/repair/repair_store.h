@@ -24,6 +24,8 @@
  *                          accepted_at, extended, history (JSON array), field, uscc,
  *                          applicant_node, last_seq
  *   crgw:apps:open         sorted set of open application ids (score: filing time, ms)
+ *   crgw:apps:all          sorted set of every application id stored here (score: filing time,
+ *                          ms), the newest CRGW_RS_APPS_ALL_MAX kept: GET /v1/repair/applications
  *   crgw:outbox:<dest>     stream of deliveries to node dest, consumer group "crgw"; entry fields
  *                          k (e = event, a = application), id, seq, p (payload JSON), at (ms)
  *   crgw:dead:<dest>       stream of dead letters (same fields + reason, dead_at)
@@ -55,6 +57,9 @@
 #define CRGW_RS_GROUP "crgw"
 #define CRGW_RS_DEDUP_DAYS 8
 #define CRGW_RS_IDEM_TTL_S 86400
+#define CRGW_RS_KEY_APPS_ALL "crgw:apps:all"
+#define CRGW_RS_APPS_ALL_MAX 100000
+#define CRGW_RS_APPS_ALL_MAX_S "100000"
 
 /*
  * The Idempotency-Key of a write (DECIDE, APP_STORE): key NULL or "" = none (the script then

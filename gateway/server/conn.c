@@ -379,7 +379,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     }
     char *cl = arena_alloc(s, 24);
     int cll = snprintf(cl, 24, "%zu", len);
-    nv[n++] = (nghttp2_nv)NV("content-length", cl, (size_t)cll);
+    if (status != 304) /* a 304 has no content, and its length would be the 200's */
+        nv[n++] = (nghttp2_nv)NV("content-length", cl, (size_t)cll);
     for (size_t i = 0; i < nh; i++) {
         const char *hn = headers[2 * i], *hv = headers[2 * i + 1];
         nv[n].name = (uint8_t *)(uintptr_t)hn;

@@ -43,6 +43,9 @@ struct crgw_trust *crgw_verifier_trust(const crgw_verifier *v);
 struct crgw_adapters *crgw_verifier_adapters(const crgw_verifier *v);
 /* Hex SHA-256 of the trust material and policy of the whole federation. */
 const char *crgw_verifier_trust_version(const crgw_verifier *v);
+/* The trust version of the verify module running in server s (NULL when it does not run). */
+struct crgw_server;
+const char *crgw_verify_running_trust_version(const struct crgw_server *s);
 
 typedef struct {
     const char *scenario; /* recognition scenario ("tender", ...), NULL = not asked */

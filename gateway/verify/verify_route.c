@@ -417,6 +417,12 @@ static void verify_stop(crgw_server *s, void *state)
     free(st);
 }
 
+const char *crgw_verify_running_trust_version(const crgw_server *s)
+{
+    const verify_state *st = crgw_server_state(s, &crgw_verify_module);
+    return st && st->v ? crgw_verifier_trust_version(st->v) : NULL;
+}
+
 static const crgw_route verify_routes[] = {
     {"POST", "/v1/reports/verify", CRGW_ROLE_VERIFIER, route_verify, "reports_verify"},
     {0},

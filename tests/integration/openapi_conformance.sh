@@ -148,6 +148,25 @@ J=(-H 'content-type: application/json')
 call $B $B-repair_desk POST /v1/repair/applications "${J[@]}" -H 'idempotency-key: app-1' -d "$APP"
 want "application filed at B" 201
 ID=$(json .application_id)
+call $B $B-repair_desk GET "/v1/repair/applications?status=open&limit=10"
+want "open applications at B" 200
+call $B $B-platform GET "/v1/repair/applications?status=nope"
+want "applications: unknown status" 422
+# the console (gateway/console): page, assets, whoami
+call $A $A-verifier GET /
+want "the console page" 200
+call $A $A-verifier POST / -d x
+want "POST /" 405
+call $A $A-operator GET /assets/app.js
+want "the console's script" 200
+call $A $A-operator GET /assets/app.css
+want "the console's style" 200
+call $A $A-operator GET /assets/nope.js
+want "an unknown asset" 404
+call $A $A-repair_desk GET /v1/whoami
+want "whoami" 200
+call $A h2c:verifier POST /v1/whoami -d x
+want "POST whoami" 405
 expect_eq "decide_by is null before acceptance" "$(json .deadlines.decide_by)" null
 call $B $B-repair_desk POST /v1/repair/applications "${J[@]}" -H 'idempotency-key: app-1' -d "$APP"
 want "the same Idempotency-Key and body: the first answer again" 201
@@ -168,8 +187,8 @@ call $B $B-repair_desk POST /v1/repair/applications "${J[@]}"
 want "empty body" 400
 call $B $B-verifier POST /v1/repair/applications "${J[@]}" -d "$APP"
 want "a verifier may not file" 403
-call $B $B-repair_desk GET /v1/repair/applications
-want "GET /v1/repair/applications" 405
+call $B $B-repair_desk DELETE /v1/repair/applications
+want "DELETE /v1/repair/applications (GET lists, POST files)" 405
 
 at_status() { call "$1" "$2" GET "/v1/repair/applications/$ID" && [ "$(json .status)" = "$3" ]; }
 rp_wait 10 at_status $A $A-operator delivered
@@ -248,6 +267,17 @@ call $A $A-operator POST /v1/federation/peers -d x
 want "POST peers" 405
 # a dead letter at A for C (not running), then redriven
 rp_redis $A XADD crgw:dead:$C '*' k e id DEAD-LETTER-0001 seq 99 p '{}' at "$(date +%s%3N)" >/dev/null
+call $A $A-operator GET /v1/federation/peers/$C/dead-letters
+want "C's dead letters listed" 200
+expect_eq "one dead letter" "$(json '.dead_letters | length')" 1
+call $A $A-operator GET "/v1/federation/peers/$C/dead-letters?limit=0"
+want "dead letters: limit 0" 422
+call $A $A-operator GET /v1/federation/peers/999999/dead-letters
+want "dead letters: unknown peer" 404
+call $A $A-operator GET /v1/federation/status
+want "federation status" 200
+call $A $A-verifier GET /v1/federation/status
+want "federation status as verifier" 403
 call $A $A-operator POST /v1/federation/peers/$C/dead-letters/redrive
 want "redrive C's dead letters" 200
 expect_eq "one redriven" "$(json .redriven)" 1

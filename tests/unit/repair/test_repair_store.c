@@ -208,8 +208,8 @@ Test(repair_store, app_store_layout)
     crgw_repair_app_store_args a = app_store_args("120000");
     crgw_rs_call c;
     crgw_repair_store_build_app_store(&a, &c);
-    EXPECT(&c, 5, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X", "crgw:idem:-",
-           "crgw:outbox:120000",
+    EXPECT(&c, 6, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X", "crgw:idem:-",
+           "crgw:apps:all", "crgw:outbox:120000",
            /* ARGV */
            "APP3", "{\"doc\":1}", "2026-11-23T10:00:00+08:00", "[{\"status\":\"submitted\"}]",
            "120000:R-1", "{\"origin_seq\":0}", "{\"doc\":1}", "1795399200000", "330100",
@@ -218,9 +218,10 @@ Test(repair_store, app_store_layout)
     /* No destination: no stream key, the ARGV start one earlier. */
     a = app_store_args(NULL);
     crgw_repair_store_build_app_store(&a, &c);
-    cr_assert_eq(c.nkeys, 4);
-    cr_assert_eq(c.n, 20);
-    cr_assert_str_eq(c.argv[4], "APP3");
+    cr_assert_eq(c.nkeys, 5);
+    cr_assert_eq(c.n, 21);
+    cr_assert_str_eq(c.argv[4], "crgw:apps:all");
+    cr_assert_str_eq(c.argv[5], "APP3");
     crgw_rs_call_cleanup(&c);
     /* With an Idempotency-Key: its key, the body digest, the answer to store. */
     a = app_store_args(NULL);
@@ -229,8 +230,8 @@ Test(repair_store, app_store_layout)
     a.answer = "{\"application_id\":\"APP3\"}";
     a.answer_status = 201;
     crgw_repair_store_build_app_store(&a, &c);
-    EXPECT(&c, 4, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X",
-           "crgw:idem:applications:" IDEM_H,
+    EXPECT(&c, 5, "crgw:app:APP3", "crgw:apps:open", "crgw:rs:91120116MA06T8E28X",
+           "crgw:idem:applications:" IDEM_H, "crgw:apps:all",
            /* ARGV */
            "APP3", "{\"doc\":1}", "2026-11-23T10:00:00+08:00", "[{\"status\":\"submitted\"}]",
            "120000:R-1", "{\"origin_seq\":0}", "{\"doc\":1}", "1795399200000", "330100",
