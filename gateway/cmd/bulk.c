@@ -1,0 +1,547 @@
+/*
+ * bulk: the engine of `crgw verify` (see bulk.h).
+ *
+ * The main thread lists every input first (so the total is known and the order fixed), builds
+ * one verifier per worker, starts the workers and then prints the items' lines in input order
+ * as they become ready, redrawing the progress bar between them. A worker takes the next item
+ * (one atomic add), reads it with the bounds, verifies it and formats its line itself, so the
+ * main thread only writes. Nothing else is shared: no lock is taken per report except the one
+ * that wakes the printer when the item it waits for is done.
+ */
+#include "gateway/cmd/bulk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "gateway/cache/cache.h"
+#include "gateway/core/util.h"
+#include "gateway/server/config.h"
+#include "gateway/verify/verify.h"
+#include "gateway/verify/verify_route.h"
+
+char *crgw_bulk_fmt(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return xstrdup(buf);
+}
+
+/* ---- inputs ---- */
+
+crgw_bulk_item *crgw_bulk_add(crgw_bulk_list *l, const char *name, crgw_bulk_src src)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    crgw_bulk_item *it = &l->v[l->n++];
+    memset(it, 0, sizeof(*it));
+    it->name = xstrdup(name);
+    it->src = src;
+    it->recognised = -1;
+    atomic_init(&it->ready, 0);
+    return it;
+}
+
+void crgw_bulk_add_error(crgw_bulk_list *l, const char *name, crgw_bulk_err err, const char *fmt,
+                         ...)
+{
+    crgw_bulk_item *it = crgw_bulk_add(l, name, CRGW_SRC_ERROR);
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    it->err = err;
+    it->errtext = xstrdup(buf);
+}
+
+static int is_zip_name(const char *p)
+{
+    size_t n = strlen(p);
+    return n > 4 && strcasecmp(p + n - 4, ".zip") == 0;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_path(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds *b, int depth);
+
+static void add_dir(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds *b, int depth)
+{
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        crgw_bulk_add_error(l, path, CRGW_BULK_UNREADABLE, "cannot read the directory: %s",
+                            strerror(errno));
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            names = xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = xstrdup(e->d_name);
+    }
+    int rerr = errno;
+    closedir(d);
+    qsort(names, n, sizeof(*names), by_str);
+    size_t pl = strlen(path);
+    int slash = pl > 0 && path[pl - 1] == '/';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = pl + strlen(names[i]) + 2;
+        char *p = xmalloc(len);
+        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", names[i]);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            crgw_bulk_add_error(l, p, CRGW_BULK_NOTREPORT,
+                                "not followed: a symbolic link to a directory");
+        else
+            add_path(l, p, b, depth + 1);
+        free(p);
+        free(names[i]);
+    }
+    free(names);
+    if (rerr != 0)
+        crgw_bulk_add_error(l, path, CRGW_BULK_UNREADABLE, "cannot read the directory: %s",
+                            strerror(rerr));
+}
+
+static void add_path(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds *b, int depth)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        crgw_bulk_add_error(l, path, CRGW_BULK_UNREADABLE, "cannot read: %s", strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        if (depth > 64)
+            crgw_bulk_add_error(l, path, CRGW_BULK_UNREADABLE,
+                                "not read: directories nested more than 64 deep");
+        else
+            add_dir(l, path, b, depth);
+    } else if (S_ISREG(st.st_mode) && is_zip_name(path)) {
+        crgw_bulk_add_zip(l, path, b);
+    } else {
+        crgw_bulk_add(l, path, CRGW_SRC_FILE); /* read (and checked) by a worker */
+    }
+}
+
+/* Reads fd to the end, at most max bytes: 0, or the error kind with its text. */
+static crgw_bulk_err read_fd(int fd, size_t size_hint, size_t max, char **data, size_t *len,
+                             char **errtext)
+{
+    size_t cap = (size_hint > 0 ? size_hint : 16384) + 1, n = 0;
+    if (cap > max + 1)
+        cap = max + 1;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(buf);
+                *errtext = crgw_bulk_fmt("too large: over the bound of %zu bytes", max);
+                return CRGW_BULK_TOOBIG;
+            }
+            cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            *errtext = crgw_bulk_fmt("cannot read: %s", strerror(e));
+            return CRGW_BULK_UNREADABLE;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        free(buf);
+        *errtext = crgw_bulk_fmt("too large: over the bound of %zu bytes", max);
+        return CRGW_BULK_TOOBIG;
+    }
+    *data = buf;
+    *len = n;
+    return CRGW_BULK_OK;
+}
+
+static crgw_bulk_err read_file(const char *path, const crgw_bulk_bounds *b, char **data,
+                               size_t *len, char **errtext)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        *errtext = crgw_bulk_fmt("cannot read: %s", strerror(errno));
+        return CRGW_BULK_UNREADABLE;
+    }
+    struct stat st;
+    crgw_bulk_err rc;
+    if (fstat(fd, &st) != 0) {
+        *errtext = crgw_bulk_fmt("cannot read: %s", strerror(errno));
+        rc = CRGW_BULK_UNREADABLE;
+    } else if (!S_ISREG(st.st_mode)) {
+        *errtext = crgw_bulk_fmt("not a report: not a regular file");
+        rc = CRGW_BULK_NOTREPORT;
+    } else if ((uint64_t)st.st_size > b->max_file) {
+        *errtext = crgw_bulk_fmt("too large: %lld bytes, over the bound of %zu bytes",
+                                 (long long)st.st_size, b->max_file);
+        rc = CRGW_BULK_TOOBIG;
+    } else {
+        rc = read_fd(fd, (size_t)st.st_size, b->max_file, data, len, errtext);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Empty, or not a report at all (neither XML, JSON nor a compact JWS)? CRGW_BULK_OK otherwise. */
+static crgw_bulk_err sniff(const char *d, size_t len, char **errtext)
+{
+    if (len == 0) {
+        *errtext = crgw_bulk_fmt("empty: 0 bytes");
+        return CRGW_BULK_EMPTY;
+    }
+    size_t i = 0;
+    if (len >= 3 && memcmp(d, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+        i++;
+    if (i == len) {
+        *errtext = crgw_bulk_fmt("empty: only white space (%zu bytes)", len);
+        return CRGW_BULK_EMPTY;
+    }
+    crgw_jws_form form;
+    if (d[i] == '<' || d[i] == '{' || crgw_jws_sniff(d + i, len - i, &form))
+        return CRGW_BULK_OK;
+    *errtext =
+        crgw_bulk_fmt("not a report: %s",
+                      memchr(d, 0, len) ? "binary content" : "neither XML, JSON nor a compact JWS");
+    return CRGW_BULK_NOTREPORT;
+}
+
+/* ---- workers ---- */
+
+typedef struct shared shared;
+
+typedef struct {
+    shared *sh;
+    pthread_t tid;
+    crgw_verifier *v;
+    crgw_verify_cli *cli; /* --redis */
+    crgw_bulk_zips zips;
+} worker;
+
+struct shared {
+    const crgw_bulk_opts *o;
+    crgw_bulk_list *l;
+    atomic_size_t next;
+    int name_w;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t waiting_for; /* the index the printer waits for (under mu) */
+};
+
+static void copy_str(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s ? s : "");
+}
+
+/* Fills the item's verdict fields from an answer (API.md). */
+static void take_answer(crgw_bulk_item *it, json_t *a, const char *scenario)
+{
+    copy_str(it->indication, sizeof(it->indication),
+             json_string_value(json_object_get(a, "indication")));
+    copy_str(it->sub, sizeof(it->sub), json_string_value(json_object_get(a, "subindication")));
+    copy_str(it->issuer, sizeof(it->issuer), json_string_value(json_object_get(a, "issuer_node")));
+    json_t *rec = json_object_get(json_object_get(a, "recognition"), "recognised");
+    it->recognised = json_is_boolean(rec) ? json_is_true(rec) : -1;
+    it->passed =
+        strcmp(it->indication, "TOTAL_PASSED") == 0 && (scenario == NULL || it->recognised == 1);
+}
+
+static void verify_item(worker *w, crgw_bulk_item *it)
+{
+    const crgw_bulk_opts *o = w->sh->o;
+    char *data = NULL;
+    size_t len = 0;
+    crgw_bulk_err e = CRGW_BULK_OK;
+    if (it->src == CRGW_SRC_FILE)
+        e = read_file(it->name, &o->b, &data, &len, &it->errtext);
+    else if (it->src == CRGW_SRC_ZIP)
+        e = crgw_bulk_read_zip(&w->zips, w->sh->l, it, &o->b, &data, &len, &it->errtext);
+    else if (it->src == CRGW_SRC_DATA) {
+        data = it->data;
+        len = it->data_len;
+        it->data = NULL;
+    }
+    if (it->src == CRGW_SRC_ERROR)
+        e = it->err;
+    else if (e == CRGW_BULK_OK)
+        e = sniff(data, len, &it->errtext);
+    json_t *answer = NULL;
+    if (e == CRGW_BULK_OK && w->cli != NULL) {
+        int status = 0;
+        answer = crgw_verify_cli_one(w->cli, data, len, &status);
+        if (answer == NULL || status != 200) {
+            const char *d = json_string_value(json_object_get(answer, "detail"));
+            it->errtext = status ? crgw_bulk_fmt("no verdict: HTTP %d: %s", status, d ? d : "")
+                                 : crgw_bulk_fmt("no verdict: no answer within 10 s");
+            e = CRGW_BULK_NOANSWER;
+            json_decref(answer);
+            answer = NULL;
+        }
+    } else if (e == CRGW_BULK_OK) {
+        crgw_verify_opts vo = {.scenario = o->scenario, .at = o->at};
+        crgw_verify_outcome out;
+        crgw_verify_report(w->v, data, len, &vo, &out);
+        answer = out.verdict;
+        out.verdict = NULL;
+    }
+    free(data);
+    it->err = e;
+    if (answer != NULL) {
+        take_answer(it, answer, o->scenario);
+        it->line = crgw_bulk_format_verdict(o->format, o->pretty, it, answer, w->sh->name_w);
+        json_decref(answer);
+    } else {
+        it->line = crgw_bulk_format_error(o->format, it, w->sh->name_w);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    shared *sh = w->sh;
+    crgw_verify_thread_init();
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&sh->next, 1, memory_order_relaxed);
+        if (i >= sh->l->n)
+            break;
+        crgw_bulk_item *it = &sh->l->v[i];
+        verify_item(w, it);
+        atomic_store_explicit(&it->ready, 1, memory_order_release);
+        pthread_mutex_lock(&sh->mu);
+        if (sh->waiting_for == i)
+            pthread_cond_signal(&sh->cv);
+        pthread_mutex_unlock(&sh->mu);
+    }
+    crgw_bulk_zips_close(&w->zips);
+    if (w->cli != NULL)
+        crgw_verify_cli_close(w->cli);
+    w->cli = NULL;
+    crgw_verify_thread_cleanup();
+    return NULL;
+}
+
+/* ---- the printer (main thread) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int wait_ready(shared *sh, size_t i, int progress)
+{
+    crgw_bulk_item *it = &sh->l->v[i];
+    if (atomic_load_explicit(&it->ready, memory_order_acquire))
+        return 1;
+    pthread_mutex_lock(&sh->mu);
+    sh->waiting_for = i;
+    int ready = atomic_load_explicit(&it->ready, memory_order_acquire);
+    if (!ready) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long add = progress ? 200000000L : 1000000000L;
+        ts.tv_nsec += add;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec += 1;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
+        ready = atomic_load_explicit(&it->ready, memory_order_acquire);
+    }
+    sh->waiting_for = (size_t)-1;
+    pthread_mutex_unlock(&sh->mu);
+    return ready;
+}
+
+static void collect(crgw_bulk_list *l, int n, char **paths, const crgw_bulk_bounds *b)
+{
+    int stdin_used = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") != 0) {
+            add_path(l, paths[i], b, 0);
+            continue;
+        }
+        if (stdin_used++) {
+            crgw_bulk_add_error(l, "-", CRGW_BULK_UNREADABLE,
+                                "cannot read: the standard input was already read");
+            continue;
+        }
+        char *data = NULL, *err = NULL;
+        size_t len = 0;
+        crgw_bulk_err e = read_fd(0, 0, b->max_file, &data, &len, &err);
+        if (e != CRGW_BULK_OK) {
+            crgw_bulk_add_error(l, "-", e, "%s", err);
+            free(err);
+            continue;
+        }
+        crgw_bulk_item *it = crgw_bulk_add(l, "-", CRGW_SRC_DATA);
+        it->data = data;
+        it->data_len = len;
+    }
+}
+
+static void list_free(crgw_bulk_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].errtext);
+        free(l->v[i].line);
+        free(l->v[i].data);
+    }
+    for (size_t i = 0; i < l->n_zips; i++)
+        free(l->zips[i]);
+    free(l->zips);
+    free(l->v);
+}
+
+static int start_workers(shared *sh, worker *ws, int jobs)
+{
+    const crgw_bulk_opts *o = sh->o;
+    for (int k = 0; k < jobs; k++) {
+        crgw_errs errs = {0};
+        ws[k].sh = sh;
+        if (crgw_verifier_new(o->cfg, &ws[k].v, &errs) != 0) {
+            for (size_t i = 0; i < errs.n; i++)
+                fprintf(stderr, "crgw: verify: %s\n", errs.v[i]);
+            crgw_errs_cleanup(&errs);
+            return -1;
+        }
+        if (o->redis != NULL) {
+            ws[k].cli = crgw_verify_cli_open(o->cfg, ws[k].v, o->redis, o->scenario,
+                                             o->at_given ? (int64_t)o->at : 0);
+            if (ws[k].cli == NULL) {
+                fprintf(stderr, "crgw: verify: --redis %s: cannot use this address\n", o->redis);
+                return -1;
+            }
+        }
+    }
+    for (int k = 0; k < jobs; k++)
+        if (pthread_create(&ws[k].tid, NULL, worker_main, &ws[k]) != 0) {
+            fprintf(stderr, "crgw: verify: cannot start a thread\n");
+            exit(2);
+        }
+    return 0;
+}
+
+static void free_workers(worker *ws, int jobs)
+{
+    for (int k = 0; k < jobs; k++) {
+        if (ws[k].cli != NULL)
+            crgw_verify_cli_close(ws[k].cli);
+        crgw_verifier_free(ws[k].v);
+    }
+    free(ws);
+}
+
+static void put_line(const char *s)
+{
+    fputs(s, stdout);
+}
+
+int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
+{
+    crgw_verify_process_init();
+    (void)crgw_cache_sha256(); /* fetched once, before threads */
+    double t0 = now_s();
+    crgw_bulk_list l = {0};
+    collect(&l, n, paths, &o->b);
+    int tty = isatty(2);
+    int progress = o->progress < 0 ? tty : o->progress;
+    int summary = o->summary < 0 ? tty : o->summary;
+    shared sh = {.o = o, .l = &l, .waiting_for = (size_t)-1};
+    atomic_init(&sh.next, 0);
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
+    if (o->format == CRGW_FMT_TABLE)
+        for (size_t i = 0; i < l.n; i++) {
+            int w = (int)strlen(l.v[i].name);
+            sh.name_w = w > sh.name_w ? (w > 60 ? 60 : w) : sh.name_w;
+        }
+    int jobs = o->jobs;
+    if ((size_t)jobs > l.n)
+        jobs = l.n > 0 ? (int)l.n : 1;
+    worker *ws = xcalloc((size_t)jobs, sizeof(*ws));
+    if (start_workers(&sh, ws, jobs) != 0) {
+        free_workers(ws, jobs);
+        list_free(&l);
+        return 2;
+    }
+    crgw_bulk_summary *sum = crgw_bulk_summary_new(o->cfg, o->scenario);
+    const char *hdr = crgw_bulk_header(o->format, sh.name_w);
+    if (hdr != NULL)
+        put_line(hdr);
+    size_t failed = 0;
+    double last_draw = 0;
+    int drawn = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        while (!wait_ready(&sh, i, progress)) {
+            if (progress) {
+                crgw_bulk_progress(stderr, i, l.n, failed, now_s() - t0);
+                last_draw = now_s();
+                drawn = 1;
+            }
+        }
+        crgw_bulk_item *it = &l.v[i];
+        if (drawn && tty && isatty(1)) /* the bar and the lines share the terminal */
+            crgw_bulk_progress_clear(stderr);
+        put_line(it->line);
+        free(it->line);
+        it->line = NULL;
+        if (!it->passed)
+            failed++;
+        crgw_bulk_summary_add(sum, it);
+        if (progress && now_s() - last_draw > 0.2) {
+            fflush(stdout);
+            crgw_bulk_progress(stderr, i + 1, l.n, failed, now_s() - t0);
+            last_draw = now_s();
+            drawn = 1;
+        }
+    }
+    fflush(stdout);
+    if (progress) {
+        crgw_bulk_progress(stderr, l.n, l.n, failed, now_s() - t0);
+        fputc('\n', stderr);
+    }
+    for (int k = 0; k < jobs; k++)
+        pthread_join(ws[k].tid, NULL);
+    if (summary)
+        crgw_bulk_summary_print(sum, stderr, now_s() - t0, jobs);
+    crgw_bulk_summary_free(sum);
+    free_workers(ws, jobs);
+    pthread_mutex_destroy(&sh.mu);
+    pthread_cond_destroy(&sh.cv);
+    list_free(&l);
+    return failed > 0 ? 1 : 0;
+}
