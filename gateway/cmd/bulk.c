@@ -2,11 +2,11 @@
  * bulk: the engine of `crgw verify` (see bulk.h).
  *
  * The main thread lists every input first (so the total is known and the order fixed), builds
- * one verifier per worker, starts the workers and then prints the items' lines in input order
- * as they become ready, redrawing the progress bar between them. A worker takes the next item
- * (one atomic add), reads it with the bounds, verifies it and formats its line itself, so the
- * main thread only writes. Nothing else is shared: no lock is taken per report except the one
- * that wakes the printer when the item it waits for is done.
+ * one verifier per worker and starts the workers. A worker takes the next item (one atomic add),
+ * reads it with the bounds, verifies it and formats its line itself; when its item is the next to
+ * print it prints every ready item in order (under a lock taken with trylock: no thread waits for
+ * another, nobody is woken per report). The main thread only waits for the end, redrawing the
+ * progress bar every 200 ms.
  */
 #include "gateway/cmd/bulk.h"
 
@@ -252,11 +252,18 @@ typedef struct {
 struct shared {
     const crgw_bulk_opts *o;
     crgw_bulk_list *l;
-    atomic_size_t next;
+    atomic_size_t next; /* the next item to verify */
     int name_w;
+    /* printing: whoever holds mu prints the ready items in order (bulk.h) */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t waiting_for; /* the index the printer waits for (under mu) */
+    atomic_size_t next_print;
+    size_t failed;
+    crgw_bulk_summary *sum;
+    int bar_shown, share_tty; /* the bar is on the terminal; stdout is that terminal too */
+    /* the end of the workers (main waits on it, with the progress bar's ticks) */
+    pthread_mutex_t fin_mu;
+    pthread_cond_t fin_cv;
+    int finished;
 };
 
 static void copy_str(char *dst, size_t cap, const char *s)
@@ -326,6 +333,44 @@ static void verify_item(worker *w, crgw_bulk_item *it)
     }
 }
 
+/* Prints the ready items that are next in order; mu held. */
+static void print_ready(shared *sh)
+{
+    size_t i = atomic_load(&sh->next_print);
+    int cleared = 0;
+    for (; i < sh->l->n && atomic_load(&sh->l->v[i].ready); i++) {
+        crgw_bulk_item *it = &sh->l->v[i];
+        if (sh->bar_shown && sh->share_tty && !cleared) {
+            crgw_bulk_progress_clear(stderr);
+            sh->bar_shown = 0;
+            cleared = 1;
+        }
+        fputs(it->line, stdout);
+        free(it->line);
+        it->line = NULL;
+        sh->failed += !it->passed;
+        crgw_bulk_summary_add(sh->sum, it);
+    }
+    atomic_store(&sh->next_print, i);
+}
+
+/*
+ * Prints what is ready unless another thread is printing: that one checks again after it let
+ * go of the lock, so an item made ready meanwhile is not left behind (and main prints whatever
+ * remains at the end). No thread ever waits here for another.
+ */
+static void drain(shared *sh)
+{
+    while (pthread_mutex_trylock(&sh->mu) == 0) {
+        print_ready(sh);
+        pthread_mutex_unlock(&sh->mu);
+        atomic_thread_fence(memory_order_seq_cst);
+        size_t i = atomic_load(&sh->next_print);
+        if (i >= sh->l->n || !atomic_load(&sh->l->v[i].ready))
+            return;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -337,17 +382,20 @@ static void *worker_main(void *arg)
             break;
         crgw_bulk_item *it = &sh->l->v[i];
         verify_item(w, it);
-        atomic_store_explicit(&it->ready, 1, memory_order_release);
-        pthread_mutex_lock(&sh->mu);
-        if (sh->waiting_for == i)
-            pthread_cond_signal(&sh->cv);
-        pthread_mutex_unlock(&sh->mu);
+        atomic_store(&it->ready, 1);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (i == atomic_load(&sh->next_print))
+            drain(sh);
     }
     crgw_bulk_zips_close(&w->zips);
     if (w->cli != NULL)
         crgw_verify_cli_close(w->cli);
     w->cli = NULL;
     crgw_verify_thread_cleanup();
+    pthread_mutex_lock(&sh->fin_mu);
+    sh->finished++;
+    pthread_cond_signal(&sh->fin_cv);
+    pthread_mutex_unlock(&sh->fin_mu);
     return NULL;
 }
 
@@ -358,31 +406,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int wait_ready(shared *sh, size_t i, int progress)
-{
-    crgw_bulk_item *it = &sh->l->v[i];
-    if (atomic_load_explicit(&it->ready, memory_order_acquire))
-        return 1;
-    pthread_mutex_lock(&sh->mu);
-    sh->waiting_for = i;
-    int ready = atomic_load_explicit(&it->ready, memory_order_acquire);
-    if (!ready) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        long add = progress ? 200000000L : 1000000000L;
-        ts.tv_nsec += add;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec += 1;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
-        ready = atomic_load_explicit(&it->ready, memory_order_acquire);
-    }
-    sh->waiting_for = (size_t)-1;
-    pthread_mutex_unlock(&sh->mu);
-    return ready;
 }
 
 static void collect(crgw_bulk_list *l, int n, char **paths, const crgw_bulk_bounds *b)
@@ -480,10 +503,12 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
     int tty = isatty(2);
     int progress = o->progress < 0 ? tty : o->progress;
     int summary = o->summary < 0 ? tty : o->summary;
-    shared sh = {.o = o, .l = &l, .waiting_for = (size_t)-1};
+    shared sh = {.o = o, .l = &l, .share_tty = tty && isatty(1)};
     atomic_init(&sh.next, 0);
+    atomic_init(&sh.next_print, 0);
     pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.cv, NULL);
+    pthread_mutex_init(&sh.fin_mu, NULL);
+    pthread_cond_init(&sh.fin_cv, NULL);
     if (o->format == CRGW_FMT_TABLE)
         for (size_t i = 0; i < l.n; i++) {
             int w = (int)strlen(l.v[i].name);
@@ -492,56 +517,54 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
     int jobs = o->jobs;
     if ((size_t)jobs > l.n)
         jobs = l.n > 0 ? (int)l.n : 1;
-    worker *ws = xcalloc((size_t)jobs, sizeof(*ws));
-    if (start_workers(&sh, ws, jobs) != 0) {
-        free_workers(ws, jobs);
-        list_free(&l);
-        return 2;
-    }
-    crgw_bulk_summary *sum = crgw_bulk_summary_new(o->cfg, o->scenario);
+    sh.sum = crgw_bulk_summary_new(o->cfg, o->scenario);
     const char *hdr = crgw_bulk_header(o->format, sh.name_w);
     if (hdr != NULL)
         put_line(hdr);
-    size_t failed = 0;
-    double last_draw = 0;
-    int drawn = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        while (!wait_ready(&sh, i, progress)) {
-            if (progress) {
-                crgw_bulk_progress(stderr, i, l.n, failed, now_s() - t0);
-                last_draw = now_s();
-                drawn = 1;
-            }
+    worker *ws = xcalloc((size_t)jobs, sizeof(*ws));
+    if (start_workers(&sh, ws, jobs) != 0) {
+        free_workers(ws, jobs);
+        crgw_bulk_summary_free(sh.sum);
+        list_free(&l);
+        return 2;
+    }
+    pthread_mutex_lock(&sh.fin_mu);
+    while (sh.finished < jobs) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
         }
-        crgw_bulk_item *it = &l.v[i];
-        if (drawn && tty && isatty(1)) /* the bar and the lines share the terminal */
-            crgw_bulk_progress_clear(stderr);
-        put_line(it->line);
-        free(it->line);
-        it->line = NULL;
-        if (!it->passed)
-            failed++;
-        crgw_bulk_summary_add(sum, it);
-        if (progress && now_s() - last_draw > 0.2) {
+        pthread_cond_timedwait(&sh.fin_cv, &sh.fin_mu, &ts);
+        if (sh.finished < jobs && progress) {
+            pthread_mutex_lock(&sh.mu);
+            print_ready(&sh);
             fflush(stdout);
-            crgw_bulk_progress(stderr, i + 1, l.n, failed, now_s() - t0);
-            last_draw = now_s();
-            drawn = 1;
+            crgw_bulk_progress(stderr, atomic_load(&sh.next_print), l.n, sh.failed, now_s() - t0);
+            sh.bar_shown = 1;
+            pthread_mutex_unlock(&sh.mu);
         }
     }
-    fflush(stdout);
-    if (progress) {
-        crgw_bulk_progress(stderr, l.n, l.n, failed, now_s() - t0);
-        fputc('\n', stderr);
-    }
+    pthread_mutex_unlock(&sh.fin_mu);
     for (int k = 0; k < jobs; k++)
         pthread_join(ws[k].tid, NULL);
+    print_ready(&sh); /* whatever a race left (none is expected) */
+    fflush(stdout);
+    if (progress) {
+        crgw_bulk_progress(stderr, l.n, l.n, sh.failed, now_s() - t0);
+        fputc('\n', stderr);
+    }
+    size_t failed = sh.failed;
+    crgw_bulk_summary *sum = sh.sum;
     if (summary)
         crgw_bulk_summary_print(sum, stderr, now_s() - t0, jobs);
     crgw_bulk_summary_free(sum);
     free_workers(ws, jobs);
     pthread_mutex_destroy(&sh.mu);
-    pthread_cond_destroy(&sh.cv);
+    pthread_mutex_destroy(&sh.fin_mu);
+    pthread_cond_destroy(&sh.fin_cv);
     list_free(&l);
     return failed > 0 ? 1 : 0;
 }

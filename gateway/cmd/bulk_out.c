@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "gateway/cmd/bulk.h"
+#include "gateway/core/json.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 
@@ -142,16 +143,32 @@ char *crgw_bulk_format_verdict(crgw_bulk_format f, int pretty, const crgw_bulk_i
         }
         return finish(&b);
     }
-    json_t *o = json_object();
+    if (pretty && f == CRGW_FMT_JSON) {
+        json_t *o = json_object();
+        json_t *name = json_string(it->name);
+        json_object_set_new(o, "file", name ? name : json_string("(not UTF-8)"));
+        json_object_update(o, answer);
+        char *s = crgw_json_dump(o, 1, NULL);
+        crgw_buf_adds(&b, s);
+        crgw_buf_adds(&b, "\n");
+        free(s);
+        json_decref(o);
+        return finish(&b);
+    }
+    /* {"file":NAME, then the answer's members as they are (no copy of the tree) */
     json_t *name = json_string(it->name);
-    json_object_set_new(o, "file", name ? name : json_string("(not UTF-8)"));
-    json_object_update(o, answer);
-    char *s = json_dumps(o, (pretty && f == CRGW_FMT_JSON ? JSON_INDENT(2) : JSON_COMPACT) |
-                                JSON_PRESERVE_ORDER);
-    crgw_buf_adds(&b, s ? s : "{}");
+    char *ns = crgw_json_dump(name ? name : json_string("(not UTF-8)"), 0, NULL);
+    json_decref(name);
+    size_t len = 0;
+    char *s = crgw_json_dump(answer, 0, &len);
+    crgw_buf_adds(&b, "{\"file\":");
+    crgw_buf_adds(&b, ns);
+    if (len > 2)
+        crgw_buf_adds(&b, ",");
+    crgw_buf_add(&b, s + 1, len - 1);
     crgw_buf_adds(&b, "\n");
+    free(ns);
     free(s);
-    json_decref(o);
     return finish(&b);
 }
 

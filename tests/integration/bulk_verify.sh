@@ -172,12 +172,12 @@ expect_match "--max-file names its bound" "$(cat "$T/small.out")" 'too large: [0
 # ---- 3. terminal, pipes, language, stdin, formats, exit statuses ----
 SUBSET=("$D"/jjj-valid-00[0-4]?.xml "$D"/revoked-000?.xml)
 script -qfc "'$CRGW' verify --config '$CFG' --at '$AT' --jobs 2 --format csv $(printf "'%s' " "${SUBSET[@]}") >/dev/null" \
-    /dev/null </dev/null >"$T/tty.out" 2>&1
-expect_match "pseudo-terminal: progress bar on stderr" "$(tr '\r' '\n' <"$T/tty.out")" \
+    /dev/null </dev/null >"$T/tty.log" 2>&1
+expect_match "pseudo-terminal: progress bar on stderr" "$(tr '\r' '\n' <"$T/tty.log")" \
     '\[#+\] 60/60 100%  [0-9]+/s  ETA 0:00  failed 10'
-expect_match "pseudo-terminal: summary by default" "$(cat "$T/tty.out")" 'Summary: 60 files, 50 passed, 10 failed'
-"$CRGW" verify --config "$CFG" --at "$AT" --jobs 2 --format csv "${SUBSET[@]}" 2>&1 >/dev/null | cat >"$T/pipe.out"
-expect_eq "pipes: no progress bar, no summary" "$(cat "$T/pipe.out")" ""
+expect_match "pseudo-terminal: summary by default" "$(cat "$T/tty.log")" 'Summary: 60 files, 50 passed, 10 failed'
+"$CRGW" verify --config "$CFG" --at "$AT" --jobs 2 --format csv "${SUBSET[@]}" 2>&1 >/dev/null | cat >"$T/pipe.log"
+expect_eq "pipes: no progress bar, no summary" "$(cat "$T/pipe.log")" ""
 LANG=zh_CN.UTF-8 LC_ALL= "$CRGW" verify --config "$CFG" --at "$AT" --summary --format csv "${SUBSET[@]}" \
     2>"$T/zh.log" >/dev/null
 expect_match "LANG=zh_CN: summary in Chinese" "$(head -1 "$T/zh.log")" '^汇总: 60 个文件, 50 个通过, 10 个未通过, 0 个错误'
