@@ -31,9 +31,9 @@ static void zip_open_error(crgw_bulk_list *l, const char *path, int ze)
 {
     zip_error_t e;
     zip_error_init_with_code(&e, ze);
-    crgw_bulk_add_error(
-        l, path, ze == ZIP_ER_OPEN || ze == ZIP_ER_READ ? CRGW_BULK_UNREADABLE : CRGW_BULK_ZIP,
-        "cannot read the ZIP archive: %s", zip_error_strerror(&e));
+    int io = ze == ZIP_ER_OPEN || ze == ZIP_ER_READ || ze == ZIP_ER_NOENT;
+    crgw_bulk_add_error(l, path, io ? CRGW_BULK_UNREADABLE : CRGW_BULK_ZIP,
+                        "cannot read the ZIP archive: %s", zip_error_strerror(&e));
     zip_error_fini(&e);
 }
 
