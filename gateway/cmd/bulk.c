@@ -74,9 +74,10 @@ static int is_zip_name(const char *p)
     return n > 4 && strcasecmp(p + n - 4, ".zip") == 0;
 }
 
-static int by_str(const void *a, const void *b)
+/* Directory entries "<t>NAME" (t: the d_type mark) by NAME. */
+static int by_name(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static void add_path(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds *b, int depth);
@@ -89,7 +90,7 @@ static void add_dir(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds 
                             strerror(errno));
         return;
     }
-    char **names = NULL;
+    char **names = NULL; /* each name after one byte: its d_type says "regular file" */
     size_t n = 0, cap = 0;
     struct dirent *e;
     errno = 0;
@@ -100,19 +101,26 @@ static void add_dir(crgw_bulk_list *l, const char *path, const crgw_bulk_bounds 
             cap = cap ? 2 * cap : 64;
             names = xrealloc(names, cap * sizeof(*names));
         }
-        names[n++] = xstrdup(e->d_name);
+        size_t nl = strlen(e->d_name);
+        char *nm = xmalloc(nl + 2);
+        nm[0] = e->d_type == DT_REG ? 'f' : '?';
+        memcpy(nm + 1, e->d_name, nl + 1);
+        names[n++] = nm;
     }
     int rerr = errno;
     closedir(d);
-    qsort(names, n, sizeof(*names), by_str);
+    qsort(names, n, sizeof(*names), by_name);
     size_t pl = strlen(path);
     int slash = pl > 0 && path[pl - 1] == '/';
     for (size_t i = 0; i < n; i++) {
-        size_t len = pl + strlen(names[i]) + 2;
+        size_t len = pl + strlen(names[i] + 1) + 2;
         char *p = xmalloc(len);
-        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", names[i]);
+        snprintf(p, len, "%s%s%s", path, slash ? "" : "/", names[i] + 1);
         struct stat st;
-        if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        if (names[i][0] == 'f' && !is_zip_name(p))
+            crgw_bulk_add(l, p, CRGW_SRC_FILE); /* no stat: the worker's fstat checks it */
+        else if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(p, &st) == 0 &&
+                 S_ISDIR(st.st_mode))
             crgw_bulk_add_error(l, p, CRGW_BULK_NOTREPORT,
                                 "not followed: a symbolic link to a directory");
         else
@@ -264,6 +272,10 @@ struct shared {
     pthread_mutex_t fin_mu;
     pthread_cond_t fin_cv;
     int finished;
+    /* workers 1.. build their verifier in their thread, one at a time (the configuration's
+     * reference count is not atomic), while worker 0 (built by main) already verifies */
+    pthread_mutex_t build_mu;
+    atomic_int fatal; /* a worker could not be set up: exit 2 */
 };
 
 static void copy_str(char *dst, size_t cap, const char *s)
@@ -333,6 +345,8 @@ static void verify_item(worker *w, crgw_bulk_item *it)
     }
 }
 
+static int setup_worker(shared *sh, worker *w);
+
 /* Prints the ready items that are next in order; mu held. */
 static void print_ready(shared *sh)
 {
@@ -376,7 +390,13 @@ static void *worker_main(void *arg)
     worker *w = arg;
     shared *sh = w->sh;
     crgw_verify_thread_init();
-    for (;;) {
+    if (w->v == NULL) {
+        pthread_mutex_lock(&sh->build_mu);
+        if (setup_worker(sh, w) != 0)
+            atomic_store(&sh->fatal, 1);
+        pthread_mutex_unlock(&sh->build_mu);
+    }
+    while (!atomic_load(&sh->fatal)) {
         size_t i = atomic_fetch_add_explicit(&sh->next, 1, memory_order_relaxed);
         if (i >= sh->l->n)
             break;
@@ -449,32 +469,40 @@ static void list_free(crgw_bulk_list *l)
     free(l->v);
 }
 
-static int start_workers(shared *sh, worker *ws, int jobs)
+/* The verifier (and the --redis session) of a worker; 0, or -1 with the reason on stderr. */
+static int setup_worker(shared *sh, worker *w)
 {
     const crgw_bulk_opts *o = sh->o;
-    for (int k = 0; k < jobs; k++) {
-        crgw_errs errs = {0};
-        ws[k].sh = sh;
-        if (crgw_verifier_new(o->cfg, &ws[k].v, &errs) != 0) {
-            for (size_t i = 0; i < errs.n; i++)
-                fprintf(stderr, "crgw: verify: %s\n", errs.v[i]);
-            crgw_errs_cleanup(&errs);
+    crgw_errs errs = {0};
+    if (crgw_verifier_new(o->cfg, &w->v, &errs) != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "crgw: verify: %s\n", errs.v[i]);
+        crgw_errs_cleanup(&errs);
+        return -1;
+    }
+    if (o->redis != NULL) {
+        w->cli = crgw_verify_cli_open(o->cfg, w->v, o->redis, o->scenario,
+                                      o->at_given ? (int64_t)o->at : 0);
+        if (w->cli == NULL) {
+            fprintf(stderr, "crgw: verify: --redis %s: cannot use this address\n", o->redis);
             return -1;
         }
-        if (o->redis != NULL) {
-            ws[k].cli = crgw_verify_cli_open(o->cfg, ws[k].v, o->redis, o->scenario,
-                                             o->at_given ? (int64_t)o->at : 0);
-            if (ws[k].cli == NULL) {
-                fprintf(stderr, "crgw: verify: --redis %s: cannot use this address\n", o->redis);
-                return -1;
-            }
-        }
     }
-    for (int k = 0; k < jobs; k++)
+    return 0;
+}
+
+static int start_workers(shared *sh, worker *ws, int jobs)
+{
+    ws[0].sh = sh;
+    if (setup_worker(sh, &ws[0]) != 0) /* configuration errors: exit 2 before any work */
+        return -1;
+    for (int k = 0; k < jobs; k++) {
+        ws[k].sh = sh;
         if (pthread_create(&ws[k].tid, NULL, worker_main, &ws[k]) != 0) {
             fprintf(stderr, "crgw: verify: cannot start a thread\n");
             exit(2);
         }
+    }
     return 0;
 }
 
@@ -508,6 +536,8 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
     atomic_init(&sh.next_print, 0);
     pthread_mutex_init(&sh.mu, NULL);
     pthread_mutex_init(&sh.fin_mu, NULL);
+    pthread_mutex_init(&sh.build_mu, NULL);
+    atomic_init(&sh.fatal, 0);
     pthread_cond_init(&sh.fin_cv, NULL);
     if (o->format == CRGW_FMT_TABLE)
         for (size_t i = 0; i < l.n; i++) {
@@ -557,6 +587,7 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
         fputc('\n', stderr);
     }
     size_t failed = sh.failed;
+    int fatal = atomic_load(&sh.fatal);
     crgw_bulk_summary *sum = sh.sum;
     if (summary)
         crgw_bulk_summary_print(sum, stderr, now_s() - t0, jobs);
@@ -564,7 +595,8 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
     free_workers(ws, jobs);
     pthread_mutex_destroy(&sh.mu);
     pthread_mutex_destroy(&sh.fin_mu);
+    pthread_mutex_destroy(&sh.build_mu);
     pthread_cond_destroy(&sh.fin_cv);
     list_free(&l);
-    return failed > 0 ? 1 : 0;
+    return fatal ? 2 : failed > 0 ? 1 : 0;
 }
