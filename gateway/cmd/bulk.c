@@ -404,7 +404,8 @@ static void *worker_main(void *arg)
         verify_item(w, it);
         atomic_store(&it->ready, 1);
         atomic_thread_fence(memory_order_seq_cst);
-        if (i == atomic_load(&sh->next_print))
+        size_t np = atomic_load(&sh->next_print); /* the head of the output: ready? */
+        if (np < sh->l->n && atomic_load(&sh->l->v[np].ready))
             drain(sh);
     }
     crgw_bulk_zips_close(&w->zips);
@@ -575,6 +576,7 @@ int crgw_bulk_verify(const crgw_bulk_opts *o, int n, char **paths)
             crgw_bulk_progress(stderr, atomic_load(&sh.next_print), l.n, sh.failed, now_s() - t0);
             sh.bar_shown = 1;
             pthread_mutex_unlock(&sh.mu);
+            drain(&sh); /* an item made ready while main held the lock */
         }
     }
     pthread_mutex_unlock(&sh.fin_mu);
