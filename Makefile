@@ -7,7 +7,7 @@
 #   make fuzz-smoke each libFuzzer target for FUZZ_SECONDS (default 30)
 #   make check-layers  the architecture rules of gateway/ (also part of make test)
 
-PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1
+PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1 libzip
 BUILD    ?= build
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 OPT      ?= -O2 -g

@@ -14,7 +14,7 @@ typedef struct {
     X509 *cert;
 } slot;
 
-static slot slots[CRGW_CERTCACHE_SLOTS];
+static _Thread_local slot slots[CRGW_CERTCACHE_SLOTS]; /* one cache per thread */
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {

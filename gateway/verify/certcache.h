@@ -3,8 +3,9 @@
  * key through the provider decoders, which costs more than an ECDSA verification; reports carry
  * the same few signer certificates over and over, so the verifier parses each one once.
  *
- * Process-wide, one thread (one event loop per process): no locks. Bounded (CRGW_CERTCACHE_SLOTS
- * entries, a slot is overwritten on collision).
+ * One cache per thread (thread-local: the server has one event loop per process, `crgw verify
+ * --jobs N` one verifier per worker thread), so no locks. Bounded (CRGW_CERTCACHE_SLOTS entries,
+ * a slot is overwritten on collision).
  */
 #ifndef CRGW_CERTCACHE_H
 #define CRGW_CERTCACHE_H
@@ -21,7 +22,7 @@
  */
 X509 *crgw_certcache_d2i(const unsigned char *der, size_t len);
 
-/* Frees every cached certificate (tests, shutdown). */
+/* Frees every certificate cached by the calling thread (tests, shutdown, thread exit). */
 void crgw_certcache_clear(void);
 
 #endif

@@ -130,8 +130,8 @@ static int check_header(crgw_jws *jws)
 /* Decodes and checks the three segments (views into the input). */
 /*
  * Parsed protected headers by their base64url text: reports signed by one signer carry the same
- * header (alg, typ, x5c), whose JSON and certificates need not be decoded again. Process-wide,
- * one thread; only headers that passed check_header are kept.
+ * header (alg, typ, x5c), whose JSON and certificates need not be decoded again. One cache per
+ * thread (thread-local, no locks); only headers that passed check_header are kept.
  */
 #define HDR_SLOTS 64
 #define HDR_MAX 16384
@@ -144,7 +144,18 @@ typedef struct {
     STACK_OF(X509) * x5c;
 } hdr_slot;
 
-static hdr_slot hdr_cache[HDR_SLOTS];
+static _Thread_local hdr_slot hdr_cache[HDR_SLOTS];
+
+void crgw_jws_cache_clear(void)
+{
+    for (size_t i = 0; i < HDR_SLOTS; i++) {
+        hdr_slot *s = &hdr_cache[i];
+        free(s->text);
+        json_decref(s->header);
+        sk_X509_pop_free(s->x5c, X509_free);
+        memset(s, 0, sizeof(*s));
+    }
+}
 
 /* Slot of a header: its length and a sample of its bytes (equality is a full memcmp). */
 static size_t hdr_hash(const char *h, size_t hl)

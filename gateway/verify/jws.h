@@ -62,6 +62,8 @@ int crgw_jws_parse(const char *data, size_t len, crgw_jws_form form, crgw_jws *j
 int crgw_jws_check(crgw_jws *jws, EVP_PKEY *key);
 
 void crgw_jws_cleanup(crgw_jws *jws);
+/* Frees the parsed-header cache of the calling thread (one per thread; thread exit, tests). */
+void crgw_jws_cache_clear(void);
 
 /*
  * Signs payload: header {"alg", "typ" (when typ != NULL), "x5c" (when x5c != NULL)} in that order,

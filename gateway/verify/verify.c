@@ -9,12 +9,14 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "gateway/core/b64.h"
 #include "gateway/core/json.h"
 #include "gateway/core/log.h"
 #include "gateway/core/time.h"
 #include "gateway/core/util.h"
 #include "gateway/core/x509.h"
 #include "gateway/translate/translate.h"
+#include "gateway/verify/certcache.h"
 #include "gateway/verify/jws.h"
 #include "gateway/verify/trust.h"
 #include "gateway/verify/xmldsig.h"
@@ -493,11 +495,12 @@ static json_t *recognition(crgw_verifier *v, json_t *canon, const char *issuer, 
 
 /* ---- the whole verification ---- */
 
-/* SHA-256 with the implementation fetched once (SHA256() fetches it on every call). */
+/* SHA-256 with the implementation fetched once per thread (SHA256() fetches it on every call). */
+static _Thread_local EVP_MD *md;
+static _Thread_local EVP_MD_CTX *ctx;
+
 static void sha256(const char *buf, size_t len, unsigned char out[32])
 {
-    static EVP_MD *md;
-    static EVP_MD_CTX *ctx;
     if (md == NULL) {
         md = EVP_MD_fetch(NULL, "SHA256", NULL);
         ctx = EVP_MD_CTX_new();
@@ -506,6 +509,28 @@ static void sha256(const char *buf, size_t len, unsigned char out[32])
     EVP_DigestInit_ex(ctx, md, NULL);
     EVP_DigestUpdate(ctx, buf, len);
     EVP_DigestFinal_ex(ctx, out, NULL);
+}
+
+void crgw_verify_process_init(void)
+{
+    xmlInitParser();
+    json_object_seed(0);
+    (void)crgw_b64url_value('A'); /* builds the decoding tables */
+}
+
+void crgw_verify_thread_init(void)
+{
+    xmlSetGenericErrorFunc(NULL, silent_error); /* libxml2's handlers are per thread */
+}
+
+void crgw_verify_thread_cleanup(void)
+{
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+    ctx = NULL;
+    md = NULL;
+    crgw_jws_cache_clear();
+    crgw_certcache_clear();
 }
 
 static int looks_xml(const char *buf, size_t len)

@@ -11,7 +11,10 @@
  *      recognition, report, checks).
  *
  * A crgw_verifier holds what is parsed once per configuration: the trust stores of every node
- * (gateway/verify/trust.h) and the adapters. It is not thread-safe (one per event loop / process).
+ * (gateway/verify/trust.h) and the adapters. It is not thread-safe: one per event loop / process
+ * or per thread. Threads: crgw_verify_process_init once before starting them, then in each
+ * thread crgw_verify_thread_init before its first verification and crgw_verify_thread_cleanup
+ * at its end (the certificate and JWS header caches and the digest context are per thread).
  *
  * The public header of the verify job: other jobs include only this one; it re-exports the JWS
  * codec (gateway/verify/jws.h: crgw_jws_parse, crgw_jws_check) that federation messages use.
@@ -71,6 +74,12 @@ typedef struct {
 int crgw_verify_report(crgw_verifier *v, const char *buf, size_t len, const crgw_verify_opts *o,
                        crgw_verify_outcome *out);
 void crgw_verify_outcome_cleanup(crgw_verify_outcome *out);
+
+/* Process-wide set-up before threads verify (libxml2, jansson's hash seed, base64 tables). */
+void crgw_verify_process_init(void);
+/* Per thread: libxml2's error handler (per thread in libxml2); and the thread's caches freed. */
+void crgw_verify_thread_init(void);
+void crgw_verify_thread_cleanup(void);
 
 /* Times are parsed and formatted by gateway/core/time.h (crgw_time_parse_rfc3339, ...). */
 

@@ -23,8 +23,6 @@
 #include "gateway/server/server.h"
 #include "gateway/translate/translate.h"
 
-#define MAX_REPORT (16u << 20)
-
 /* The module's state (or the CLI's): the verifier and the answer version it was last asked. */
 typedef struct {
     crgw_verifier *v;
@@ -464,14 +462,26 @@ static void cli_run(struct event_base *base, const int *flag, int ms)
     }
 }
 
-int crgw_verify_cli_cached(crgw_config *cfg, crgw_verifier *v, const char *redis,
-                           const char *scenario, int64_t at, int pretty, int n, char **files)
+struct crgw_verify_cli {
+    struct event_base *base;
+    crgw_redis *rc;
+    crgw_cache *c;
+    crgw_config *cfg;
+    verify_state st;
+    const char *version;
+    const char *scenario;
+    int64_t at;
+};
+
+crgw_verify_cli *crgw_verify_cli_open(crgw_config *cfg, crgw_verifier *v, const char *redis,
+                                      const char *scenario, int64_t at)
 {
     struct event_base *base = event_base_new();
-    crgw_redis *rc = crgw_redis_new(base, redis, cfg->limits.redis_timeout_ms);
+    crgw_redis *rc = base ? crgw_redis_new(base, redis, cfg->limits.redis_timeout_ms) : NULL;
     if (!rc) {
-        event_base_free(base);
-        return 2;
+        if (base)
+            event_base_free(base);
+        return NULL;
     }
     /* wait for the first PING (bounded): a Redis that does not answer means "bypass" */
     int up = 0;
@@ -481,64 +491,54 @@ int crgw_verify_cli_cached(crgw_config *cfg, crgw_verifier *v, const char *redis
         event_base_dispatch(base);
         up = crgw_redis_up(rc);
     }
-    crgw_cache *c = crgw_cache_new(base, rc, NULL, NULL);
-    verify_state st = {.v = v};
-    const char *version = answer_version(&st, cfg);
-    int rc_exit = 0;
-    for (int i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "file", json_string(files[i]));
-        char *data = NULL;
-        size_t len = 0;
-        if (crgw_read_file(files[i], MAX_REPORT, &data, &len) != 0) {
-            json_object_set_new(o, "error", json_string("cannot read the file"));
-            rc_exit = rc_exit ? rc_exit : 1;
-        } else {
-            crgw_cache_query q = {0};
-            q.cfg = cfg;
-            q.body = data;
-            q.body_len = len;
-            q.scenario = scenario;
-            q.version = version;
-            q.verify = verify_cb;
-            q.verify_ctx = &st;
-            q.at = at;
-            if (at)
-                q.no_cache = "at";
-            cli_answer a = {0};
-            crgw_cache_submit(c, &q, cli_done, &a);
-            cli_run(base, &a.done, 10 * 1000);
-            json_t *ans = a.done ? json_loads(a.body ? a.body : "", 0, NULL) : NULL;
-            if (!ans) {
-                json_object_set_new(o, "error", json_string("no answer"));
-                rc_exit = 1;
-            } else {
-                json_object_update(o, ans);
-                const char *ind = json_string_value(json_object_get(ans, "indication"));
-                json_t *rec = json_object_get(json_object_get(ans, "recognition"), "recognised");
-                if (a.status != 200 || !ind || strcmp(ind, "TOTAL_PASSED") != 0 ||
-                    (scenario && !json_is_true(rec)))
-                    rc_exit = 1;
-                json_decref(ans);
-            }
-            free(a.body);
-        }
-        free(data);
-        char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
-        json_decref(o);
-    }
+    crgw_verify_cli *s = xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->rc = rc;
+    s->c = crgw_cache_new(base, rc, NULL, NULL);
+    s->cfg = cfg;
+    s->st.v = v;
+    s->version = answer_version(&s->st, cfg);
+    s->scenario = scenario;
+    s->at = at;
+    return s;
+}
+
+json_t *crgw_verify_cli_one(crgw_verify_cli *s, const char *data, size_t len, int *status)
+{
+    crgw_cache_query q = {0};
+    q.cfg = s->cfg;
+    q.body = data;
+    q.body_len = len;
+    q.scenario = s->scenario;
+    q.version = s->version;
+    q.verify = verify_cb;
+    q.verify_ctx = &s->st;
+    q.at = s->at;
+    if (s->at)
+        q.no_cache = "at";
+    cli_answer a = {0};
+    crgw_cache_submit(s->c, &q, cli_done, &a);
+    cli_run(s->base, &a.done, 10 * 1000);
+    json_t *ans = a.done ? json_loads(a.body ? a.body : "", 0, NULL) : NULL;
+    *status = a.done ? a.status : 0;
+    free(a.body);
+    return ans;
+}
+
+void crgw_verify_cli_close(crgw_verify_cli *s)
+{
+    if (!s)
+        return;
     /* let the stores reach Redis before closing (bounded) */
-    for (int i = 0; i < 400 && crgw_cache_pending(c) > 0; i++) {
+    for (int i = 0; i < 400 && crgw_cache_pending(s->c) > 0; i++) {
         struct timeval tv = {0, 5000};
-        event_base_loopexit(base, &tv);
-        event_base_dispatch(base);
+        event_base_loopexit(s->base, &tv);
+        event_base_dispatch(s->base);
     }
-    crgw_cache_free(c);
-    crgw_redis_free(rc);
-    free(st.version);
-    free(st.memo_trust);
-    event_base_free(base);
-    return rc_exit;
+    crgw_cache_free(s->c);
+    crgw_redis_free(s->rc);
+    free(s->st.version);
+    free(s->st.memo_trust);
+    event_base_free(s->base);
+    free(s);
 }

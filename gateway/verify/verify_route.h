@@ -41,13 +41,17 @@ extern const crgw_module crgw_verify_module;
 int crgw_verify_answer_version(const struct crgw_config *cfg, const crgw_verifier *v, char out[65]);
 
 /*
- * `crgw verify --redis ADDR`: verifies each file through the cache of that Redis (its own event
- * loop, the asynchronous client; a Redis that does not answer means "bypass"), prints one JSON
- * object per file ("file" + the answer). scenario and at (0 = now; another time bypasses the
- * cache) as for the route. Returns the exit status: 0 when every file is TOTAL_PASSED (and
- * recognised when a scenario is asked), 1 otherwise, 2 on a usage or set-up error.
+ * `crgw verify --redis ADDR`: a session verifies reports through the cache of that Redis (its
+ * own event loop and asynchronous client; a Redis that does not answer means "bypass"). One
+ * session per thread, each with its own verifier. scenario and at (0 = now; another time
+ * bypasses the cache) as for the route; cfg and v must outlive the session.
+ * open: NULL on a set-up error (bad address). one: the answer object (API.md, with "current"
+ * and "cache") and its HTTP status, or NULL when no answer came within 10 s.
  */
-int crgw_verify_cli_cached(struct crgw_config *cfg, crgw_verifier *v, const char *redis,
-                           const char *scenario, int64_t at, int pretty, int n, char **files);
+typedef struct crgw_verify_cli crgw_verify_cli;
+crgw_verify_cli *crgw_verify_cli_open(struct crgw_config *cfg, crgw_verifier *v, const char *redis,
+                                      const char *scenario, int64_t at);
+json_t *crgw_verify_cli_one(crgw_verify_cli *s, const char *data, size_t len, int *status);
+void crgw_verify_cli_close(crgw_verify_cli *s);
 
 #endif
