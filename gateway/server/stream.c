@@ -225,11 +225,10 @@ void crgw_req_stream_end(crgw_req *r)
     crgw_assert(ss && !ss->ended);
     give_back_rest(ss);
     ss->ended = 1;
-    int status = ss->begun ? 0 : 500; /* ended without an answer: a bug of the route */
-    if (!ss->begun) {
+    int status = ss->begun ? 0 : ss->gone ? 499 : 500; /* 499: nobody to answer */
+    if (!ss->begun && !ss->gone) { /* ended without an answer: a bug of the route */
         CRGW_LOG(CRGW_LOG_WARN, r->conn_id, r->stream_id, "streaming route ended unanswered");
-        if (!ss->gone)
-            crgw_conn_stream_submit(r, 500, NULL, NULL, &ss->prd);
+        crgw_conn_stream_submit(r, 500, NULL, NULL, &ss->prd);
     }
     nghttp2_session *h = crgw_conn_session(r);
     if (h && !ss->gone)
