@@ -23,6 +23,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/server/server.h"
 
@@ -36,19 +37,30 @@ struct crgw_sstream {
     int gone;          /* the client went away */
     int closed_told;   /* ops->closed called (or due) */
     int want_writable; /* a write reported "full" */
-    size_t received;   /* request body bytes received */
-    size_t consumed;   /* of them given back to the window */
-    size_t sent;       /* answer bytes handed to nghttp2 */
+    int eof;           /* the request's END_STREAM arrived */
+    int end_pending;   /* ended before the body's end: END_STREAM waits for it (see below) */
+    int end_status;
+    size_t dropped;  /* body bytes discarded after the end */
+    size_t received; /* request body bytes received */
+    size_t consumed; /* of them given back to the window */
+    size_t sent;     /* answer bytes handed to nghttp2 */
     struct evbuffer *out;
     struct event *wake;
     nghttp2_data_provider prd;
 };
+
+static void finish(crgw_sstream *ss);
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     crgw_sstream *ss = arg;
+    if (ss->end_pending && ss->gone) {
+        ss->end_pending = 0;
+        finish(ss);
+        return;
+    }
     if (ss->ended || !ss->accepted)
         return;
     if (ss->gone) {
@@ -112,6 +124,16 @@ void crgw_sstream_body(crgw_req *r, const char *data, size_t len)
 {
     crgw_sstream *ss = r->sstream;
     ss->received += len;
+    if (ss->end_pending) { /* the route is done: discard, up to another max_body, then reset */
+        nghttp2_session *h = crgw_conn_session(r);
+        ss->consumed += len;
+        ss->dropped += len;
+        if (h)
+            nghttp2_session_consume(h, r->stream_id, len);
+        if (h && ss->dropped > r->cfg->limits.max_body && !ss->gone)
+            nghttp2_submit_rst_stream(h, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_NO_ERROR);
+        return;
+    }
     if (ss->accepted && !ss->ended)
         ss->ops->body(r, ss->ctx, data, len);
 }
@@ -119,16 +141,31 @@ void crgw_sstream_body(crgw_req *r, const char *data, size_t len)
 void crgw_sstream_eof(crgw_req *r)
 {
     crgw_sstream *ss = r->sstream;
+    ss->eof = 1;
+    if (ss->end_pending) {
+        ss->end_pending = 0;
+        finish(ss);
+        return;
+    }
     if (ss->accepted && !ss->ended)
         ss->ops->end(r, ss->ctx);
 }
 
-/* Gives back what was received and not consumed (connection level; the stream is done). */
+/* Gives back what was received and not consumed: to the connection's window, and to the
+ * stream's while it is open (so that an upload the route no longer reads can go on, to be
+ * discarded by conn.c, instead of waiting on a closed window). */
 static void give_back_rest(crgw_sstream *ss)
 {
     nghttp2_session *h = crgw_conn_session(ss->r);
-    if (h && ss->received > ss->consumed)
-        nghttp2_session_consume_connection(h, ss->received - ss->consumed);
+    if (h && ss->received > ss->consumed) {
+        if (ss->gone || crgw_req_cancelled(ss->r))
+            nghttp2_session_consume_connection(h, ss->received - ss->consumed);
+        else
+            nghttp2_session_consume(h, ss->r->stream_id, ss->received - ss->consumed);
+    }
+    CRGW_LOG(CRGW_LOG_DEBUG, ss->r->conn_id, ss->r->stream_id,
+             "stream: %zu body bytes received, %zu given back by the route", ss->received,
+             ss->consumed);
     ss->consumed = ss->received;
 }
 
@@ -146,7 +183,7 @@ void crgw_sstream_closed(crgw_req *r)
     if (ss->gone)
         return;
     ss->gone = 1;
-    if (ss->accepted && !ss->ended)
+    if ((ss->accepted && !ss->ended) || ss->end_pending)
         event_active(ss->wake, 0, 0);
 }
 
@@ -230,9 +267,27 @@ void crgw_req_stream_end(crgw_req *r)
         CRGW_LOG(CRGW_LOG_WARN, r->conn_id, r->stream_id, "streaming route ended unanswered");
         crgw_conn_stream_submit(r, 500, NULL, NULL, &ss->prd);
     }
+    ss->end_status = status;
+    if (!ss->eof && !ss->gone) {
+        /*
+         * The body has not all arrived: END_STREAM waits for the client's (what is left of the
+         * upload is discarded as it comes), because nghttp2 follows an answer that ends first
+         * with RST_STREAM(NO_ERROR), after which curl 7.88 waits on its upload until it times
+         * out instead of finishing. The idle deadline (request_timeout_ms) still applies.
+         */
+        ss->end_pending = 1;
+        return;
+    }
+    finish(ss);
+}
+
+/* END_STREAM after the backlog, and the end of the request (may free r and ss). */
+static void finish(crgw_sstream *ss)
+{
+    crgw_req *r = ss->r;
     nghttp2_session *h = crgw_conn_session(r);
     if (h && !ss->gone)
         nghttp2_session_resume_data(h, r->stream_id);
     /* last: may free the request and ss (the stream is released once sent or at once) */
-    crgw_conn_stream_done(r, status, ss->sent + evbuffer_get_length(ss->out));
+    crgw_conn_stream_done(r, ss->end_status, ss->sent + evbuffer_get_length(ss->out));
 }
