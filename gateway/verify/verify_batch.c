@@ -241,9 +241,9 @@ static void batch_fail(batch *b)
         const char *title = status == 400 ? "Bad batch body" : "Batch too large";
         char detail[sizeof(b->fatal)];
         memcpy(detail, b->fatal, sizeof(detail));
+        const char *type = b->fatal_type; /* a static string */
         batch_free(b);
-        crgw_req_problem(r, status, status == 400 ? "bad-framing" : "batch-too-large", title, extra,
-                         "%s", detail);
+        crgw_req_problem(r, status, type, title, extra, "%s", detail);
         return;
     }
     json_t *o = crgw_problem_new(status, b->fatal_type, "Batch stopped", b->fatal);
