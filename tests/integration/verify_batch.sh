@@ -89,7 +89,11 @@ sleep 0.1
 PEAK=$(cat "$T/peak")
 HWM=$(hwm_kb)
 echo "     idle RSS ${IDLE} kB, peak sampled RSS ${PEAK} kB, VmHWM ${HWM} kB (N=$N)"
-if [ $((HWM - IDLE)) -lt $((64 * 1024)) ]; then pass "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle (< 64 MiB)"; else
+if ldd "$CRGW" 2>/dev/null | grep -q libasan; then
+    # ASan keeps freed memory in its quarantine (256 MiB by default) and adds shadow memory:
+    # the bound is checked on the release build; this build checks leaks at exit (below)
+    pass "RSS figures printed only (sanitizer build: quarantine, shadow memory)"
+elif [ $((HWM - IDLE)) -lt $((64 * 1024)) ]; then pass "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle (< 64 MiB)"; else
     fail "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle"; fi
 LINES=$(wc -l <"$T/batch.out")
 expect_eq "one line per report plus the summary" "$LINES" $((N + 1))
@@ -272,4 +276,4 @@ expect_eq "the server keeps serving: a batch after the cuts" "$(printf '%s\n' "$
 stop_crgw TERM
 expect_eq "clean exit after the cuts" "$RC" 0
 if grep -qE 'LeakSanitizer|AddressSanitizer' "$T/crgw.log"; then fail "sanitizer report at exit"; else
-    pass "no sanitizer report at exit ($(basename "$CRGW") build)"; fi
+    pass "no sanitizer report at exit (${CRGW#"$CRGW_ROOT"/})"; fi
