@@ -184,6 +184,14 @@ else
     fail "multipart verdicts"; head -5 "$T/mp.log"
 fi
 
+# ---- over mutual TLS: the verifier role only ----
+python3 "$T/writer.py" "$T/files" 5 "$T/x" 0 >"$T/five.ndjson"
+tls 120000-verifier POST "$URL_PATH" --data-binary @"$T/five.ndjson" -H 'content-type: application/x-ndjson'
+expect_eq "TLS verifier: 200" "$STATUS" 200
+expect_match "TLS verifier: 5 lines and the summary" "$(printf '%s\n' "$BODY" | tail -1)" '^\{"summary":\{"items":5,"verdicts":5,'
+tls 120000-repair_desk POST "$URL_PATH" --data-binary @"$T/five.ndjson" -H 'content-type: application/x-ndjson'
+expect_eq "TLS repair_desk: 403" "$STATUS" 403
+
 # ---- bad requests: problems before the first answer byte ----
 h2c POST "$URL_PATH" --data-binary @"$(head -1 "$T/files")" -H 'content-type: application/xml'
 expect_eq "another content type: 415" "$STATUS" 415
