@@ -99,7 +99,8 @@ typedef struct {
  * crgw_req_stream_write (copied into the answer backlog, sent as the client's window allows)
  * and ends with crgw_req_stream_end; it may still answer whole (crgw_req_respond*) as long as
  * it has not begun. Callbacks run on the loop, never inside a route's own call into the server
- * (closed and writable are deferred to their own loop turn).
+ * (closed and writable are deferred to their own loop turn). A streaming request whose upload
+ * makes no progress (no DATA, no consume, no write) for limits.request_timeout_ms is reset.
  */
 typedef struct crgw_stream_ops {
     /* A body chunk (valid during the call only). */
