@@ -34,6 +34,7 @@
 #include "gateway/server/h2.h"
 #include "gateway/server/list.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/request.h"
 #include "gateway/server/routes.h"
 #include "gateway/server/stream.h"
 #include "gateway/server/tls.h"
@@ -256,10 +257,10 @@ static void stream_release(stream *s)
         s->overflow = n;
     }
     crgw_buf_cleanup(&s->body);
-    crgw_sstream_free(s->req.sstream);
     free(s->resp_heap);
     if (s->delay_timer)
         event_free(s->delay_timer);
+    crgw_sstream_free(s->req.sstream);
     crgw_config_unref(s->req.cfg);
     crgw_conn *c = s->conn;
     if (c && c->n_pool < POOL_MAX) {
@@ -317,12 +318,7 @@ static size_t answer_nv(stream *s, int status, const char *content_type, long lo
         nh++;
     nghttp2_nv *nv = arena_alloc(s, (4 + nh) * sizeof(*nv));
     size_t n = 0;
-    const char *st = crgw_h2_status(status);
-    if (!st) {
-        char *p = arena_alloc(s, 8);
-        snprintf(p, 8, "%d", status);
-        st = p;
-    }
+    const char *st = crgw_h2_status(status, arena_alloc(s, 8));
     nv[n++] = (nghttp2_nv)NV(":status", st, strlen(st));
     size_t dlen;
     const char *date = crgw_h2_date(&dlen);
@@ -466,41 +462,6 @@ static void *arena_cb(void *s, size_t n)
     return arena_alloc(s, n);
 }
 
-static int apply_h2c_identity(stream *s)
-{
-    if (s->x_client)
-        s->req.client = s->x_client;
-    if (!s->x_role)
-        return 0;
-    unsigned roles = 0;
-    const char *p = s->x_role;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',' && *e != ' ')
-            e++;
-        if (e == p)
-            break;
-        char name[32];
-        if ((size_t)(e - p) >= sizeof(name))
-            return -1;
-        memcpy(name, p, (size_t)(e - p));
-        name[e - p] = '\0';
-        unsigned bit = strcmp(name, "peer") == 0 ? CRGW_ROLE_PEER : crgw_role_from_name(name);
-        if (!bit)
-            return -1;
-        roles |= bit;
-        p = e;
-    }
-    s->req.role = roles;
-    if (roles & CRGW_ROLE_PEER) {
-        const crgw_node *n = crgw_config_peer_by_uri(s->req.cfg, s->req.client);
-        s->req.peer_node = n ? n->code : NULL;
-    }
-    return 0;
-}
-
 /* END_STREAM of the request headers or data: route checks, then the handler. */
 static void on_headers_done(stream *s)
 {
@@ -511,11 +472,11 @@ static void on_headers_done(stream *s)
                "the request's header list exceeds the configured limit", NULL);
         return;
     }
-    if (crgw_h2_split_path(s->raw_path, arena_cb, s, &s->req.path, &s->req.query) != 0) {
+    if (crgw_request_split_path(s->raw_path, arena_cb, s, &s->req.path, &s->req.query) != 0) {
         reject(s, 400, "bad-path", "Bad request path", "the request path is malformed", NULL);
         return;
     }
-    if (!c->tls && apply_h2c_identity(s) != 0) {
+    if (!c->tls && crgw_request_h2c_identity(&s->req, s->x_role, s->x_client) != 0) {
         reject(s, 400, "bad-role-header", "Bad x-crgw-role header",
                "x-crgw-role must list role names (verifier, repair_desk, platform, operator, "
                "peer)",

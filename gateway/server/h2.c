@@ -4,8 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/core/hex.h"
-
 ssize_t crgw_h2_span_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
                           uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
 {
@@ -23,6 +21,7 @@ ssize_t crgw_h2_span_read(nghttp2_session *session, int32_t stream_id, uint8_t *
     return (ssize_t)n;
 }
 
+/* The Date header, formatted once per second. */
 const char *crgw_h2_date(size_t *len)
 {
     static time_t last;
@@ -39,40 +38,42 @@ const char *crgw_h2_date(size_t *len)
     return buf;
 }
 
-const char *crgw_h2_status(int status)
+const char *crgw_h2_status(int status, char *buf)
 {
-    static const char *const common[] = {"200", "201", "202", "204", "400", "403", "404", "405",
-                                         "408", "413", "415", "422", "431", "500", "501", "503"};
-    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-        if (status == (common[i][0] - '0') * 100 + (common[i][1] - '0') * 10 + common[i][2] - '0')
-            return common[i];
-    return NULL;
-}
-
-int crgw_h2_split_path(const char *raw, void *(*alloc)(void *actx, size_t n), void *actx,
-                       const char **path, const char **query)
-{
-    const char *p = raw;
-    if (!p || p[0] != '/')
-        return -1;
-    const char *q = strchr(p, '?');
-    size_t plen = q ? (size_t)(q - p) : strlen(p);
-    *query = q ? q + 1 : "";
-    char *d = alloc(actx, plen + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (p[i] == '%') {
-            int hi = i + 2 < plen ? crgw_hexval(p[i + 1]) : -1;
-            int lo = hi >= 0 ? crgw_hexval(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            d[j++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            d[j++] = p[i];
-        }
+    switch (status) {
+    case 200:
+        return "200";
+    case 201:
+        return "201";
+    case 202:
+        return "202";
+    case 204:
+        return "204";
+    case 400:
+        return "400";
+    case 403:
+        return "403";
+    case 404:
+        return "404";
+    case 405:
+        return "405";
+    case 408:
+        return "408";
+    case 413:
+        return "413";
+    case 422:
+        return "422";
+    case 431:
+        return "431";
+    case 500:
+        return "500";
+    case 501:
+        return "501";
+    case 503:
+        return "503";
+    default: {
+        snprintf(buf, 8, "%d", status);
+        return buf;
     }
-    d[j] = '\0';
-    *path = d;
-    return 0;
+    }
 }

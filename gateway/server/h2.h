@@ -24,16 +24,9 @@ typedef struct crgw_h2_span {
 ssize_t crgw_h2_span_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
                           uint32_t *data_flags, nghttp2_data_source *source, void *user_data);
 
-/* The :status value of a common status ("200"), NULL for others. */
-const char *crgw_h2_status(int status);
-/* The Date header value (IMF-fixdate), formatted once per second; static storage. */
+/* The Date header value, formatted once per second (static storage). */
 const char *crgw_h2_date(size_t *len);
-/*
- * Splits a request's :path into the percent-decoded path and the raw query (without '?', ""
- * when none), with storage from alloc(actx, n) (or views into raw). 0, or -1 when raw does not
- * start with '/' or has a bad or NUL escape.
- */
-int crgw_h2_split_path(const char *raw, void *(*alloc)(void *actx, size_t n), void *actx,
-                       const char **path, const char **query);
+/* ":status" text of status; buf (8 bytes) is used for the uncommon ones. */
+const char *crgw_h2_status(int status, char *buf);
 
 #endif
