@@ -12,6 +12,12 @@ FIX="$CRGW_ROOT/tests/fixtures/reports"
 N=${VERIFY_BATCH_N:-10000}
 URL_PATH="/v1/reports/verify-batch?scenario=tender"
 
+ASAN_BUILD=
+if ldd "$CRGW" 2>/dev/null | grep -q libasan; then
+    # a small quarantine, so that RSS shows what the server keeps rather than what ASan holds
+    ASAN_BUILD=1
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
+fi
 start_redis
 start_crgw
 wait_ready 5 || fail "ready"
@@ -89,11 +95,7 @@ sleep 0.1
 PEAK=$(cat "$T/peak")
 HWM=$(hwm_kb)
 echo "     idle RSS ${IDLE} kB, peak sampled RSS ${PEAK} kB, VmHWM ${HWM} kB (N=$N)"
-if ldd "$CRGW" 2>/dev/null | grep -q libasan; then
-    # ASan keeps freed memory in its quarantine (256 MiB by default) and adds shadow memory:
-    # the bound is checked on the release build; this build checks leaks at exit (below)
-    pass "RSS figures printed only (sanitizer build: quarantine, shadow memory)"
-elif [ $((HWM - IDLE)) -lt $((64 * 1024)) ]; then pass "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle (< 64 MiB)"; else
+if [ $((HWM - IDLE)) -lt $((64 * 1024)) ]; then pass "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle (< 64 MiB)"; else
     fail "RSS high-water mark $(((HWM - IDLE) / 1024)) MiB above idle"; fi
 LINES=$(wc -l <"$T/batch.out")
 expect_eq "one line per report plus the summary" "$LINES" $((N + 1))
@@ -266,7 +268,7 @@ for round in 1 2 3; do
         curl -sN --http2-prior-knowledge -X POST -T - -H 'content-type: application/x-ndjson' \
             -H 'expect:' --max-time 300 "$(url "$URL_PATH")" >"$T/cut.out" 2>/dev/null &
     CURL_BG=$!
-    for i in $(seq 100); do [ "$(wc -l <"$T/cut.out")" -ge 50 ] && break; sleep 0.05; done
+    for i in $(seq 400); do [ "$(wc -l <"$T/cut.out")" -ge 50 ] && break; sleep 0.05; done # up to 20 s (shared machine)
     sleep 0.$round
     kill -KILL "$CURL_BG" 2>/dev/null # $! of the pipeline: our curl
     wait "$CURL_BG" 2>/dev/null
