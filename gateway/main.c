@@ -10,6 +10,7 @@
 #include "gateway/console/console.h"
 #include "gateway/repair/repair.h"
 #include "gateway/translate/translate_route.h"
+#include "gateway/verify/verify_batch.h"
 #include "gateway/verify/verify_route.h"
 
 #ifndef CRGW_VERSION
@@ -21,13 +22,8 @@
  * the server adds its own (/healthz, /readyz, /metrics) in front.
  */
 static const crgw_module *const modules[] = {
-    &crgw_audit_module,
-    &crgw_translate_module,
-    &crgw_cache_module,
-    &crgw_verify_module,
-    &crgw_repair_module,
-    &crgw_console_module,
-    NULL,
+    &crgw_audit_module,  &crgw_translate_module, &crgw_cache_module,        &crgw_verify_module,
+    &crgw_repair_module, &crgw_console_module,   &crgw_verify_batch_module, NULL,
 };
 
 typedef struct {

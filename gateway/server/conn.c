@@ -28,14 +28,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "gateway/core/hex.h"
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/h2.h"
 #include "gateway/server/list.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/request.h"
 #include "gateway/server/routes.h"
+#include "gateway/server/stream.h"
 #include "gateway/server/tls.h"
 
 #define ARENA_SIZE 2048
@@ -259,6 +260,7 @@ static void stream_release(stream *s)
     free(s->resp_heap);
     if (s->delay_timer)
         event_free(s->delay_timer);
+    crgw_sstream_free(s->req.sstream);
     crgw_config_unref(s->req.cfg);
     crgw_conn *c = s->conn;
     if (c && c->n_pool < POOL_MAX) {
@@ -272,74 +274,16 @@ static void stream_release(stream *s)
 
 /* ---- answering ---- */
 
-/* The Date header, formatted once per second. */
-static const char *http_date(size_t *len)
-{
-    static time_t last;
-    static char buf[40];
-    static size_t blen;
-    time_t now = time(NULL);
-    if (now != last) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        blen = strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        last = now;
-    }
-    *len = blen;
-    return buf;
-}
-
-static const char *status_string(stream *s, int status)
-{
-    switch (status) {
-    case 200:
-        return "200";
-    case 201:
-        return "201";
-    case 202:
-        return "202";
-    case 204:
-        return "204";
-    case 400:
-        return "400";
-    case 403:
-        return "403";
-    case 404:
-        return "404";
-    case 405:
-        return "405";
-    case 408:
-        return "408";
-    case 413:
-        return "413";
-    case 422:
-        return "422";
-    case 431:
-        return "431";
-    case 500:
-        return "500";
-    case 501:
-        return "501";
-    case 503:
-        return "503";
-    default: {
-        char *p = arena_alloc(s, 8);
-        snprintf(p, 8, "%d", status);
-        return p;
-    }
-    }
-}
-
 #define NV(n, v, vl)                                                                               \
     {                                                                                              \
         (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vl),                                       \
             NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                           \
     }
 
-void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const char *body,
-                       size_t len, const char *const *headers)
+/* Metrics, access log, in-flight count of an answer; frees a stream the client left (1). */
+static int answer_account(stream *s, int status, size_t len)
 {
-    stream *s = r->impl;
+    crgw_req *r = &s->req;
     crgw_assert(!(s->flags & F_ANSWERED));
     int was_dispatched = (s->flags & F_DISPATCHED) != 0;
     s->flags |= F_ANSWERED;
@@ -360,27 +304,35 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         stream_release(s);
         if (!c)
             crgw_server_check_drained(srv);
-        return;
+        return 1;
     }
+    return 0;
+}
+
+/* The answer's header list (content-length when len >= 0), in the stream arena. */
+static size_t answer_nv(stream *s, int status, const char *content_type, long long len,
+                        const char *const *headers, nghttp2_nv **out)
+{
     size_t nh = 0;
     while (headers && headers[nh * 2])
         nh++;
     nghttp2_nv *nv = arena_alloc(s, (4 + nh) * sizeof(*nv));
     size_t n = 0;
-    const char *st = status_string(s, status);
+    const char *st = crgw_h2_status(status, arena_alloc(s, 8));
     nv[n++] = (nghttp2_nv)NV(":status", st, strlen(st));
     size_t dlen;
-    const char *date = http_date(&dlen);
+    const char *date = crgw_h2_date(&dlen);
     nv[n] = (nghttp2_nv)NV("date", date, dlen);
     nv[n++].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME; /* the value changes every second */
     if (content_type && content_type[0]) {
         size_t ctl = strlen(content_type); /* copied: the caller's string may be temporary */
         nv[n++] = (nghttp2_nv)NV("content-type", arena_strndup(s, content_type, ctl), ctl);
     }
-    char *cl = arena_alloc(s, 24);
-    int cll = snprintf(cl, 24, "%zu", len);
-    if (status != 304) /* a 304 has no content, and its length would be the 200's */
+    if (len >= 0 && status != 304) { /* a 304 has no content, and its length would be the 200's */
+        char *cl = arena_alloc(s, 24);
+        int cll = snprintf(cl, 24, "%lld", len);
         nv[n++] = (nghttp2_nv)NV("content-length", cl, (size_t)cll);
+    }
     for (size_t i = 0; i < nh; i++) {
         const char *hn = headers[2 * i], *hv = headers[2 * i + 1];
         nv[n].name = (uint8_t *)(uintptr_t)hn;
@@ -390,6 +342,32 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         nv[n].flags = NGHTTP2_NV_FLAG_NONE; /* names/values copied by nghttp2 */
         n++;
     }
+    *out = nv;
+    return n;
+}
+
+/* Flushes what was submitted from outside the receive path (timer, Redis; STYLE.md 13). */
+static void conn_kick(crgw_conn *c)
+{
+    if (c && !c->in_recv) {
+        if (conn_send(c) != 0)
+            conn_free(c);
+        else
+            conn_after_io(c);
+    }
+}
+
+void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const char *body,
+                       size_t len, const char *const *headers)
+{
+    stream *s = r->impl;
+    if (r->sstream)
+        crgw_sstream_settle(r);
+    if (answer_account(s, status, len))
+        return;
+    crgw_conn *c = s->conn;
+    nghttp2_nv *nv;
+    size_t n = answer_nv(s, status, content_type, (long long)len, headers, &nv);
     nghttp2_data_provider prd;
     prd.source.ptr = &s->resp;
     prd.read_callback = crgw_h2_span_read;
@@ -411,13 +389,51 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
     }
     s->flags |= F_SUBMITTED;
-    if (!c->in_recv) {
-        /* answered from outside the receive path (timer, Redis): flush now (STYLE.md 13) */
-        if (conn_send(c) != 0)
-            conn_free(c);
-        else
-            conn_after_io(c);
+    conn_kick(c);
+}
+
+/* ---- streaming routes (gateway/server/stream.c) ---- */
+
+nghttp2_session *crgw_conn_session(crgw_req *r)
+{
+    stream *s = r->impl;
+    return s->conn ? s->conn->session : NULL;
+}
+
+void crgw_conn_kick(crgw_req *r)
+{
+    stream *s = r->impl;
+    if (!s->conn || (s->flags & F_CLOSED))
+        return;
+    s->deadline_us = crgw_now_us() + (uint64_t)r->cfg->limits.request_timeout_ms * 1000u;
+    conn_kick(s->conn);
+}
+
+int crgw_conn_stream_submit(crgw_req *r, int status, const char *content_type,
+                            const char *const *headers, const nghttp2_data_provider *prd)
+{
+    stream *s = r->impl;
+    if (!s->conn || (s->flags & F_CLOSED))
+        return -1;
+    nghttp2_nv *nv;
+    size_t n = answer_nv(s, status, content_type, -1, headers, &nv);
+    s->status = status;
+    s->flags |= F_SUBMITTED;
+    if (nghttp2_submit_response(s->conn->session, s->id, nv, n, prd) != 0) {
+        nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id,
+                                  NGHTTP2_INTERNAL_ERROR);
+        return -1;
     }
+    crgw_conn_kick(r);
+    return 0;
+}
+
+void crgw_conn_stream_done(crgw_req *r, int status, size_t bytes)
+{
+    stream *s = r->impl;
+    crgw_conn *c = s->conn;
+    if (!answer_account(s, status ? status : (s->status ? s->status : 500), bytes))
+        conn_kick(c);
 }
 
 int crgw_conn_cancelled(const crgw_req *r)
@@ -441,71 +457,9 @@ static void reject(stream *s, int status, const char *type, const char *title, c
 
 /* ---- request processing ---- */
 
-/* Splits :path into decoded path and raw query. Returns 0 or -1 (bad encoding). */
-static int split_path(stream *s)
+static void *arena_cb(void *s, size_t n)
 {
-    const char *p = s->raw_path;
-    if (!p || p[0] != '/')
-        return -1;
-    const char *q = strchr(p, '?');
-    size_t plen = q ? (size_t)(q - p) : strlen(p);
-    s->req.query = q ? q + 1 : "";
-    if (!memchr(p, '%', plen)) {
-        s->req.path = q ? arena_strndup(s, p, plen) : p;
-        return 0;
-    }
-    char *d = arena_alloc(s, plen + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (p[i] == '%') {
-            int hi = i + 2 < plen ? crgw_hexval(p[i + 1]) : -1;
-            int lo = hi >= 0 ? crgw_hexval(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            d[j++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            d[j++] = p[i];
-        }
-    }
-    d[j] = '\0';
-    s->req.path = d;
-    return 0;
-}
-
-static int apply_h2c_identity(stream *s)
-{
-    if (s->x_client)
-        s->req.client = s->x_client;
-    if (!s->x_role)
-        return 0;
-    unsigned roles = 0;
-    const char *p = s->x_role;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',' && *e != ' ')
-            e++;
-        if (e == p)
-            break;
-        char name[32];
-        if ((size_t)(e - p) >= sizeof(name))
-            return -1;
-        memcpy(name, p, (size_t)(e - p));
-        name[e - p] = '\0';
-        unsigned bit = strcmp(name, "peer") == 0 ? CRGW_ROLE_PEER : crgw_role_from_name(name);
-        if (!bit)
-            return -1;
-        roles |= bit;
-        p = e;
-    }
-    s->req.role = roles;
-    if (roles & CRGW_ROLE_PEER) {
-        const crgw_node *n = crgw_config_peer_by_uri(s->req.cfg, s->req.client);
-        s->req.peer_node = n ? n->code : NULL;
-    }
-    return 0;
+    return arena_alloc(s, n);
 }
 
 /* END_STREAM of the request headers or data: route checks, then the handler. */
@@ -518,7 +472,7 @@ static void on_headers_done(stream *s)
                "the request's header list exceeds the configured limit", NULL);
         return;
     }
-    if (split_path(s) != 0) {
+    if (crgw_request_split_path(s->raw_path, arena_cb, s, &s->req.path, &s->req.query) != 0) {
         reject(s, 400, "bad-path", "Bad request path", "the request path is malformed", NULL);
         return;
     }
@@ -528,22 +482,24 @@ static void on_headers_done(stream *s)
         reject(s, 400, "repeated-query-parameter", "Repeated query parameter", qdetail, NULL);
         return;
     }
-    if (!c->tls && apply_h2c_identity(s) != 0) {
+    if (!c->tls && crgw_request_h2c_identity(&s->req, s->x_role, s->x_client) != 0) {
         reject(s, 400, "bad-role-header", "Bad x-crgw-role header",
                "x-crgw-role must list role names (verifier, repair_desk, platform, operator, "
                "peer)",
                NULL);
         return;
     }
-    if (s->content_length > 0 && (unsigned long long)s->content_length > s->body.limit) {
-        reject(s, 413, "body-too-large", "Request body too large",
-               "the request body exceeds the configured limit", NULL);
-        return;
-    }
     crgw_route_match m;
     char allow[64];
     int rv = crgw_routes_match(crgw_server_routes(s->conn->srv), s->req.method, s->req.path,
                                strlen(s->req.path), &m, allow, sizeof(allow));
+    int streaming = rv == 0 && m.stream; /* its own limits, no max_body */
+    if (!streaming && s->content_length > 0 &&
+        (unsigned long long)s->content_length > s->body.limit) {
+        reject(s, 413, "body-too-large", "Request body too large",
+               "the request body exceeds the configured limit", NULL);
+        return;
+    }
     if (rv == CRGW_ERR_NOT_FOUND) {
         reject(s, 404, "not-found", "Not found", "no route for this path", NULL);
         return;
@@ -562,6 +518,12 @@ static void on_headers_done(stream *s)
     if (!crgw_routes_allowed(m.route, s->req.role)) {
         reject(s, 403, "forbidden", "Forbidden", "the caller's role may not use this route", NULL);
         return;
+    }
+    if (streaming) { /* the handler runs now and gets the body as it arrives */
+        s->flags |= F_DISPATCHED;
+        n_inflight++;
+        s->req.sstream = crgw_sstream_new(&s->req, m.stream);
+        m.route->handler(&s->req);
     }
 }
 
@@ -585,6 +547,10 @@ static void on_request_complete(stream *s)
         return;
     if (!(s->flags & F_HEADERS_DONE))
         return;
+    if (s->req.sstream) {
+        crgw_sstream_eof(&s->req);
+        return;
+    }
     s->req.body = s->body.data ? s->body.data : "";
     s->req.body_len = s->body.len;
     s->flags |= F_DISPATCHED;
@@ -704,6 +670,11 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     (void)flags;
     (void)user_data;
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s && s->req.sstream && !(s->flags & F_ANSWERED)) {
+        s->deadline_us = crgw_now_us() + (uint64_t)s->req.cfg->limits.request_timeout_ms * 1000u;
+        crgw_sstream_body(&s->req, (const char *)data, len); /* consumed by the route */
+        return 0;
+    }
     if (s && !(s->flags & (F_ANSWERED | F_DISPATCHED))) {
         if (crgw_buf_add(&s->body, data, len) != 0) {
             crgw_buf_cleanup(&s->body);
@@ -740,6 +711,8 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
                  nghttp2_http2_strerror(error_code));
     s->flags |= F_CLOSED;
     stream_unlink(s);
+    if (s->req.sstream)
+        crgw_sstream_closed(&s->req); /* window back; the route hears it on its own turn */
     if ((s->flags & F_DISPATCHED) && !(s->flags & F_ANSWERED)) {
         detach(s); /* the handler's answer frees it */
     } else {
@@ -989,7 +962,13 @@ static void on_slow(evutil_socket_t fd, short what, void *arg)
                 next = s->deadline_us;
             }
         } else if (!(s->flags & (F_COMPLETE | F_ANSWERED))) {
-            if (s->deadline_us <= now) {
+            if (s->deadline_us <= now && s->req.sstream) {
+                if (!(s->flags & F_RESET)) { /* no progress for request_timeout_ms */
+                    CRGW_LOG(CRGW_LOG_INFO, c->id, s->id, "streaming request idle: reset");
+                    s->flags |= F_RESET;
+                    nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+                }
+            } else if (s->deadline_us <= now) {
                 CRGW_LOG(CRGW_LOG_INFO, c->id, s->id, "request timeout");
                 reject(s, 408, "request-timeout", "Request timeout",
                        "the request was not complete within the configured time", NULL);
@@ -1083,6 +1062,8 @@ static void conn_free(crgw_conn *c)
         stream *s = c->head;
         s->flags |= F_CLOSED;
         stream_unlink(s);
+        if (s->req.sstream)
+            crgw_sstream_closed(&s->req);
         if ((s->flags & F_DISPATCHED) && !(s->flags & F_ANSWERED)) {
             detach(s);
         } else {

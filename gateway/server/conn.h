@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include <event2/util.h>
+#include <nghttp2/nghttp2.h>
 
 #include "gateway/server/http.h"
 #include "gateway/server/server.h"
@@ -58,6 +59,15 @@ int crgw_conn_cancelled(const crgw_req *r);
 /* The problem answer of crgw_req_problem with extra headers (gateway/server/http.c; e.g. Allow). */
 void crgw_http_problem_ex(crgw_req *r, int status, const char *type, const char *title,
                           json_t *extra, const char *const *headers, const char *detail);
+/* For gateway/server/stream.c (streaming routes): the session of r's connection (NULL when it
+ * is gone); a flush of what was submitted (from outside the receive path; refreshes the
+ * stream's idle deadline); the answer's headers with a data provider; the end of the answer
+ * (status 0: the one submitted), after which r may be freed. */
+nghttp2_session *crgw_conn_session(crgw_req *r);
+void crgw_conn_kick(crgw_req *r);
+int crgw_conn_stream_submit(crgw_req *r, int status, const char *content_type,
+                            const char *const *headers, const nghttp2_data_provider *prd);
+void crgw_conn_stream_done(crgw_req *r, int status, size_t bytes);
 /* Request-lifetime storage (the stream's arena), 8-byte aligned. */
 void *crgw_conn_alloc(crgw_req *r, size_t n);
 

@@ -41,7 +41,8 @@ typedef struct crgw_req {
     uint64_t conn_id;
     int32_t stream_id;
     uint64_t started_us;
-    void *impl; /* server-private */
+    void *impl;                   /* server-private */
+    struct crgw_sstream *sstream; /* server-private: a streaming route's stream (stream.c) */
 } crgw_req;
 
 typedef void (*crgw_handler)(crgw_req *r);
@@ -90,5 +91,57 @@ typedef struct {
     crgw_handler handler;
     const char *name; /* route label for metrics and access logs */
 } crgw_route;
+
+/*
+ * Streaming routes (gateway/server/stream.c; a module declares them in stream_routes, module.h).
+ * The handler runs as soon as the request headers
+ * are checked (route, roles; r->body is empty, limits.max_body does not apply). It either
+ * answers whole at once (crgw_req_problem: a 4xx before reading anything) or calls
+ * crgw_req_stream_accept with its context; then the body arrives in chunks through ops->body
+ * as the client sends it. The flow-control window is given back only as the route calls
+ * crgw_req_consume (bytes it has processed or copied into bounded storage): memory stays
+ * bounded whatever the body size, and a route that stops consuming makes the client wait.
+ * The route answers with crgw_req_stream_begin (status and headers, no content-length), then
+ * crgw_req_stream_write (copied into the answer backlog, sent as the client's window allows)
+ * and ends with crgw_req_stream_end; it may still answer whole (crgw_req_respond*) as long as
+ * it has not begun. Callbacks run on the loop, never inside a route's own call into the server
+ * (closed and writable are deferred to their own loop turn). A streaming request whose upload
+ * makes no progress (no DATA, no consume, no write) for limits.request_timeout_ms is reset.
+ */
+typedef struct crgw_stream_ops {
+    /* A body chunk (valid during the call only). */
+    void (*body)(crgw_req *r, void *ctx, const char *data, size_t len);
+    /* END_STREAM: the body is complete. */
+    void (*end)(crgw_req *r, void *ctx);
+    /* The answer backlog fell below the low-water mark after a write reported it full. */
+    void (*writable)(crgw_req *r, void *ctx);
+    /* The client went away (reset, connection closed, timeout) before the end: the route stops
+     * and calls crgw_req_stream_end (which frees the request) once nothing of it is pending. */
+    void (*closed)(crgw_req *r, void *ctx);
+} crgw_stream_ops;
+
+/* A streaming route: the row of a route and the ops that take its body and write its answer. */
+typedef struct {
+    crgw_route route;
+    const crgw_stream_ops *ops;
+} crgw_stream_route;
+
+/* The streaming handler takes the request: body chunks go to its ops with ctx. */
+void crgw_req_stream_accept(crgw_req *r, void *ctx);
+/* Gives n body bytes back to the client's flow-control window (stream and connection). */
+void crgw_req_consume(crgw_req *r, size_t n);
+/* Submits the answer's status and headers (pairs, NULL-terminated, may be NULL). 0 or -1 (the
+ * client is gone: the route should finish). */
+int crgw_req_stream_begin(crgw_req *r, int status, const char *content_type,
+                          const char *const *headers);
+int crgw_req_stream_begun(const crgw_req *r);
+/* Appends answer bytes (copied). Returns 0, or 1 when the backlog is at its high-water mark:
+ * produce nothing more until ops->writable. -1 when the client is gone. */
+int crgw_req_stream_write(crgw_req *r, const char *data, size_t len);
+/* Answer bytes written and not yet handed to HTTP/2. */
+size_t crgw_req_stream_backlog(const crgw_req *r);
+/* Ends the answer (after what was written) and the request: access log, metrics, and the
+ * request is freed once sent (at once when the client is gone). r is invalid afterwards. */
+void crgw_req_stream_end(crgw_req *r);
 
 #endif

@@ -74,6 +74,9 @@ typedef struct crgw_module {
 
     /* Routes, terminated by a row whose method is NULL. May be NULL. */
     const crgw_route *routes;
+    /* Streaming routes (http.h: the body as it arrives, the answer in pieces), terminated by a
+     * row whose route.method is NULL. May be NULL. One table with the routes above. */
+    const crgw_stream_route *stream_routes;
 
     /* Configuration section: top-level key (NULL: none), rows terminated by name == NULL. */
     const char *section;

@@ -10,6 +10,7 @@
 
 struct crgw_route_table {
     crgw_route *v;
+    const crgw_stream_ops **ops; /* per row: a streaming route's ops, else NULL */
     size_t n;
 };
 
@@ -25,7 +26,7 @@ static int pattern_ok(const char *p)
 }
 
 static void add_route(crgw_route_table *t, const crgw_module *m, const crgw_route *r,
-                      crgw_errs *errs)
+                      const crgw_stream_ops *ops, crgw_errs *errs)
 {
     if (!r->pattern || !pattern_ok(r->pattern) || !r->handler || !r->name) {
         crgw_errs_add(errs, "module %s: route %s %s: needs a pattern /..., a handler and a name",
@@ -40,6 +41,7 @@ static void add_route(crgw_route_table *t, const crgw_module *m, const crgw_rout
             crgw_errs_add(errs, "module %s: route name '%s' is already used by %s %s", m->name,
                           r->name, t->v[i].method, t->v[i].pattern);
     }
+    t->ops[t->n] = ops;
     t->v[t->n++] = *r;
 }
 
@@ -49,11 +51,18 @@ int crgw_route_table_new(const crgw_module *const *mods, crgw_route_table **out,
     for (size_t k = 0; mods && mods[k]; k++)
         for (const crgw_route *r = mods[k]->routes; r && r->method; r++)
             n++;
+    for (size_t k = 0; mods && mods[k]; k++)
+        for (const crgw_stream_route *r = mods[k]->stream_routes; r && r->route.method; r++)
+            n++;
     crgw_route_table *t = xcalloc(1, sizeof(*t));
     t->v = xcalloc(n + 1, sizeof(*t->v));
-    for (size_t k = 0; mods && mods[k]; k++)
+    t->ops = xcalloc(n + 1, sizeof(*t->ops));
+    for (size_t k = 0; mods && mods[k]; k++) {
         for (const crgw_route *r = mods[k]->routes; r && r->method; r++)
-            add_route(t, mods[k], r, errs);
+            add_route(t, mods[k], r, NULL, errs);
+        for (const crgw_stream_route *r = mods[k]->stream_routes; r && r->route.method; r++)
+            add_route(t, mods[k], &r->route, r->ops, errs);
+    }
     if (errs->n > before) {
         crgw_route_table_free(t);
         return CRGW_ERR_INVALID;
@@ -67,6 +76,7 @@ void crgw_route_table_free(crgw_route_table *t)
     if (!t)
         return;
     free(t->v);
+    free(t->ops);
     free(t);
 }
 
@@ -123,6 +133,7 @@ int crgw_routes_match(const crgw_route_table *t, const char *method, const char 
             continue;
         if (strcmp(t->v[i].method, method) == 0) {
             m->route = &t->v[i];
+            m->stream = t->ops[i];
             m->index = i;
             return 0;
         }
@@ -135,6 +146,7 @@ int crgw_routes_match(const crgw_route_table *t, const char *method, const char 
         path_found = 1;
     }
     m->route = NULL;
+    m->stream = NULL;
     m->n_params = 0;
     return path_found ? CRGW_ERR_METHOD : CRGW_ERR_NOT_FOUND;
 }

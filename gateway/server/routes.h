@@ -22,7 +22,8 @@ typedef struct crgw_route_table crgw_route_table;
 
 typedef struct {
     const crgw_route *route;
-    size_t index; /* position in the table (metrics) */
+    const crgw_stream_ops *stream; /* a streaming route's ops, else NULL */
+    size_t index;                  /* position in the table (metrics) */
     struct {
         const char *p;
         size_t len;

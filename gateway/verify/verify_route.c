@@ -202,8 +202,8 @@ static void put_string(crgw_buf *b, const char *s)
  * no report content. Fields are copied from the answer text without parsing it (the hit path):
  * the verdict's own lead the answer, the cache's are appended at its end.
  */
-static int audit_answer(crgw_req *r, const unsigned char digest[32], int status, const char *body,
-                        size_t len)
+static int audit_answer(crgw_req *r, const char *route, const unsigned char digest[32], int status,
+                        const char *body, size_t len)
 {
     crgw_audit *a = crgw_audit_of(r->server);
     if (!a)
@@ -219,7 +219,9 @@ static int audit_answer(crgw_req *r, const unsigned char digest[32], int status,
     put_string(&b, r->client ? r->client : "");
     char num[16];
     crgw_strfmt(num, sizeof(num), "%d", status);
-    crgw_buf_adds(&b, ",\"route\":\"reports_verify\",\"body_sha256\":\"");
+    crgw_buf_adds(&b, ",\"route\":\"");
+    crgw_buf_adds(&b, route);
+    crgw_buf_adds(&b, "\",\"body_sha256\":\"");
     crgw_buf_adds(&b, hex);
     crgw_buf_adds(&b, "\",\"status\":");
     crgw_buf_adds(&b, num);
@@ -267,26 +269,20 @@ static void on_answer(void *priv, int status, const char *ctype, const char *bod
     /* refusing: the log fails or its queue is nearly full, so this answer would not be recorded
      * in order; what is answered instead (503) is queued like any entry */
     if (crgw_audit_refusing(crgw_audit_of(r->server))) {
-        (void)audit_answer(r, digest, 503, "", 0);
+        (void)audit_answer(r, "reports_verify", digest, 503, "", 0);
         crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
                          "the answer cannot be recorded in the audit log, so it is not given");
         return;
     }
-    (void)audit_answer(r, digest, status, body, len); /* queued (in order while the disk fails) */
+    (void)audit_answer(r, "reports_verify", digest, status, body,
+                       len); /* queued (in order while the disk fails) */
     crgw_req_respond(r, status, ctype, body, len, NULL);
 }
 
-/* The request's parameters into q; 0, or -1 once answered with a problem. */
-static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
+/* The query's parameters (scenario, at, to) into q; 0, or -1 once answered with a problem. */
+static int read_params(crgw_req *r, verify_state *st, crgw_cache_query *q)
 {
-    if (r->body_len == 0) {
-        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
-                         "POST the report exactly as issued (XML or JWS)");
-        return -1;
-    }
     q->cfg = r->cfg;
-    q->body = r->body;
-    q->body_len = r->body_len;
     q->user = r;
     q->scenario = crgw_req_query(r, "scenario");
     if (q->scenario && !q->scenario[0])
@@ -318,6 +314,21 @@ static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
         q->to = NULL; /* the same answer as without `to` */
     q->verify = verify_cb;
     q->verify_ctx = st;
+    return 0;
+}
+
+/* The request's body and parameters into q; 0, or -1 once answered with a problem. */
+static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
+{
+    if (r->body_len == 0) {
+        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
+                         "POST the report exactly as issued (XML or JWS)");
+        return -1;
+    }
+    if (read_params(r, st, q) != 0)
+        return -1;
+    q->body = r->body;
+    q->body_len = r->body_len;
     return 0;
 }
 
@@ -353,6 +364,93 @@ static void route_verify(crgw_req *r)
     crgw_req_problem(r, v.status, "internal", "Internal error", NULL, "%s",
                      json_string_value(detail) ? json_string_value(detail) : "");
     json_decref(v.answer);
+}
+
+/* ---------- one report of a batch (verify_batch.c) ---------- */
+
+struct crgw_verify_params {
+    crgw_req *r;
+    verify_state *st;
+    crgw_cache_query q; /* the parameters; body set per report */
+    const char *route;
+};
+
+crgw_verify_params *crgw_verify_params_new(crgw_req *r, const char *route)
+{
+    verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
+    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
+        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
+                         "the audit log cannot take entries (see /readyz)");
+        return NULL;
+    }
+    crgw_verify_params *p = xcalloc(1, sizeof(*p));
+    if (read_params(r, st, &p->q) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->r = r;
+    p->st = st;
+    p->route = route;
+    return p;
+}
+
+void crgw_verify_params_free(crgw_verify_params *p)
+{
+    free(p);
+}
+
+typedef struct {
+    crgw_verify_params *p;
+    unsigned char digest[32];
+    crgw_verify_done_fn done;
+    void *priv;
+} item_ctx;
+
+static void item_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
+{
+    item_ctx ix = *(item_ctx *)priv;
+    free(priv);
+    crgw_req *r = ix.p->r;
+    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
+        (void)audit_answer(r, ix.p->route, ix.digest, 503, "", 0);
+        json_t *o = crgw_problem_new(503, "audit-unavailable", "Audit log unavailable",
+                                     "the answer cannot be recorded in the audit log, so it is "
+                                     "not given");
+        char *t = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(o);
+        ix.done(ix.priv, 503, "application/problem+json", t, strlen(t));
+        free(t);
+        return;
+    }
+    (void)audit_answer(r, ix.p->route, ix.digest, status, body, len);
+    ix.done(ix.priv, status, ctype, body, len);
+}
+
+void crgw_verify_submit(crgw_verify_params *p, const char *body, size_t len,
+                        crgw_verify_done_fn done, void *priv)
+{
+    crgw_cache_query q = p->q;
+    q.body = body;
+    q.body_len = len;
+    item_ctx *ix = xmalloc(sizeof(*ix));
+    ix->p = p;
+    ix->done = done;
+    ix->priv = priv;
+    crgw_assert(EVP_Digest(body, len, ix->digest, NULL, crgw_cache_sha256(), NULL) == 1);
+    crgw_cache *cache = crgw_cache_of(p->r->server);
+    if (cache) {
+        q.body_digest = ix->digest;
+        q.version = answer_version(p->st, p->r->cfg);
+        crgw_cache_submit(cache, &q, item_answer, ix);
+        return;
+    }
+    crgw_cache_verdict v = {0}; /* no cache module on this server: the same verification */
+    verify_cb(p->st, &q, &v);
+    char *t = json_dumps(v.answer, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(v.answer);
+    item_answer(ix, v.status, v.status == 200 ? "application/json" : "application/problem+json",
+                t ? t : "{}", t ? strlen(t) : 2);
+    free(t);
 }
 
 /* ---------- the module ---------- */

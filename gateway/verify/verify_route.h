@@ -54,4 +54,21 @@ crgw_verify_cli *crgw_verify_cli_open(struct crgw_config *cfg, crgw_verifier *v,
 json_t *crgw_verify_cli_one(crgw_verify_cli *s, const char *data, size_t len, int *status);
 void crgw_verify_cli_close(crgw_verify_cli *s);
 
+/*
+ * One report verified exactly as POST /v1/reports/verify answers it (the same verification,
+ * through the cache when it runs, one audit entry under the given route name), for
+ * POST /v1/reports/verify-batch. crgw_verify_params_new reads r's query (scenario, at, to) as
+ * the single route does: NULL once it answered r with the problem (400, 503). Each submit calls
+ * done exactly once, before returning or later (a Redis reply), with the answer the single
+ * route would give: status, content type, body (valid during the call). body stays the
+ * caller's until then; the params must outlive every pending submit.
+ */
+typedef struct crgw_verify_params crgw_verify_params;
+typedef void (*crgw_verify_done_fn)(void *priv, int status, const char *content_type,
+                                    const char *body, size_t len);
+crgw_verify_params *crgw_verify_params_new(crgw_req *r, const char *route);
+void crgw_verify_submit(crgw_verify_params *p, const char *body, size_t len,
+                        crgw_verify_done_fn done, void *priv);
+void crgw_verify_params_free(crgw_verify_params *p);
+
 #endif

@@ -246,6 +246,20 @@ def check_answer(val, a):
             if allow != methods:
                 return f"allow {doc.get('allow')!r}: the description has {methods}", p, doc
         return None, p, doc
+    if ctype == "application/x-ndjson":  # every line a JSON document of the schema
+        lines = [x for x in body.split(b"\n") if x.strip()]
+        if not lines:
+            return "empty NDJSON body", p, None
+        for i, x in enumerate(lines):
+            try:
+                doc = json.loads(x.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as e:
+                return f"line {i + 1} is not JSON: {e}", p, None
+            errs = val.errors(schema, doc)
+            if errs:
+                return f"line {i + 1}: " + "; ".join(f"{where(e)}: {e.message}"
+                                                      for e in errs[:3]), p, None
+        return None, p, None
     if ctype == "application/yaml":
         with open(val.spec_path, "rb") as f:
             if body != f.read():

@@ -116,6 +116,28 @@ want "GET verify" 405
 head -c $((5 * 1024 * 1024)) /dev/zero >"$T/big"
 call $B h2c:verifier POST /v1/reports/verify --data-binary @"$T/big"
 want "verify: 5 MiB body" 413
+"$PY" - "$R" "$A" >"$T/batch.ndjson" <<'PYEOF'
+import json, sys
+r, a = sys.argv[1], sys.argv[2]
+for name in ("valid/%s.xml" % a, "invalid/tampered-content.%s.xml" % a):
+    print(json.dumps({"name": name, "report": open("%s/%s" % (r, name), encoding="utf-8").read()}))
+print(json.dumps({"name": "no report"}))
+PYEOF
+call $B $B-verifier POST '/v1/reports/verify-batch?scenario=tender' --data-binary @"$T/batch.ndjson" \
+    -H 'content-type: application/x-ndjson'
+want "verify-batch: NDJSON" 200
+call $B $B-verifier POST '/v1/reports/verify-batch' -F "a=@$R/valid/$A.xml;filename=a.xml" \
+    -F "b=@$R/valid/510100.json;filename=b.json"
+want "verify-batch: multipart" 200
+call $B $B-verifier POST '/v1/reports/verify-batch' --data-binary @$R/valid/$A.xml \
+    -H 'content-type: application/xml'
+want "verify-batch: another content type" 415
+call $B $B-verifier POST '/v1/reports/verify-batch' --data-binary 'no boundary here' \
+    -H 'content-type: multipart/form-data; boundary=zz'
+want "verify-batch: multipart without boundaries" 400
+call $B $B-repair_desk POST '/v1/reports/verify-batch' --data-binary @"$T/batch.ndjson" \
+    -H 'content-type: application/x-ndjson'
+want "verify-batch as repair desk" 403
 
 call $B $B-verifier POST '/v1/reports/translate' --data-binary @$S/jjj-xml.xml
 want "translate to canonical" 200

@@ -10,11 +10,17 @@
 #include "gateway/repair/repair.h"
 #include "gateway/server/module.h"
 #include "gateway/translate/translate_route.h"
+#include "gateway/verify/verify_batch.h"
 #include "gateway/verify/verify_route.h"
 
 static const crgw_module *const crgw_test_modules[] = {
-    &crgw_audit_module,  &crgw_translate_module, &crgw_cache_module,
-    &crgw_verify_module, &crgw_repair_module,    NULL,
+    &crgw_audit_module,
+    &crgw_translate_module,
+    &crgw_cache_module,
+    &crgw_verify_module,
+    &crgw_repair_module,
+    &crgw_verify_batch_module,
+    NULL,
 };
 
 #endif
