@@ -7,7 +7,8 @@
 #   /etc/crgw/node.yaml (as root and as crgw), `systemd-analyze verify` of the units (systemd
 #   installed in the root), the units' own command lines started as crgw in the root (Redis,
 #   crgw with READY=1 on $NOTIFY_SOCKET, /readyz 200 over mutual TLS with the generated client
-#   certificate, an audited answer, the audit chain, SIGHUP, SIGTERM; the Sentinel template),
+#   certificate, an audited answer, the audit chain, SIGHUP, SIGTERM; the Sentinel template;
+#   each under strace: every system call made must be one its unit's SystemCallFilter= allows),
 #   a reinstall (keeps the generated PKI) and a purge (keeps the audit log).
 # Needs root, debootstrap (ops/install-deps --deb) and the Debian archive: without them it FAILS
 # and says which is missing; it never skips. Usage: tests/package/deb_package.sh [BUILD_DIR]
@@ -22,6 +23,12 @@ deb_cleanup() {
     local p m
     for p in "${ROOT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
     for p in "${ROOT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    # and anything still running inside our private root (only processes this test started)
+    if [ -n "$ROOT" ]; then
+        for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && kill -KILL "${p#/proc/}" 2>/dev/null
+        done
+    fi
     if [ -n "$ROOT" ] && [ -d "$ROOT" ]; then
         for m in dev/pts dev proc sys; do umount -l "$ROOT/$m" 2>/dev/null; done
         if [ -n "${KEEP_ROOT:-}" ]; then echo "kept the root in $ROOT"; else rm -rf --one-file-system "$ROOT"; fi
@@ -31,6 +38,51 @@ trap '_rc=$?; deb_cleanup; (exit $_rc); _lib_cleanup' EXIT
 
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 as_crgw() { chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# the system calls a unit's SystemCallFilter= lines allow (groups expanded, ~ lines removed)
+expand_filter() { # @group or name -> names, one a line
+    local w
+    case "$1" in
+    @*) in_root systemd-analyze syscall-filter "$1" | tail -n +2 | sed 's/^ *//; /^#/d; /^$/d' |
+        while read -r w; do expand_filter "$w"; done ;;
+    *) echo "$1" ;;
+    esac
+}
+unit_syscalls() { # unit -> the allowed names, sorted
+    local line w allow="" deny=""
+    while read -r line; do
+        case "$line" in
+        "~"*) for w in ${line#"~"}; do deny="$deny $w"; done ;;
+        *) for w in $line; do allow="$allow $w"; done ;;
+        esac
+    done < <(unit_exec "$1" SystemCallFilter)
+    comm -23 <(for w in $allow; do expand_filter "$w"; done | sort -u) \
+        <(for w in $deny; do expand_filter "$w"; done | sort -u)
+}
+# strace_syscalls FILE -> the system calls made (names, sorted)
+strace_syscalls() { sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$1" | sort -u; }
+check_seccomp() { # unit strace-file: every call made is one the unit allows
+    local made bad
+    made=$(strace_syscalls "$2" | wc -l)
+    bad=$(comm -23 <(strace_syscalls "$2") <(unit_syscalls "$1") | tr '\n' ' ')
+    [ "$made" -gt 20 ] || { fail "$1: strace saw only $made system calls"; return; }
+    expect_eq "$1: all $made system calls made are allowed by its SystemCallFilter=" "$bad" ""
+}
+
+# stop_traced STRACE_PID: SIGTERM to the traced program (as systemd stops it), its exit status
+# in $RC (the program's, which strace returns); SIGKILL and a failure after 20 s
+stop_traced() {
+    local child i
+    child=$(pgrep -P "$1" | head -1)
+    [ -n "$child" ] && kill -TERM "$child"
+    for i in $(seq 400); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$1" 2>/dev/null; then
+        fail "pid $child did not stop within 20 s of SIGTERM"
+        kill -KILL "$1" "$child" 2>/dev/null
+    fi
+    wait "$1"
+    RC=$?
+}
+
 # the command lines of a unit: unit_exec FILE KEY (ExecStart, ExecStartPre, ...), one per line
 unit_exec() { sed -n "s/^$2=//p" "$ROOT/lib/systemd/system/$1"; }
 
@@ -124,9 +176,9 @@ expect_match "the refusal names file and line" "$out" 'broken.yaml:[0-9]+: '
 rm -f "$ROOT/etc/crgw/broken.yaml"
 
 # ---- systemd-analyze verify (systemd installed in the root) ----
-if ! in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >>"$T/apt.log" 2>&1; then
+if ! in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd strace >>"$T/apt.log" 2>&1; then
     tail -10 "$T/apt.log"
-    fail "apt-get install systemd in the root failed"
+    fail "apt-get install systemd strace in the root failed"
     exit 1
 fi
 units="/lib/systemd/system/crgw.service /lib/systemd/system/crgw-redis.service /lib/systemd/system/crgw-sentinel.service"
@@ -150,8 +202,10 @@ install -d -o "$uid" -g "$uid" -m 0750 "$ROOT/run/crgw-redis"
 redis_cmd=$(unit_exec crgw-redis.service ExecStart)
 expect_eq "crgw-redis ExecStart" "$redis_cmd" "/usr/bin/redis-server /etc/crgw/redis.conf"
 # shellcheck disable=SC2086
-as_crgw $redis_cmd >"$T/root-redis.log" 2>&1 &
-ROOT_PIDS+=($!)
+chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+    /usr/bin/strace -f -qq -o /tmp/redis.strace $redis_cmd >"$T/root-redis.log" 2>&1 &
+REDIS_STRACE_PID=$!
+ROOT_PIDS+=($REDIS_STRACE_PID)
 for _ in $(seq 100); do
     [ "$(in_root redis-cli -s /run/crgw-redis/redis.sock PING 2>/dev/null)" = PONG ] && break
     sleep 0.05
@@ -172,9 +226,11 @@ expect_eq "crgw ExecStart" "$crgw_cmd" "/usr/bin/crgw serve --config /etc/crgw/n
 PORT=$(free_port)
 # shellcheck disable=SC2086
 chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin NOTIFY_SOCKET=/tmp/notify.sock \
-    $crgw_cmd --listen "127.0.0.1:$PORT" >"$T/crgw.log" 2>&1 &
-CRGW_ROOT_PID=$!
-ROOT_PIDS+=($CRGW_ROOT_PID)
+    /usr/bin/strace -f -qq -o /tmp/crgw.strace $crgw_cmd --listen "127.0.0.1:$PORT" >"$T/crgw.log" 2>&1 &
+STRACE_PID=$!
+ROOT_PIDS+=($STRACE_PID)
+for _ in $(seq 100); do CRGW_ROOT_PID=$(pgrep -P "$STRACE_PID" -x crgw) && break; sleep 0.05; done
+[ -n "$CRGW_ROOT_PID" ] || { fail "crgw did not start under strace"; exit 1; }
 for _ in $(seq 200); do grep -q '^READY=1' "$T/notify.txt" 2>/dev/null && break; sleep 0.05; done
 expect_eq "crgw as crgw: READY=1 on \$NOTIFY_SOCKET" "$(head -1 "$T/notify.txt")" "READY=1|STATUS=serving node 120000"
 require_ok
@@ -198,13 +254,18 @@ kill -HUP "$CRGW_ROOT_PID"
 for _ in $(seq 100); do [ "$(grep -c '^READY=1' "$T/notify.txt")" -ge 2 ] && break; sleep 0.05; done
 expect_eq "SIGHUP (ExecReload): RELOADING=1 then READY=1" "$(sed -n 2p "$T/notify.txt" | cut -d'|' -f1) $(sed -n 3p "$T/notify.txt" | cut -d'|' -f1)" "RELOADING=1 READY=1"
 expect_match "reloaded" "$(cat "$T/crgw.log")" 'configuration reloaded'
-kill -TERM "$CRGW_ROOT_PID"
-wait "$CRGW_ROOT_PID"
-expect_eq "SIGTERM: drained, exit 0" "$?" 0
+stop_traced "$STRACE_PID"
+expect_eq "SIGTERM: drained, exit 0" "$RC" 0
+check_seccomp crgw.service "$ROOT/tmp/crgw.strace"
 expect_eq "SIGTERM: STOPPING=1" "$(tail -1 "$T/notify.txt" | cut -d'|' -f1)" "STOPPING=1"
 out=$(as_crgw /usr/bin/crgw audit verify --audit-dir /var/lib/crgw/audit --config /etc/crgw/node.yaml 2>&1)
 expect_eq "crgw audit verify: the installed node's audit chain is intact" "$?" 0
 [ "$FAILED" = 0 ] || echo "$out" | tail -5
+
+# Redis stopped as systemd stops it (SIGTERM), its system calls against its unit's filter
+stop_traced "$REDIS_STRACE_PID"
+expect_eq "crgw-redis: SIGTERM, exit 0" "$RC" 0
+check_seccomp crgw-redis.service "$ROOT/tmp/redis.strace"
 
 # the Sentinel template loads (its ExecStartPre copy, then Sentinel on a free port)
 pre=$(unit_exec crgw-sentinel.service ExecStartPre)
@@ -217,12 +278,17 @@ as_crgw /bin/sh -c "$pre" 2>&1
 expect_eq "crgw-sentinel ExecStartPre: never overwrites Sentinel's own copy" \
     "$(tail -1 "$ROOT/var/lib/crgw-sentinel/sentinel.conf")" "# rewritten by sentinel"
 SPORT=$(free_port)
-as_crgw /usr/bin/redis-server /var/lib/crgw-sentinel/sentinel.conf --sentinel --port "$SPORT" \
-    --supervised no >"$T/sentinel.log" 2>&1 &
-ROOT_PIDS+=($!)
+chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+    /usr/bin/strace -f -qq -o /tmp/sentinel.strace /usr/bin/redis-server \
+    /var/lib/crgw-sentinel/sentinel.conf --sentinel --port "$SPORT" >"$T/sentinel.log" 2>&1 &
+SENTINEL_STRACE_PID=$!
+ROOT_PIDS+=($SENTINEL_STRACE_PID)
 for _ in $(seq 100); do in_root redis-cli -p "$SPORT" PING >/dev/null 2>&1 && break; sleep 0.05; done
 expect_eq "sentinel.conf: monitors master crgw" \
     "$(in_root redis-cli -p "$SPORT" SENTINEL get-master-addr-by-name crgw 2>&1 | tr '\n' ' ')" "127.0.0.1 6379 "
+stop_traced "$SENTINEL_STRACE_PID"
+expect_eq "crgw-sentinel: SIGTERM, exit 0" "$RC" 0
+check_seccomp crgw-sentinel.service "$ROOT/tmp/sentinel.strace"
 
 # ---- reinstall (an upgrade's path), then purge ----
 before=$(md5sum <"$ROOT/etc/crgw/pki/node.pem")
