@@ -197,12 +197,26 @@ echo "     systemd-analyze security crgw.service: ${sec#→ }"
 require_ok
 
 # ---- the units' command lines, as crgw, in the root ----
+# systemd's end of Type=notify: a datagram socket per unit, $ROOT/tmp/NAME.sock -> $T/NAME.txt
+cc -O1 -o "$T/recv" tests/integration/sd_notify_recv.c || { fail "cannot compile sd_notify_recv"; exit 1; }
+start_recv() {
+    : >"$T/$1.txt"
+    "$T/recv" "$ROOT/tmp/$1.sock" "$T/$1.txt" &
+    _LIB_PIDS+=($!)
+    for _ in $(seq 100); do [ -S "$ROOT/tmp/$1.sock" ] && break; sleep 0.02; done
+    chmod 777 "$ROOT/tmp/$1.sock" # systemd's socket accepts any uid
+}
+wait_ready_dgram() { # name: until READY=1 arrived (10 s)
+    for _ in $(seq 200); do grep -q '^READY=1' "$T/$1.txt" && return 0; sleep 0.05; done
+    return 1
+}
 # what systemd does before ExecStart: RuntimeDirectory= and StateDirectory=
 install -d -o "$uid" -g "$uid" -m 0750 "$ROOT/run/crgw-redis"
 redis_cmd=$(unit_exec crgw-redis.service ExecStart)
 expect_eq "crgw-redis ExecStart" "$redis_cmd" "/usr/bin/redis-server /etc/crgw/redis.conf"
 # shellcheck disable=SC2086
-chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+start_recv redis
+chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin NOTIFY_SOCKET=/tmp/redis.sock \
     /usr/bin/strace -f -qq -o /tmp/redis.strace $redis_cmd >"$T/root-redis.log" 2>&1 &
 REDIS_STRACE_PID=$!
 ROOT_PIDS+=($REDIS_STRACE_PID)
@@ -212,15 +226,13 @@ for _ in $(seq 100); do
 done
 expect_eq "crgw-redis: answers on /run/crgw-redis/redis.sock" \
     "$(in_root redis-cli -s /run/crgw-redis/redis.sock PING 2>&1)" PONG
+wait_ready_dgram redis && pass "crgw-redis (Type=notify): READY=1 on \$NOTIFY_SOCKET" ||
+    fail "crgw-redis sent no READY=1: $(cat "$T/redis.txt")"
 expect_eq "crgw-redis: appendfsync always" \
     "$(in_root redis-cli -s /run/crgw-redis/redis.sock CONFIG GET appendfsync | tail -1)" always
 require_ok
 
-cc -O1 -o "$T/recv" tests/integration/sd_notify_recv.c || { fail "cannot compile sd_notify_recv"; exit 1; }
-"$T/recv" "$ROOT/tmp/notify.sock" "$T/notify.txt" &
-_LIB_PIDS+=($!)
-for _ in $(seq 100); do [ -S "$ROOT/tmp/notify.sock" ] && break; sleep 0.02; done
-chmod 777 "$ROOT/tmp/notify.sock" # systemd's socket accepts any uid
+start_recv notify
 crgw_cmd=$(unit_exec crgw.service ExecStart)
 expect_eq "crgw ExecStart" "$crgw_cmd" "/usr/bin/crgw serve --config /etc/crgw/node.yaml"
 PORT=$(free_port)
@@ -277,13 +289,18 @@ echo "# rewritten by sentinel" >>"$ROOT/var/lib/crgw-sentinel/sentinel.conf"
 as_crgw /bin/sh -c "$pre" 2>&1
 expect_eq "crgw-sentinel ExecStartPre: never overwrites Sentinel's own copy" \
     "$(tail -1 "$ROOT/var/lib/crgw-sentinel/sentinel.conf")" "# rewritten by sentinel"
+expect_eq "crgw-sentinel ExecStart" "$(unit_exec crgw-sentinel.service ExecStart)" \
+    "/usr/bin/redis-server /var/lib/crgw-sentinel/sentinel.conf --sentinel"
 SPORT=$(free_port)
-chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+start_recv sentinel
+chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin NOTIFY_SOCKET=/tmp/sentinel.sock \
     /usr/bin/strace -f -qq -o /tmp/sentinel.strace /usr/bin/redis-server \
     /var/lib/crgw-sentinel/sentinel.conf --sentinel --port "$SPORT" >"$T/sentinel.log" 2>&1 &
 SENTINEL_STRACE_PID=$!
 ROOT_PIDS+=($SENTINEL_STRACE_PID)
 for _ in $(seq 100); do in_root redis-cli -p "$SPORT" PING >/dev/null 2>&1 && break; sleep 0.05; done
+wait_ready_dgram sentinel && pass "crgw-sentinel (Type=notify): READY=1 on \$NOTIFY_SOCKET" ||
+    fail "crgw-sentinel sent no READY=1: $(cat "$T/sentinel.txt")"
 expect_eq "sentinel.conf: monitors master crgw" \
     "$(in_root redis-cli -p "$SPORT" SENTINEL get-master-addr-by-name crgw 2>&1 | tr '\n' ' ')" "127.0.0.1 6379 "
 stop_traced "$SENTINEL_STRACE_PID"
