@@ -237,7 +237,10 @@ crgw_cmd=$(unit_exec crgw.service ExecStart)
 expect_eq "crgw ExecStart" "$crgw_cmd" "/usr/bin/crgw serve --config /etc/crgw/node.yaml"
 PORT=$(free_port)
 # shellcheck disable=SC2086
+# (for an ASan build, `deb_package.sh build/asan`: LeakSanitizer cannot run under ptrace, the
+# other checks stay and a report in the log fails the test; no effect on a release build)
 chroot --userspec=crgw:crgw "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin NOTIFY_SOCKET=/tmp/notify.sock \
+    ASAN_OPTIONS=detect_leaks=0 \
     /usr/bin/strace -f -qq -o /tmp/crgw.strace $crgw_cmd --listen "127.0.0.1:$PORT" >"$T/crgw.log" 2>&1 &
 STRACE_PID=$!
 ROOT_PIDS+=($STRACE_PID)
