@@ -6,6 +6,8 @@
 #   make bench      h2load: crgw /healthz vs nginx over h2c (ops/bench/h2-baseline)
 #   make fuzz-smoke each libFuzzer target for FUZZ_SECONDS (default 30)
 #   make check-layers  the architecture rules of gateway/ (also part of make test)
+#   make deb        the Debian package build/crgw_<version>_<arch>.deb (ops/deb/build-deb)
+#   make deb-test   builds it and installs it on a fresh Debian 12 root (tests/package/deb_package.sh)
 
 PKGS     := libnghttp2 openssl libxml-2.0 hiredis libevent libevent_openssl jansson yaml-0.1 libzip
 BUILD    ?= build
@@ -36,6 +38,7 @@ CONSOLE_ASSETS := $(sort $(wildcard gateway/console/assets/*))
 LIB_OBJS += $(BUILD)/obj/gen/console_assets.o
 
 .PHONY: all deps test unit integration run bench asan asan-test fuzz fuzz-smoke clean format check-format check-banned check-layers analyze
+.PHONY: deb deb-test
 
 all: $(BUILD)/crgw
 
@@ -110,6 +113,16 @@ fuzz:
 
 fuzz-smoke: fuzz
 	@tests/fuzz/run $${FUZZ_SECONDS:-30}
+
+deb:
+	@ops/install-deps --deb
+	@$(MAKE) --no-print-directory all
+	@ops/deb/build-deb $(BUILD) $(BUILD)
+
+deb-test:
+	@ops/install-deps --deb
+	@$(MAKE) --no-print-directory all
+	@tests/package/deb_package.sh $(BUILD)
 
 analyze:
 	@$(MAKE) --no-print-directory BUILD=build/analyze OPT="-O1 -fanalyzer" all

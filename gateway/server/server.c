@@ -29,6 +29,7 @@
 #include "gateway/server/ops_routes.h"
 #include "gateway/server/redis.h"
 #include "gateway/server/routes.h"
+#include "gateway/server/sdnotify.h"
 #include "gateway/server/tls.h"
 
 #define MAX_MODULES 16
@@ -385,6 +386,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void start_drain(crgw_server *s, const char *why)
 {
     s->draining = 1;
+    if (s->worker == 0)
+        crgw_sd_notifyf("STOPPING=1\nSTATUS=draining (%s)", why);
     log_info("%s: draining (%zu connection(s), %zu request(s) in flight, deadline %d ms)", why,
              crgw_conn_count(), crgw_conn_inflight(), s->cfg->limits.drain_timeout_ms);
     close_listeners(s);
@@ -402,7 +405,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     crgw_server *s = arg;
     if (sig == SIGHUP) {
+        if (s->worker == 0 && !s->draining) /* systemd (Type=notify): one process reports */
+            crgw_sd_notify("RELOADING=1\nSTATUS=reloading the configuration");
         reload(s);
+        if (s->worker == 0 && !s->draining)
+            crgw_sd_notifyf("READY=1\nSTATUS=serving node %s", s->cfg->node);
         return;
     }
     if (s->draining) {
@@ -509,6 +516,8 @@ static int run_loop(crgw_server *s)
              s->tls_listener ? eff(s->opt_listen, s->cfg->listen) : "off",
              s->h2c_listener ? eff(s->opt_h2c, s->cfg->h2c) : "off", s->redis_addr, s->worker,
              (int)getpid());
+    if (s->worker == 0) /* worker 0 for all of them: the listeners were bound before the fork */
+        crgw_sd_notifyf("READY=1\nSTATUS=serving node %s", s->cfg->node);
     event_base_dispatch(s->base);
     log_info("stopped: %zu connection(s) left", crgw_conn_count());
     rc = 0;
