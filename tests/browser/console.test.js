@@ -259,7 +259,7 @@ async function phaseRepairDesk() {
   await page.click("#repair-submit");
   await page.waitForFunction(function () { return document.querySelector('.field-error[data-for="record.origin_node"]').textContent !== ""; }, {timeout: 5000});
   const e2 = await page.$eval('.field-error[data-for="record.origin_node"]', function (e) { return e.textContent; });
-  expect("server-side error shown at the field it names (" + e2 + ")", /unknown origin node '999999'/.test(e2), e2);
+  expect("server-side error shown at the field it names (" + e2 + ")", /record.origin_node: unknown node "999999"/.test(e2), e2);
   const e2u = await page.$eval('.field-error[data-for="subject_uscc"]', function (e) { return e.textContent; });
   expect("the corrected USCC field has no error any more", e2u === "", e2u);
   /* the good application */

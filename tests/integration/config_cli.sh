@@ -21,7 +21,7 @@ for f in config/test/node-*.yaml "$tmp/demo-node.yaml"; do
     fi
 done
 for f in tests/unit/data/config/*.yaml; do
-    case "$(basename "$f")" in ok.yaml|fed-*) continue ;; esac
+    case "$(basename "$f")" in ok.yaml|ok-*|fed-*) continue ;; esac
     out=$("$CRGW" check-config --config "$f" 2>&1); rc=$?
     if [ $rc -ne 1 ]; then echo "FAIL: $f: exit $rc, want 1"; fail=1; continue; fi
     if ! echo "$out" | grep -qE '^[^:]+\.yaml:[0-9]+: .+'; then
@@ -36,6 +36,7 @@ out=$(timeout 10 "$CRGW" serve --config tests/unit/data/config/foreign-crl.yaml 
 [ $rc -eq 1 ] && echo "$out" | grep -q 'trust material refused' ||
     { echo "FAIL: serve must refuse a foreign CRL at start-up: exit $rc: $out"; fail=1; }
 "$CRGW" check-config --config tests/unit/data/config/ok.yaml >/dev/null || { echo "FAIL: ok.yaml"; fail=1; }
+"$CRGW" check-config --config tests/unit/data/config/ok-url-list.yaml >/dev/null || { echo "FAIL: ok-url-list.yaml"; fail=1; }
 "$CRGW" check-config >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: usage error must exit 2"; fail=1; }
 "$CRGW" --version | grep -q '^crgw ' || { echo "FAIL: --version"; fail=1; }
 "$CRGW" --help | grep -q 'check-config' || { echo "FAIL: --help"; fail=1; }

@@ -244,7 +244,7 @@ Test(config, overrides_apply_like_the_file)
 
 Test(config, url_may_list_the_hosts_of_a_node)
 {
-    crgw_config *cfg = load_ok(DATA "url-list.yaml");
+    crgw_config *cfg = load_ok(DATA "ok-url-list.yaml");
     const crgw_node *b = crgw_config_peer_by_uri(cfg, "urn:crgw:node:330100");
     cr_assert_not_null(b);
     cr_assert_eq(b->urls.n, 2);
