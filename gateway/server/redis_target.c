@@ -157,6 +157,10 @@ int crgw_redis_target_parse(const char *s, crgw_redis_target *t, char *why, size
         if (parse_one(p, (size_t)(e - p), t, why, len) != 0)
             return CRGW_ERR_INVALID;
         p = comma ? comma + 1 : list_end;
+        if (comma && p == list_end) {
+            snprintf(why, len, "empty Sentinel address after ','");
+            return CRGW_ERR_INVALID;
+        }
     }
     if (t->n == 0) {
         snprintf(why, len, "at least one Sentinel address is required");

@@ -7,6 +7,11 @@
  * decision is eventually answered 201. Each 201 is logged: "index record event_id origin_seq
  * decision sent_ms" (--log FILE).
  *
+ * With --idem, every decision carries "Idempotency-Key: <prefix>-<index>" and is sent again with
+ * the same body, so a resent decision whose first answer was lost (or was 503
+ * durability-not-reached) gets the stored first answer instead of making a second event; the
+ * 503 answers are counted ("answered 503" in the summary).
+ *
  * Records: --records R cycles over R record ids "<prefix>-<k>" (k = index % R); decisions are
  * repaired or revoked at random (--seed). With --unique, every decision is for its own record
  * and, with --peer-redis ADDR (repeatable: unix:/path), the driver waits until every record is
@@ -53,7 +58,7 @@ typedef struct {
 static struct {
     const char *host;
     int port;
-    int n, records, conc, unique;
+    int n, records, conc, unique, idem;
     double rate;
     unsigned seed;
     const char *prefix, *uscc, *origin, *domain;
@@ -69,7 +74,7 @@ static struct {
     req *reqs;
     int *queue; /* ring of request indexes to send */
     int qhead, qtail, qlen;
-    int inflight, done, ok, errors, retries;
+    int inflight, done, ok, errors, retries, refused503;
     double tokens;
     struct event *tick, *reconnect_ev;
     long long first_sent_ms, last_answer_ms;
@@ -209,6 +214,8 @@ static int close_cb(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
         g.last_answer_ms = now_ms();
     } else if (r->status >= 500 || r->status == 0 || err != 0) {
         g.retries++;
+        if (r->status == 503)
+            g.refused503++;
         r->status = 0;
         r->rlen = 0;
         q_push(r->idx);
@@ -248,7 +255,8 @@ static void submit(int i)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S+08:00", &tm);
-    r->len = (size_t)snprintf(r->body, sizeof(r->body),
+    if (!g.idem || r->len == 0) /* with --idem a resent decision is the same request */
+        r->len = (size_t)snprintf(r->body, sizeof(r->body),
                               "{\"record\":{\"origin_node\":\"%s\",\"record_id\":\"%s-%d\","
                               "\"domain\":\"%s\"},\"subject_uscc\":\"%s\",\"decision\":\"%s\","
                               "\"decided_by\":\"repair-load\",\"decided_at\":\"%s\"}",
@@ -257,16 +265,19 @@ static void submit(int i)
     r->sent_ms = ms;
     if (g.first_sent_ms == 0)
         g.first_sent_ms = ms;
-    char clen[16], auth[64];
+    char clen[16], auth[64], key[96];
     snprintf(clen, sizeof(clen), "%zu", r->len);
+    snprintf(key, sizeof(key), "%s-%d", g.prefix, r->idx);
     snprintf(auth, sizeof(auth), "%s:%d", g.host, g.port);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
     nghttp2_nv h[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", auth),
                       NV(":path", "/v1/repair/decisions"), NV("content-type", "application/json"),
-                      NV("content-length", clen), NV("x-crgw-role", "platform")};
+                      NV("content-length", clen), NV("x-crgw-role", "platform"),
+                      NV("idempotency-key", key)};
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_cb};
-    int32_t id = nghttp2_submit_request(g.sess, NULL, h, sizeof(h) / sizeof(h[0]), &dp, r);
+    size_t nh = sizeof(h) / sizeof(h[0]) - (g.idem ? 0 : 1);
+    int32_t id = nghttp2_submit_request(g.sess, NULL, h, nh, &dp, r);
     if (id < 0) {
         q_push(i);
         return;
@@ -471,7 +482,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: repair-load --node HOST:PORT --n N [--records R | --unique] "
                     "[--concurrency C] [--rate R] [--seed S] [--prefix P] [--uscc U] "
-                    "[--origin CODE] [--log FILE] [--peer-redis ADDR]... [--wait S]\n");
+                    "[--origin CODE] [--log FILE] [--peer-redis ADDR]... [--wait S] [--idem]\n");
     exit(2);
 }
 
@@ -494,6 +505,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--unique") == 0) {
             g.unique = 1;
+            continue;
+        }
+        if (strcmp(a, "--idem") == 0) {
+            g.idem = 1;
             continue;
         }
         if (v == NULL)
@@ -553,8 +568,9 @@ int main(int argc, char **argv)
     long long t1 = now_ms();
     if (g.log)
         fclose(g.log);
-    printf("sent: %d decisions, %d answered 201, %d refused, %d resent, %.2f s (%.0f/s)\n", g.n,
-           g.ok, g.errors, g.retries, (double)(t1 - t0) / 1000.0,
+    printf("sent: %d decisions, %d answered 201, %d refused, %d resent (%d after a 503), %.2f s "
+           "(%.0f/s)\n",
+           g.n, g.ok, g.errors, g.retries, g.refused503, (double)(t1 - t0) / 1000.0,
            (double)g.ok * 1000.0 / (double)(t1 - t0 > 0 ? t1 - t0 : 1));
     int rc = g.errors ? 1 : 0;
     if (g.n_peers && g.unique)
