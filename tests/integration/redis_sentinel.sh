@@ -6,6 +6,7 @@
 # failover gives one event (same event_id, origin_seq unchanged, nothing queued twice); another
 # body with the key is 422. With the replicas stopped a decision is 503 durability-not-reached
 # (never a silent 201), and its retry with the same key, once they are back, the stored answer.
+# Last, the primary is made a replica behind the Sentinels' back: READONLY, ROLE refusal, 503.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/repair_lib.bash"
 source "$(dirname "$0")/sentinel_lib.bash"
@@ -125,5 +126,22 @@ expect_eq "nothing written twice (counter still $SEQ2)" "$(rp_redis $A GET crgw:
 expect_eq "three events queued for $DEST" "$(rp_redis $A XLEN crgw:outbox:$DEST)" 3
 rp_h2c $A operator GET /metrics
 expect_match "metric crgw_repair_durability_not_reached_total" "$BODY" 'crgw_repair_durability_not_reached_total [1-9]'
+require_ok
+
+# ---- the primary becomes a replica behind the Sentinels' back: READONLY, then ROLE ----
+# (destructive: the primary resyncs from an empty server; nothing is checked on the data after)
+XP=$(free_port)
+redis-server --bind 127.0.0.1 --port "$XP" --save '' --appendonly no --daemonize no \
+    >>"$T/x-redis.log" 2>&1 &
+_LIB_PIDS+=("$!")
+rp_wait 5 redis-cli -p "$XP" PING >/dev/null
+redis-cli -p "$P1" REPLICAOF 127.0.0.1 "$XP" >/dev/null
+rp_tls $A $A-repair_desk POST /v1/repair/applications "${JSON[@]}" -H 'Idempotency-Key: app-s3' \
+    -d "$APP"
+expect_eq "a write on a server that became a replica: 503, never 201" "$STATUS" 503
+readonly_seen() { grep -q 'READONLY: no longer the primary' "$T/$A/crgw.log"; }
+role_seen() { grep -q 'the announced primary is not one (ROLE)' "$T/$A/crgw.log"; }
+rp_wait 5 readonly_seen && pass "READONLY makes crgw ask the Sentinels again" || fail "no READONLY handling in the log"
+rp_wait 5 role_seen && pass "ROLE refuses a replica the Sentinels still name" || fail "no ROLE refusal in the log"
 require_ok
 pass "Sentinel discovery, failover, WAIT durability and Idempotency-Key across a failover"
