@@ -53,8 +53,8 @@ CONF
     _LIB_PIDS+=("$!")
 }
 
-sn_start() { # set
-    local s=$1 ports sports p i
+_sn_try() { # set -> 0 when the set is up
+    local s=$1 ports p i ok
     ports=($(_sn_free_ports 6))
     SN_PORTS[$s]="${ports[0]} ${ports[1]} ${ports[2]}"
     SN_SPORTS[$s]="${ports[3]} ${ports[4]} ${ports[5]}"
@@ -65,10 +65,9 @@ sn_start() { # set
     done
     _sn_server "$s" "${ports[1]}" "${ports[0]}"
     _sn_server "$s" "${ports[2]}" "${ports[0]}"
-    sn_wait_replicas "$s" 2 20 || { fail "set $s: replicas did not sync"; exit 1; }
+    sn_wait_replicas "$s" 2 20 || return 1
     for p in ${SN_SPORTS[$s]}; do _sn_sentinel "$s" "$p" "${ports[0]}"; done
     # every Sentinel sees the two replicas and the two other Sentinels
-    local ok
     for i in $(seq 200); do
         ok=1
         for p in ${SN_SPORTS[$s]}; do
@@ -80,7 +79,25 @@ sn_start() { # set
         [ "$ok" = 1 ] && return 0
         sleep 0.1
     done
-    fail "set $s: the Sentinels did not find each other"
+    return 1
+}
+
+sn_start() { # set (a port taken meanwhile by another test run: everything again on new ports)
+    local s=$1 attempt k
+    for attempt in 1 2 3; do
+        _sn_try "$s" && return 0
+        for k in "${!SN_PID[@]}"; do
+            case "$k" in "$s":*)
+                kill -KILL "${SN_PID[$k]}" 2>/dev/null
+                wait "${SN_PID[$k]}" 2>/dev/null
+                unset "SN_PID[$k]"
+                ;;
+            esac
+        done
+        rm -rf "$T/sn-$s"
+        echo "sentinel set $s: start failed (attempt $attempt), again on other ports" >&2
+    done
+    fail "set $s: the servers and Sentinels did not come up"
     exit 1
 }
 
