@@ -9,6 +9,12 @@
  * teardown, each checking that the context is still the current one.
  *
  * Health: a PING every CRGW_REDIS_PING_MS; up = connected and the last PING answered.
+ *
+ * Sentinel form (redis_target.h): the primary is asked of the Sentinels (redis_sentinel.c) at
+ * every (re)connection and must say ROLE master; +switch-master and READONLY move us. With
+ * min_replicas_ack > 0, a second crgw_redis to the same address (wc) carries only the one-key
+ * writes and WAITs of crgw_redis_durable, one WAIT at a time for every caller that asked
+ * meanwhile (group commit).
  */
 #include "gateway/server/redis.h"
 
@@ -61,13 +67,15 @@ struct crgw_redis {
     int acks, ack_ms;
     struct waiter *wpend, **wpend_tail;
     int wait_inflight;
+    struct crgw_redis *wc; /* the WAIT connection (acks > 0): nothing else queues behind a WAIT */
 };
 
 typedef struct waiter {
     struct waiter *next;
+    crgw_redis *owner; /* whose writes it covers (the callback's rc) */
     crgw_redis_durable_cb cb;
     void *priv;
-    unsigned long gen;
+    unsigned long gen; /* of the WAIT connection when asked */
 } waiter;
 
 typedef struct {
@@ -337,7 +345,8 @@ static int parse_addr(crgw_redis *rc, const char *addr)
     return 0;
 }
 
-crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms)
+static crgw_redis *redis_new(struct event_base *base, const char *addr, int timeout_ms,
+                             int wait_conn)
 {
     crgw_redis *rc = xcalloc(1, sizeof(*rc));
     rc->base = base;
@@ -360,6 +369,14 @@ crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeou
     } else {
         start_connect(rc);
     }
+    if (rc->acks > 0 && !wait_conn) {
+        rc->wc = redis_new(base, addr, timeout_ms, 1); /* parsed above: cannot fail */
+        size_t n = strlen(addr);
+        free(rc->wc->addr); /* its log lines say which connection they are about */
+        rc->wc->addr = xmalloc(n + sizeof(" (WAIT)"));
+        memcpy(rc->wc->addr, addr, n);
+        memcpy(rc->wc->addr + n, " (WAIT)", sizeof(" (WAIT)"));
+    }
     return rc;
 
 fail_addr:
@@ -368,13 +385,20 @@ fail_addr:
     return NULL;
 }
 
-static void waiters_fail(crgw_redis *rc, waiter *w);
+crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms)
+{
+    return redis_new(base, addr, timeout_ms, 0);
+}
+
+static void waiters_fail(waiter *w);
 
 void crgw_redis_free(crgw_redis *rc)
 {
     if (!rc)
         return;
     rc->freeing = 1;
+    crgw_redis_free(rc->wc); /* its waiters are called back (not ok) */
+    rc->wc = NULL;
     crgw_sentinel_free(rc->sentinel);
     rc->sentinel = NULL;
     if (rc->ac) {
@@ -386,7 +410,7 @@ void crgw_redis_free(crgw_redis *rc)
     }
     waiter *w = rc->wpend;
     rc->wpend = NULL;
-    waiters_fail(rc, w);
+    waiters_fail(w);
     event_free(rc->connect_timer);
     event_free(rc->retry_timer);
     event_free(rc->ping_timer);
@@ -519,11 +543,11 @@ int crgw_redis_min_acks(const crgw_redis *rc)
 
 /* ---- durable(): WAIT, one for every writer that asked since the last one (group commit) ---- */
 
-static void waiters_fail(crgw_redis *rc, waiter *w)
+static void waiters_fail(waiter *w)
 {
     while (w) {
         waiter *next = w->next;
-        w->cb(rc, 0, -1, w->priv);
+        w->cb(w->owner, 0, -1, w->priv);
         free(w);
         w = next;
     }
@@ -549,7 +573,7 @@ static void on_wait(crgw_redis *rc, redisReply *reply, void *priv)
                  n);
     while (w) {
         waiter *next = w->next;
-        w->cb(rc, ok, n, w->priv);
+        w->cb(w->owner, ok, n, w->priv);
         free(w);
         w = next;
     }
@@ -581,20 +605,20 @@ static void send_wait(crgw_redis *rc)
         }
         w = next;
     }
-    waiters_fail(rc, bad);
+    waiters_fail(bad);
     if (ok == NULL)
         return;
     command *probe = command_new(rc, ignore_reply, NULL);
     if (redisAsyncCommand(rc->ac, on_reply, probe, "SET crgw:durable 1") != REDIS_OK) {
         free(probe);
-        waiters_fail(rc, ok);
+        waiters_fail(ok);
         return;
     }
     command_armed(rc, probe);
     command *cmd = command_new(rc, on_wait, ok);
     if (redisAsyncCommand(rc->ac, on_reply, cmd, "WAIT %d %d", rc->acks, rc->ack_ms) != REDIS_OK) {
         free(cmd);
-        waiters_fail(rc, ok);
+        waiters_fail(ok);
         return;
     }
     command_armed(rc, cmd); /* before wait_inflight: its own timeout is below */
@@ -613,16 +637,21 @@ int crgw_redis_durable(crgw_redis *rc, crgw_redis_durable_cb cb, void *priv)
         cb(rc, 1, 0, priv);
         return 0;
     }
-    if (!rc->ac || !rc->connected)
+    /* The WAIT connection covers what is written on our server only if it is on the same one,
+     * and stays on that connection until its WAIT (generation checked in send_wait). */
+    crgw_redis *wc = rc->wc;
+    if (!rc->ac || !rc->connected || !wc || !wc->ac || !wc->connected || !rc->host || !wc->host ||
+        strcmp(rc->host, wc->host) != 0 || rc->port != wc->port)
         return CRGW_ERR_UNAVAILABLE;
     waiter *w = xmalloc(sizeof(*w));
     w->next = NULL;
+    w->owner = rc;
     w->cb = cb;
     w->priv = priv;
-    w->gen = rc->gen;
-    *rc->wpend_tail = w;
-    rc->wpend_tail = &w->next;
-    if (!rc->wait_inflight)
-        send_wait(rc);
+    w->gen = wc->gen;
+    *wc->wpend_tail = w;
+    wc->wpend_tail = &w->next;
+    if (!wc->wait_inflight)
+        send_wait(wc);
     return 0;
 }

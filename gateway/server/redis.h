@@ -39,11 +39,13 @@ int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int arg
 /*
  * Durability of what was written so far: cb(rc, ok, acks, priv) once every write the primary
  * holds now (this connection's and any other's) is acknowledged by min_replicas_ack replicas
- * (WAIT acks ack_ms after a one-key write that moves this connection's offset to the primary's;
- * callers that asked while a WAIT was out share the next one). ok == 0 when fewer replicas
- * acknowledged in time (acks is how many, -1 for no answer) or the connection changed since the
- * call. Without min_replicas_ack (0, or a plain address) cb runs at once with ok == 1. Returns
- * 0 (cb will be called exactly once) or CRGW_ERR_UNAVAILABLE (not connected; cb not called).
+ * (WAIT acks ack_ms after a one-key write that moves the WAIT connection's offset to the
+ * primary's; callers that asked while a WAIT was out share the next one). The WAITs go over a
+ * second connection of rc's to the same primary, so that nothing queues behind them. ok == 0
+ * when fewer replicas acknowledged in time (acks is how many, -1 for no answer) or the WAIT
+ * connection changed since the call. Without min_replicas_ack (0, or a plain address) cb runs at
+ * once with ok == 1. Returns 0 (cb will be called exactly once) or CRGW_ERR_UNAVAILABLE (not
+ * connected, or the WAIT connection is not on rc's server yet; cb not called).
  */
 typedef void (*crgw_redis_durable_cb)(crgw_redis *rc, int ok, long acks, void *priv);
 int crgw_redis_durable(crgw_redis *rc, crgw_redis_durable_cb cb, void *priv);
