@@ -337,7 +337,7 @@ static void apply_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     json_t *ans = json_object();
     json_object_set_new(ans, "event_id", json_string(op->id));
     json_object_set_new(ans, "result", json_string(res));
-    crgw_req_respond_json(op->r, strcmp(res, "duplicate") == 0 ? 200 : 202, ans);
+    crgw_rs_respond_json_durable(op->r, strcmp(res, "duplicate") == 0 ? 200 : 202, ans);
     free(op);
 }
 
@@ -473,7 +473,7 @@ static void fapp_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         json_t *ans = json_object();
         json_object_set_new(ans, "application_id", json_string(op->id));
         json_object_set_new(ans, "status", json_string("delivered"));
-        crgw_req_respond_json(op->r, reply->integer ? 202 : 200, ans);
+        crgw_rs_respond_json_durable(op->r, reply->integer ? 202 : 200, ans);
     }
     free(op);
 }

@@ -48,6 +48,7 @@ typedef struct entry {
     char *payload;
     long long at;
     int inflight;
+    unsigned long rg; /* the read that brought it (sent once rg <= dest.durable_gen) */
 } entry;
 
 enum { G_NONE = 0, G_CREATING, G_OK };
@@ -70,6 +71,11 @@ struct dest {
     char (*acks)[48];
     size_t n_acks;
     crgw_outbox *ob;
+    /* durability before delivery (redis.min_replicas_ack): reads are numbered; an entry is sent
+     * only once a WAIT on the connection it was read from covered its read */
+    unsigned long read_gen, durable_gen, confirm_gen;
+    unsigned long conn_gen, confirm_conn;
+    int confirming;
 };
 
 struct crgw_outbox {
@@ -184,10 +190,72 @@ static int queue_add(dest *d, const struct redisReply *it)
         entry_free(e);
         return 0;
     }
+    e->rg = d->read_gen;
     *(d->tail ? &d->tail->next : &d->head) = e;
     d->tail = e;
     d->n++;
     return 1;
+}
+
+/*
+ * Durability before delivery. An entry read from the stream may be a write the replicas do not
+ * have yet (its decision was answered 503 durability-not-reached, or not answered yet): it is
+ * held until a WAIT on the same connection confirms it. When the connection changes (failover),
+ * held entries are dropped and the stream is read again from the new primary: an entry lost with
+ * the old primary is never sent, so its origin_seq, taken again by a later decision on the new
+ * primary, reaches the peers only once, with that later event.
+ */
+static void check_gen(dest *d)
+{
+    unsigned long g = crgw_redis_generation(d->ob->rc);
+    if (g == d->conn_gen)
+        return;
+    d->conn_gen = g;
+    size_t dropped = 0;
+    for (entry *e = d->head, *next; e; e = next) {
+        next = e->next;
+        if (e->rg > d->durable_gen && !e->inflight) {
+            queue_remove(d, e);
+            entry_free(e);
+            dropped++;
+        }
+    }
+    d->read_gen = d->durable_gen;
+    if (dropped) {
+        log_info("outbox %s: new Redis connection: %zu unconfirmed entries read again", d->code,
+                 dropped);
+        d->history_done = 0;
+        d->last_pending[0] = '\0';
+    }
+}
+
+static void confirm_cb(crgw_redis *rc, int ok, long acks, void *priv)
+{
+    (void)acks;
+    dest *d = priv;
+    d->confirming = 0;
+    if (!d->ob->running)
+        return;
+    if (ok && d->confirm_conn == crgw_redis_generation(rc) && d->confirm_conn == d->conn_gen &&
+        d->confirm_gen > d->durable_gen) {
+        d->durable_gen = d->confirm_gen;
+        pump(d);
+    } /* else the poll timer asks again */
+}
+
+static void confirm(dest *d)
+{
+    if (d->confirming || d->durable_gen >= d->read_gen)
+        return;
+    if (crgw_redis_min_acks(d->ob->rc) <= 0) { /* nothing to wait for */
+        d->durable_gen = d->read_gen;
+        return;
+    }
+    d->confirming = 1;
+    d->confirm_gen = d->read_gen;
+    d->confirm_conn = crgw_redis_generation(d->ob->rc);
+    if (crgw_redis_durable(d->ob->rc, confirm_cb, d) != 0)
+        d->confirming = 0;
 }
 
 /* ---- delivery ---- */
@@ -479,6 +547,8 @@ static void read_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         return; /* the poll timer tries again */
     }
     size_t added = 0, seen = 0;
+    check_gen(d);
+    d->read_gen++;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
         const struct redisReply *s = reply->element[0];
         if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
@@ -546,11 +616,15 @@ static void pump(dest *d)
         }
         return;
     }
+    check_gen(d);
+    confirm(d);
     if (!d->in_backoff && d->inflight < d->n) {
         /* After a failure only one delivery probes the peer; the window opens on success. */
         size_t window = d->attempts > 0 ? 1 : WINDOW;
         for (entry *e = d->head, *next; e && d->inflight < window; e = next) {
             next = e->next;
+            if (e->rg > d->durable_gen)
+                break; /* not yet on the replicas */
             if (!e->inflight)
                 send_entry(d, e);
             if (d->in_backoff)
@@ -572,6 +646,8 @@ static void claim_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         return;
     const struct redisReply *items = reply->element[1];
     size_t added = 0;
+    check_gen(d);
+    d->read_gen++;
     for (size_t i = 0; items->type == REDIS_REPLY_ARRAY && i < items->elements; i++)
         added += (size_t)queue_add(d, items->element[i]);
     if (added) {

@@ -212,8 +212,8 @@ static int idem_answered(crgw_req *r, const struct redisReply *reply)
         reply->element[0]->type == REDIS_REPLY_INTEGER &&
         reply->element[1]->type == REDIS_REPLY_STRING) {
         crgw_metrics_counter_add("crgw_repair_idempotent_replays_total", NULL, 1);
-        crgw_req_respond(r, (int)reply->element[0]->integer, "application/json",
-                         reply->element[1]->str, reply->element[1]->len, NULL);
+        crgw_rs_respond_durable(r, (int)reply->element[0]->integer, reply->element[1]->str,
+                                reply->element[1]->len);
         return 1;
     }
     return 0;
@@ -269,7 +269,7 @@ static void app_store_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
                           op->id[0] ? op->id : NULL, "filed");
         if (op->id[0])
             crgw_outbox_kick(crgw_repair_of(op->r->server)->ob, op->id);
-        crgw_req_respond_json(op->r, 201, op->answer);
+        crgw_rs_respond_json_durable(op->r, 201, op->answer);
     }
     free(op);
 }
@@ -514,7 +514,7 @@ static void decide_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
         snprintf(lab, sizeof(lab), "decision=\"%s\"", op->decision);
         crgw_metrics_counter_add("crgw_repair_decisions_total", lab, 1);
         crgw_repair_audit(r->server, "decision", "event_id", op->event_id, NULL, op->decision);
-        crgw_req_respond(r, 201, "application/json", a, alen, NULL);
+        crgw_rs_respond_durable(r, 201, a, alen);
         free(a);
     } else {
         crgw_rs_unavailable(r, "unexpected Redis reply");

@@ -282,6 +282,15 @@ crgw_rs_op *crgw_rs_op_new(crgw_req *r, const char *id);
 /* Answers 503 store-unavailable "Repair store unavailable" with detail. */
 void crgw_rs_unavailable(crgw_req *r, const char *detail);
 
+/*
+ * repair_durable.c: answers status with the JSON body (len bytes, copied; or json, stolen) once
+ * the write it acknowledges is on redis.min_replicas_ack replicas (crgw_redis_durable), else 503
+ * durability-not-reached (metric crgw_repair_durability_not_reached_total). Without
+ * min_replicas_ack it answers at once.
+ */
+void crgw_rs_respond_durable(crgw_req *r, int status, const char *body, size_t len);
+void crgw_rs_respond_json_durable(crgw_req *r, int status, json_t *json);
+
 /* API status of a decision: "published" for revoked, else the decision itself. */
 const char *crgw_rs_status_of_decision(const char *decision);
 /* 1 when s is one of accepted refused repaired rejected revoked. */

@@ -23,6 +23,7 @@
 #include "gateway/core/util.h"
 #include "gateway/core/yamltree.h"
 #include "gateway/server/module.h"
+#include "gateway/server/redis_target.h"
 
 #define CONFIG_FILE_LIMIT (1u << 20)
 
@@ -344,6 +345,19 @@ static void parse_field(lctx *c, crgw_ynode *v, const field *f, void *base)
         if (parse_number(c, v, f, &n) == 0)
             *(uint32_t *)target = (uint32_t)n;
         return;
+    case F_REDIS:
+        if (v->type == CRGW_Y_MAP) { /* the Sentinel set */
+            char why[256];
+            int line = v->line;
+            char *a = crgw_redis_target_from_yaml(v, &line, why, sizeof(why));
+            if (a == NULL)
+                err_at(c, line, "%s", why);
+            free(*(char **)target);
+            *(char **)target = a ? a : xstrdup("sentinel:?");
+            return;
+        }
+        parse_scalar_field(c, v, f, target);
+        return;
     default:
         parse_scalar_field(c, v, f, target);
         return;
@@ -382,7 +396,13 @@ static void parse_scalar_field(lctx *c, crgw_ynode *v, const field *f, char *tar
         break;
     case F_REDIS:
         free(*sp);
-        if (strncmp(s, "unix:", 5) == 0) {
+        if (crgw_redis_is_sentinel(s)) {
+            crgw_redis_target t;
+            char why2[256];
+            if (crgw_redis_target_parse(s, &t, why2, sizeof(why2)) != 0)
+                err_at(c, v->line, "'%s': %s", f->name, why2);
+            *sp = xstrdup(s);
+        } else if (strncmp(s, "unix:", 5) == 0) {
             if (s[5] == '\0') {
                 err_at(c, v->line, "'%s': unix: needs a socket path", f->name);
                 *sp = xstrdup(s);

@@ -9,6 +9,12 @@
  * teardown, each checking that the context is still the current one.
  *
  * Health: a PING every CRGW_REDIS_PING_MS; up = connected and the last PING answered.
+ *
+ * Sentinel form (redis_target.h): the primary is asked of the Sentinels (redis_sentinel.c) at
+ * every (re)connection and must say ROLE master; +switch-master and READONLY move us. With
+ * min_replicas_ack > 0, a second crgw_redis to the same address (wc) carries only the one-key
+ * writes and WAITs of crgw_redis_durable, one WAIT at a time for every caller that asked
+ * meanwhile (group commit).
  */
 #include "gateway/server/redis.h"
 
@@ -26,6 +32,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
+#include "gateway/server/redis_sentinel.h"
 
 #define PING_MS 500
 #define BACKOFF_MIN_MS 50
@@ -51,7 +58,25 @@ struct crgw_redis {
     void *obs_ctx;
     unsigned long reconnects;
     int down_logged;
+    unsigned long gen; /* connection generation: +1 per context */
+    /* Sentinel form (redis_target.h); host/port are then the primary last announced */
+    crgw_sentinel *sentinel;
+    crgw_redis_target *target;
+    int role_ok; /* ROLE said master on the current context */
+    /* durable(): group commit of WAIT acks ack_ms (acks > 0 only) */
+    int acks, ack_ms;
+    struct waiter *wpend, **wpend_tail;
+    int wait_inflight;
+    struct crgw_redis *wc; /* the WAIT connection (acks > 0): nothing else queues behind a WAIT */
 };
+
+typedef struct waiter {
+    struct waiter *next;
+    crgw_redis *owner; /* whose writes it covers (the callback's rc) */
+    crgw_redis_durable_cb cb;
+    void *priv;
+    unsigned long gen; /* of the WAIT connection when asked */
+} waiter;
 
 typedef struct {
     crgw_redis *rc;
@@ -92,12 +117,25 @@ static void drop_context(crgw_redis *rc, const char *why)
     rc->ac = NULL;
     rc->connected = 0;
     rc->ping_pending = 0;
+    rc->role_ok = 0;
     set_up(rc, 0);
     evtimer_del(rc->connect_timer);
     ac->data = NULL;
     redisAsyncFree(ac);
     schedule_reconnect(rc);
 }
+
+static void connected(crgw_redis *rc)
+{
+    rc->connected = 1;
+    rc->down_logged = 0;
+    rc->backoff_ms = BACKOFF_MIN_MS;
+    log_debug("redis %s: connected", rc->addr);
+    /* first PING right away so readiness flips quickly */
+    event_active(rc->ping_timer, EV_TIMEOUT, 0);
+}
+
+static void check_role(crgw_redis *rc);
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
@@ -115,12 +153,11 @@ static void on_connect(const redisAsyncContext *ac, int status)
         schedule_reconnect(rc);
         return;
     }
-    rc->connected = 1;
-    rc->down_logged = 0;
-    rc->backoff_ms = BACKOFF_MIN_MS;
-    log_debug("redis %s: connected", rc->addr);
-    /* first PING right away so readiness flips quickly */
-    event_active(rc->ping_timer, EV_TIMEOUT, 0);
+    if (rc->sentinel) { /* the announced primary must say it is one (ROLE) before use */
+        check_role(rc);
+        return;
+    }
+    connected(rc);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -133,6 +170,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     rc->ac = NULL;
     rc->connected = 0;
     rc->ping_pending = 0;
+    rc->role_ok = 0;
     set_up(rc, 0);
     schedule_reconnect(rc);
 }
@@ -148,7 +186,11 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    start_connect(arg);
+    crgw_redis *rc = arg;
+    if (rc->sentinel) /* every reconnection asks the Sentinels first */
+        crgw_sentinel_ask(rc->sentinel);
+    else
+        start_connect(rc);
 }
 
 static void start_connect(crgw_redis *rc)
@@ -156,6 +198,7 @@ static void start_connect(crgw_redis *rc)
     if (rc->ac || rc->freeing)
         return;
     rc->reconnects++;
+    rc->gen++;
     redisAsyncContext *ac =
         rc->path ? redisAsyncConnectUnix(rc->path) : redisAsyncConnect(rc->host, rc->port);
     if (!ac) {
@@ -206,8 +249,73 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
         rc->ping_pending = 1;
 }
 
+/* ---- Sentinel form ---- */
+
+static void on_role(crgw_redis *rc, redisReply *reply, void *priv)
+{
+    (void)priv;
+    if (!rc->ac)
+        return;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(reply->element[0]->str, "master") == 0) {
+        rc->role_ok = 1;
+        log_info("redis %s: primary %s:%d", rc->addr, rc->host, rc->port);
+        connected(rc);
+        return;
+    }
+    drop_context(rc, reply && reply->type == REDIS_REPLY_ARRAY
+                         ? "the announced primary is not one (ROLE); asking the Sentinels again"
+                         : "no answer to ROLE");
+}
+
+static void on_master(void *priv, const char *ip, int port, int switched)
+{
+    crgw_redis *rc = priv;
+    if (rc->freeing)
+        return;
+    if (ip == NULL) {
+        if (!rc->down_logged)
+            log_warn("redis %s: no Sentinel named a primary", rc->addr);
+        rc->down_logged = 1;
+        schedule_reconnect(rc);
+        return;
+    }
+    int same = rc->host && strcmp(rc->host, ip) == 0 && rc->port == port;
+    if (!same) {
+        free(rc->host);
+        rc->host = xstrdup(ip);
+        rc->port = port;
+    }
+    if (switched) {
+        if (rc->ac && !same)
+            drop_context(rc, "+switch-master: the primary moved");
+        if (!rc->ac) { /* connect to the new primary now, not after the back-off */
+            evtimer_del(rc->retry_timer);
+            rc->backoff_ms = BACKOFF_MIN_MS;
+            start_connect(rc);
+        }
+        return;
+    }
+    if (!rc->ac)
+        start_connect(rc);
+}
+
 static int parse_addr(crgw_redis *rc, const char *addr)
 {
+    if (crgw_redis_is_sentinel(addr)) {
+        char why[256];
+        rc->target = xmalloc(sizeof(*rc->target));
+        if (crgw_redis_target_parse(addr, rc->target, why, sizeof(why)) != 0) {
+            log_error("redis: %s", why);
+            free(rc->target);
+            rc->target = NULL;
+            return -1;
+        }
+        rc->acks = rc->target->acks;
+        rc->ack_ms = rc->target->ack_ms;
+        return 0;
+    }
     if (strncmp(addr, "unix:", 5) == 0) {
         if (!addr[5])
             return -1;
@@ -237,7 +345,8 @@ static int parse_addr(crgw_redis *rc, const char *addr)
     return 0;
 }
 
-crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms)
+static crgw_redis *redis_new(struct event_base *base, const char *addr, int timeout_ms,
+                             int wait_conn)
 {
     crgw_redis *rc = xcalloc(1, sizeof(*rc));
     rc->base = base;
@@ -253,7 +362,21 @@ crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeou
     rc->ping_timer = evtimer_new(base, on_ping_timer, rc);
     struct timeval tv = {0, PING_MS * 1000};
     evtimer_add(rc->ping_timer, &tv);
-    start_connect(rc);
+    rc->wpend_tail = &rc->wpend;
+    if (rc->target) {
+        rc->sentinel = crgw_sentinel_new(base, rc->target, rc->timeout_ms, on_master, rc);
+        crgw_sentinel_ask(rc->sentinel);
+    } else {
+        start_connect(rc);
+    }
+    if (rc->acks > 0 && !wait_conn) {
+        rc->wc = redis_new(base, addr, timeout_ms, 1); /* parsed above: cannot fail */
+        size_t n = strlen(addr);
+        free(rc->wc->addr); /* its log lines say which connection they are about */
+        rc->wc->addr = xmalloc(n + sizeof(" (WAIT)"));
+        memcpy(rc->wc->addr, addr, n);
+        memcpy(rc->wc->addr + n, " (WAIT)", sizeof(" (WAIT)"));
+    }
     return rc;
 
 fail_addr:
@@ -262,11 +385,22 @@ fail_addr:
     return NULL;
 }
 
+crgw_redis *crgw_redis_new(struct event_base *base, const char *addr, int timeout_ms)
+{
+    return redis_new(base, addr, timeout_ms, 0);
+}
+
+static void waiters_fail(waiter *w);
+
 void crgw_redis_free(crgw_redis *rc)
 {
     if (!rc)
         return;
     rc->freeing = 1;
+    crgw_redis_free(rc->wc); /* its waiters are called back (not ok) */
+    rc->wc = NULL;
+    crgw_sentinel_free(rc->sentinel);
+    rc->sentinel = NULL;
     if (rc->ac) {
         redisAsyncContext *ac = rc->ac;
         rc->ac = NULL;
@@ -274,9 +408,13 @@ void crgw_redis_free(crgw_redis *rc)
         ac->data = NULL;
         redisAsyncFree(ac); /* pending callbacks run now with reply == NULL */
     }
+    waiter *w = rc->wpend;
+    rc->wpend = NULL;
+    waiters_fail(w);
     event_free(rc->connect_timer);
     event_free(rc->retry_timer);
     event_free(rc->ping_timer);
+    free(rc->target);
     free(rc->addr);
     free(rc->host);
     free(rc->path);
@@ -313,7 +451,6 @@ static void on_command_timeout(evutil_socket_t fd, short what, void *arg)
 
 static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 {
-    (void)ac;
     command *cmd = priv;
     redisReply *reply = r;
     crgw_redis *rc = cmd->rc;
@@ -326,6 +463,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
         cmd->cb(rc, reply, cmd->priv);
     }
     free(cmd);
+    /* A replica now (failover): ask the Sentinels again. */
+    if (rc->sentinel && reply && reply->type == REDIS_REPLY_ERROR && ac == rc->ac &&
+        strncmp(reply->str, "READONLY", 8) == 0)
+        drop_context(rc, "READONLY: no longer the primary; asking the Sentinels");
 }
 
 static command *command_new(crgw_redis *rc, crgw_redis_cb cb, void *priv)
@@ -342,7 +483,9 @@ static command *command_new(crgw_redis *rc, crgw_redis_cb cb, void *priv)
 
 static void command_armed(crgw_redis *rc, command *cmd)
 {
-    struct timeval tv = {rc->timeout_ms / 1000, (rc->timeout_ms % 1000) * 1000};
+    /* behind a WAIT on the same connection, a command waits for it too */
+    int ms = rc->timeout_ms + (rc->wait_inflight ? rc->ack_ms : 0);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(&cmd->timer, &tv);
 }
 
@@ -374,5 +517,141 @@ int crgw_redis_commandargv(crgw_redis *rc, crgw_redis_cb cb, void *priv, int arg
         return CRGW_ERR_UNAVAILABLE;
     }
     command_armed(rc, cmd);
+    return 0;
+}
+
+static void check_role(crgw_redis *rc)
+{
+    command *cmd = command_new(rc, on_role, NULL);
+    if (redisAsyncCommand(rc->ac, on_reply, cmd, "ROLE") != REDIS_OK) {
+        free(cmd);
+        drop_context(rc, "cannot send ROLE");
+        return;
+    }
+    command_armed(rc, cmd);
+}
+
+unsigned long crgw_redis_generation(const crgw_redis *rc)
+{
+    return rc->gen;
+}
+
+int crgw_redis_min_acks(const crgw_redis *rc)
+{
+    return rc ? rc->acks : 0;
+}
+
+/* ---- durable(): WAIT, one for every writer that asked since the last one (group commit) ---- */
+
+static void waiters_fail(waiter *w)
+{
+    while (w) {
+        waiter *next = w->next;
+        w->cb(w->owner, 0, -1, w->priv);
+        free(w);
+        w = next;
+    }
+}
+
+static void send_wait(crgw_redis *rc);
+
+static void ignore_reply(crgw_redis *rc, redisReply *reply, void *priv)
+{
+    (void)rc;
+    (void)reply;
+    (void)priv;
+}
+
+static void on_wait(crgw_redis *rc, redisReply *reply, void *priv)
+{
+    waiter *w = priv;
+    rc->wait_inflight = 0;
+    long n = reply && reply->type == REDIS_REPLY_INTEGER ? (long)reply->integer : -1;
+    int ok = n >= rc->acks;
+    if (!ok)
+        log_warn("redis %s: WAIT %d %d: %ld replicas acknowledged", rc->addr, rc->acks, rc->ack_ms,
+                 n);
+    while (w) {
+        waiter *next = w->next;
+        w->cb(w->owner, ok, n, w->priv);
+        free(w);
+        w = next;
+    }
+    if (rc->wpend && !rc->freeing)
+        send_wait(rc);
+}
+
+/*
+ * One write then WAIT: the write (of a constant) moves this connection's replication offset to
+ * the primary's current one, so the WAIT covers everything written before it by anyone (the
+ * outbox reads what another connection wrote; a replayed answer was written earlier).
+ */
+static void send_wait(crgw_redis *rc)
+{
+    waiter *w = rc->wpend;
+    rc->wpend = NULL;
+    rc->wpend_tail = &rc->wpend;
+    /* a writer of an older connection cannot be covered by a WAIT on this one */
+    waiter *ok = NULL, **okt = &ok, *bad = NULL;
+    while (w) {
+        waiter *next = w->next;
+        w->next = NULL;
+        if (w->gen == rc->gen && rc->connected) {
+            *okt = w;
+            okt = &w->next;
+        } else {
+            w->next = bad;
+            bad = w;
+        }
+        w = next;
+    }
+    waiters_fail(bad);
+    if (ok == NULL)
+        return;
+    command *probe = command_new(rc, ignore_reply, NULL);
+    if (redisAsyncCommand(rc->ac, on_reply, probe, "SET crgw:durable 1") != REDIS_OK) {
+        free(probe);
+        waiters_fail(ok);
+        return;
+    }
+    command_armed(rc, probe);
+    command *cmd = command_new(rc, on_wait, ok);
+    if (redisAsyncCommand(rc->ac, on_reply, cmd, "WAIT %d %d", rc->acks, rc->ack_ms) != REDIS_OK) {
+        free(cmd);
+        waiters_fail(ok);
+        return;
+    }
+    command_armed(rc, cmd); /* before wait_inflight: its own timeout is below */
+    event_del(&cmd->timer);
+    int wms = rc->timeout_ms + rc->ack_ms;
+    struct timeval tv = {wms / 1000, (wms % 1000) * 1000};
+    evtimer_add(&cmd->timer, &tv);
+    rc->wait_inflight = 1;
+}
+
+int crgw_redis_durable(crgw_redis *rc, crgw_redis_durable_cb cb, void *priv)
+{
+    if (rc == NULL)
+        return CRGW_ERR_UNAVAILABLE;
+    if (rc->acks <= 0) {
+        cb(rc, 1, 0, priv);
+        return 0;
+    }
+    /* The WAIT connection covers what is written on our server only if it is on the same one,
+     * and stays on that connection until its WAIT (generation checked in send_wait). */
+    crgw_redis *wc = rc->wc;
+    if (!rc->ac || !rc->connected || !wc || !wc->ac || !wc->connected || !rc->host || !wc->host ||
+        strcmp(rc->host, wc->host) != 0 || rc->port != wc->port)
+        return CRGW_ERR_UNAVAILABLE;
+    waiter *w = xmalloc(sizeof(*w));
+    w->next = NULL;
+    w->owner = rc;
+    w->cb = cb;
+    w->priv = priv;
+    w->gen = wc->gen;
+    *wc->wpend_tail = w;
+    wc->wpend_tail = &w->next;
+    if (!wc->wait_inflight)
+        send_wait(wc);
     return 0;
 }

@@ -626,7 +626,9 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: crgw serve --config FILE [--h2c ADDR:PORT|off] [--listen ADDR:PORT|off]\n"
-            "                  [--redis HOST:PORT|unix:PATH] [--workers N]\n"
+            "                  [--redis HOST:PORT|unix:PATH|SENTINELS]\n"
+            "                  (SENTINELS: sentinel:NAME@IP:PORT,...[;acks=N][;ack_ms=T])\n"
+            "                  [--workers N]\n"
             "                  [--set SECTION.KEY=VALUE]... [--audit-dir DIR]\n"
             "                  [--log-level error|warn|info|debug]\n");
 }

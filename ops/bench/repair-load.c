@@ -14,7 +14,8 @@
  * Every request carries an Idempotency-Key and is resent with the same body, so a decision whose
  * answer was lost is answered from the stored answer instead of being decided twice (which the
  * record's state would refuse: 409). --seed is accepted for compatibility (it no longer picks
- * the decisions). With --unique, every decision is for its own record
+ * the decisions); --idem is accepted too (every request carries its key). The 503 answers
+ * (durability-not-reached) are counted ("answered 503" in the summary) and resent. With --unique, every decision is for its own record
  * and, with --peer-redis ADDR (repeatable: unix:/path), the driver waits until every record is
  * present at every peer and prints the throughput (decisions / (last applied - first sent)) and
  * the p50/p90/p99/max latency from send to "received_at" at the peers (same machine clock).
@@ -60,7 +61,7 @@ typedef struct {
 static struct {
     const char *host;
     int port;
-    int n, records, conc, unique;
+    int n, records, conc, unique, idem;
     double rate;
     unsigned seed;
     const char *prefix, *uscc, *origin, *domain;
@@ -76,7 +77,7 @@ static struct {
     req *reqs;
     int *queue; /* ring of request indexes to send */
     int qhead, qtail, qlen;
-    int inflight, done, ok, errors, retries;
+    int inflight, done, ok, errors, retries, refused503;
     double tokens;
     struct event *tick, *reconnect_ev;
     long long first_sent_ms, last_answer_ms;
@@ -232,6 +233,8 @@ static int close_cb(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
         g.last_answer_ms = now_ms();
     } else if (r->status >= 500 || r->status == 0 || err != 0) {
         g.retries++;
+        if (r->status == 503)
+            g.refused503++;
         r->status = 0;
         r->rlen = 0;
         q_push_front(r->idx);
@@ -298,7 +301,8 @@ static void submit(int i)
                       NV("idempotency-key", idem)};
 #undef NV
     nghttp2_data_provider dp = {.source.ptr = r, .read_callback = body_cb};
-    int32_t id = nghttp2_submit_request(g.sess, NULL, h, sizeof(h) / sizeof(h[0]), &dp, r);
+    size_t nh = sizeof(h) / sizeof(h[0]);
+    int32_t id = nghttp2_submit_request(g.sess, NULL, h, nh, &dp, r);
     if (id < 0) {
         q_push(i);
         return;
@@ -504,7 +508,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: repair-load --node HOST:PORT --n N [--records R | --unique] "
                     "[--concurrency C] [--rate R] [--seed S] [--prefix P] [--uscc U] "
-                    "[--origin CODE] [--log FILE] [--peer-redis ADDR]... [--wait S]\n");
+                    "[--origin CODE] [--log FILE] [--peer-redis ADDR]... [--wait S] [--idem]\n");
     exit(2);
 }
 
@@ -527,6 +531,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--unique") == 0) {
             g.unique = 1;
+            continue;
+        }
+        if (strcmp(a, "--idem") == 0) {
+            g.idem = 1;
             continue;
         }
         if (v == NULL)
@@ -586,8 +594,9 @@ int main(int argc, char **argv)
     long long t1 = now_ms();
     if (g.log)
         fclose(g.log);
-    printf("sent: %d decisions, %d answered 201, %d refused, %d resent, %.2f s (%.0f/s)\n", g.n,
-           g.ok, g.errors, g.retries, (double)(t1 - t0) / 1000.0,
+    printf("sent: %d decisions, %d answered 201, %d refused, %d resent (%d after a 503), %.2f s "
+           "(%.0f/s)\n",
+           g.n, g.ok, g.errors, g.retries, g.refused503, (double)(t1 - t0) / 1000.0,
            (double)g.ok * 1000.0 / (double)(t1 - t0 > 0 ? t1 - t0 : 1));
     int rc = g.errors ? 1 : 0;
     if (g.n_peers && g.unique)

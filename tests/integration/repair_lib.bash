@@ -10,9 +10,11 @@
 #   rp_h2c CODE ROLE METHOD PATH [curl args]     -> $BODY $STATUS (x-crgw-role: ROLE)
 #   rp_tls CODE CLIENT METHOD PATH [curl args]   -> $BODY $STATUS (fixture client certificate)
 #   rp_redis CODE ARGS...                        redis-cli on the node's Redis
+#   RP_REDIS[CODE]=ADDR                          the node's --redis (default its socket; a Sentinel form: see sentinel_lib.bash)
 #   rp_wait SECONDS CMD...                       until CMD succeeds (0) or the time is up (1)
 #   rp_dump_logs                                 tails every node's log (on failure)
 declare -A RP_PID RP_RPID
+declare -A RP_REDIS # code -> the node's --redis when not its own socket (sentinel_lib.bash: SET)
 
 rp_port() { # code h2c|listen
     sed -n "s/^$2: *127\.0\.0\.1:\([0-9]*\).*/\1/p" "$T/fed/node-$1.yaml"
@@ -90,7 +92,7 @@ rp_start_node() { # code [VAR=value ...]
     fi
     mkdir -p "$T/$c"
     env "$@" "$CRGW" serve --config "$T/fed/node-$c.yaml" \
-        --redis "unix:$T/$c/redis.sock" >>"$T/$c/crgw.log" 2>&1 &
+        --redis "${RP_REDIS[$c]:-unix:$T/$c/redis.sock}" >>"$T/$c/crgw.log" 2>&1 &
     RP_PID[$c]=$!
     _LIB_PIDS+=("$!")
     local i
@@ -134,7 +136,10 @@ rp_tls() { # code client method path [curl args]
 rp_redis() { # code args...
     local c=$1
     shift
-    redis-cli -s "$T/$c/redis.sock" "$@"
+    case "${RP_REDIS[$c]:-}" in
+    sentinel:*) sn_cli "$c" "$@" ;; # the primary the Sentinels name now
+    *) redis-cli -s "$T/$c/redis.sock" "$@" ;;
+    esac
 }
 
 rp_wait() { # seconds cmd...
