@@ -49,7 +49,8 @@ require_ok
 
 JSON=(-H 'content-type: application/json')
 APP='{"subject_uscc": "'$USCC'",
- "record": {"origin_node": "'$A'", "record_id": "'$REC'", "domain": "transport"},
+ "record": {"origin_node": "'$A'", "record_id": "'$REC'", "domain": "transport",
+            "kind": "administrative_penalty"},
  "commitment_sha256": "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
  "applicant": {"name": "天津海河通达物流有限公司"}}'
 rp_tls $A $A-repair_desk POST /v1/repair/applications "${JSON[@]}" -H 'Idempotency-Key: app-s1' \
