@@ -32,6 +32,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
+#include "gateway/server/conn_guard.h"
 #include "gateway/server/h2.h"
 #include "gateway/server/list.h"
 #include "gateway/server/metrics.h"
@@ -95,6 +96,7 @@ typedef struct stream {
     struct event *delay_timer;
     size_t arena_used;
     chunk *overflow;
+    crgw_guard_stream g; /* body budget, send timeout */
     _Alignas(8) char arena[ARENA_SIZE];
 } stream;
 
@@ -114,6 +116,7 @@ struct crgw_conn {
     struct event *slow_timer;
     int in_recv;
     int goaway_final;
+    crgw_guard g; /* what the client may make us hold; GOAWAY-flush-linger closing */
     crgw_conn *prev, *next;
 };
 
@@ -226,6 +229,7 @@ static void stream_unlink(stream *s)
 {
     crgw_conn *c = s->conn;
     CRGW_LIST_REMOVE(c->head, c->tail, s);
+    crgw_guard_stream_leave(&s->g);
     c->n_streams--;
     n_open_streams--;
 }
@@ -256,6 +260,7 @@ static void stream_release(stream *s)
         s->overflow = n;
     }
     crgw_buf_cleanup(&s->body);
+    crgw_guard_stream_free(&s->g);
     free(s->resp_heap);
     if (s->delay_timer)
         event_free(s->delay_timer);
@@ -271,64 +276,6 @@ static void stream_release(stream *s)
 }
 
 /* ---- answering ---- */
-
-/* The Date header, formatted once per second. */
-static const char *http_date(size_t *len)
-{
-    static time_t last;
-    static char buf[40];
-    static size_t blen;
-    time_t now = time(NULL);
-    if (now != last) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        blen = strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        last = now;
-    }
-    *len = blen;
-    return buf;
-}
-
-static const char *status_string(stream *s, int status)
-{
-    switch (status) {
-    case 200:
-        return "200";
-    case 201:
-        return "201";
-    case 202:
-        return "202";
-    case 204:
-        return "204";
-    case 400:
-        return "400";
-    case 403:
-        return "403";
-    case 404:
-        return "404";
-    case 405:
-        return "405";
-    case 408:
-        return "408";
-    case 413:
-        return "413";
-    case 422:
-        return "422";
-    case 431:
-        return "431";
-    case 500:
-        return "500";
-    case 501:
-        return "501";
-    case 503:
-        return "503";
-    default: {
-        char *p = arena_alloc(s, 8);
-        snprintf(p, 8, "%d", status);
-        return p;
-    }
-    }
-}
 
 #define NV(n, v, vl)                                                                               \
     {                                                                                              \
@@ -367,10 +314,10 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
         nh++;
     nghttp2_nv *nv = arena_alloc(s, (4 + nh) * sizeof(*nv));
     size_t n = 0;
-    const char *st = status_string(s, status);
+    const char *st = crgw_h2_status(status, arena_alloc(s, 8));
     nv[n++] = (nghttp2_nv)NV(":status", st, strlen(st));
     size_t dlen;
-    const char *date = http_date(&dlen);
+    const char *date = crgw_h2_date(&dlen);
     nv[n] = (nghttp2_nv)NV("date", date, dlen);
     nv[n++].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME; /* the value changes every second */
     if (content_type && content_type[0]) {
@@ -408,6 +355,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     if (rv != 0) {
         CRGW_LOG(CRGW_LOG_WARN, c->id, s->id, "submit_response: %s", nghttp2_strerror(rv));
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+    } else {
+        crgw_guard_sending(&c->g, &s->g, s->id);
     }
     s->flags |= F_SUBMITTED;
     if (!c->in_recv) {
@@ -629,6 +578,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 {
     (void)flags;
     crgw_conn *c = user_data;
+    if (crgw_guard_header(&c->g, namelen, valuelen) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* GOAWAY ENHANCE_YOUR_CALM (readcb) */
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
@@ -678,14 +629,24 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
+    crgw_conn *c = user_data;
+    if (frame->hd.type == NGHTTP2_RST_STREAM && crgw_guard_rst(&c->g) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* GOAWAY ENHANCE_YOUR_CALM (readcb) */
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (!s)
         return 0; /* the stream may already be gone (STYLE.md) */
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         on_headers_done(s);
+        if (!(s->flags & F_ANSWERED) &&
+            crgw_guard_admit(&c->g, &s->g, s->id, s->content_length,
+                             !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) != 0)
+            reject(s, 503, "body-budget", "Server busy: request body budget exhausted",
+                   "the request body does not fit in what remains of the connection's or the "
+                   "server's request body budget; retry later",
+                   NULL);
+    }
     if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !(s->flags & F_COMPLETE))
         on_request_complete(s);
     return 0;
@@ -695,10 +656,12 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
                          const uint8_t *data, size_t len, void *user_data)
 {
     (void)flags;
-    (void)user_data;
+    crgw_conn *c = user_data;
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    int stored = 0;
     if (s && !(s->flags & (F_ANSWERED | F_DISPATCHED))) {
-        if (crgw_buf_add(&s->body, data, len) != 0) {
+        stored = crgw_buf_add(&s->body, data, len) == 0;
+        if (!stored) {
             crgw_buf_cleanup(&s->body);
             reject(s, 413, "body-too-large", "Request body too large",
                    "the request body exceeds the configured limit", NULL);
@@ -715,8 +678,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
             nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
         }
     }
-    /* processed (copied or dropped): give the window back */
-    nghttp2_session_consume(session, stream_id, len);
+    /* dropped: the window goes back; copied: while the body budgets hold (conn_guard) */
+    crgw_guard_data(&c->g, s ? &s->g : NULL, stream_id, len, stored);
     return 0;
 }
 
@@ -790,7 +753,7 @@ void crgw_conn_cleanup(void)
 
 static int conn_send(crgw_conn *c)
 {
-    if (!c->session)
+    if (!c->session || c->g.closing)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     char batch[BATCH_SIZE];
@@ -824,13 +787,13 @@ static int conn_send(crgw_conn *c)
 /* Closes the connection once the session wants neither read nor write and output is flushed. */
 static void conn_after_io(crgw_conn *c)
 {
-    if (!c->session)
+    if (!c->session || c->g.closing)
         return;
     if (nghttp2_session_want_read(c->session) || nghttp2_session_want_write(c->session))
         return;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
         return;
-    conn_free(c);
+    crgw_guard_linger(&c->g); /* then conn_free */
 }
 
 static void readcb(struct bufferevent *bev, void *arg)
@@ -838,6 +801,10 @@ static void readcb(struct bufferevent *bev, void *arg)
     crgw_conn *c = arg;
     if (!c->session)
         return;
+    if (c->g.closing) {
+        crgw_guard_discard(&c->g);
+        return;
+    }
     struct evbuffer *in = bufferevent_get_input(bev);
     c->in_recv = 1;
     struct evbuffer_iovec v[8];
@@ -849,9 +816,9 @@ static void readcb(struct bufferevent *bev, void *arg)
         for (int i = 0; i < nv; i++) {
             ssize_t n = nghttp2_session_mem_recv(c->session, v[i].iov_base, v[i].iov_len);
             if (n < 0) {
-                CRGW_LOG(CRGW_LOG_INFO, c->id, 0, "closing: %s", nghttp2_strerror((int)n));
                 c->in_recv = 0;
-                conn_free(c);
+                crgw_guard_fatal(&c->g, (int)n); /* GOAWAY, flush, linger, conn_free */
+                crgw_guard_discard(&c->g);
                 return;
             }
             total += (size_t)n;
@@ -872,12 +839,34 @@ static void writecb(struct bufferevent *bev, void *arg)
     crgw_conn *c = arg;
     if (!c->session)
         return;
+    if (c->g.closing) {
+        crgw_guard_flushed(&c->g);
+        return;
+    }
     if (nghttp2_session_want_write(c->session) && conn_send(c) != 0) {
         conn_free(c);
         return;
     }
     conn_after_io(c);
 }
+
+static int guard_flush(void *owner)
+{
+    crgw_conn *c = owner;
+    if (conn_send(c) != 0) {
+        conn_free(c);
+        return -1;
+    }
+    conn_after_io(c);
+    return 0;
+}
+
+static void guard_release(void *owner)
+{
+    conn_free(owner);
+}
+
+static const crgw_guard_ops guard_ops = {guard_flush, guard_release};
 
 static int conn_start_session(crgw_conn *c)
 {
@@ -887,6 +876,8 @@ static int conn_start_session(crgw_conn *c)
         return -1;
     }
     const crgw_config *cfg = crgw_server_config(c->srv);
+    crgw_guard_start(&c->g, c, &guard_ops, crgw_server_base(c->srv), c->bev, c->session, c->id,
+                     c->tls, &cfg->limits);
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->limits.max_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW},
@@ -1072,6 +1063,7 @@ static void conn_free(crgw_conn *c)
         nghttp2_session_del(c->session); /* does not call on_stream_close */
         c->session = NULL;
     }
+    crgw_guard_stop(&c->g);
     while (c->head) {
         stream *s = c->head;
         s->flags |= F_CLOSED;

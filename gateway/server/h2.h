@@ -24,4 +24,9 @@ typedef struct crgw_h2_span {
 ssize_t crgw_h2_span_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
                           uint32_t *data_flags, nghttp2_data_source *source, void *user_data);
 
+/* The Date header value, formatted once per second (static storage). */
+const char *crgw_h2_date(size_t *len);
+/* ":status" text of status; buf (8 bytes) is used for the uncommon ones. */
+const char *crgw_h2_status(int status, char *buf);
+
 #endif

@@ -24,6 +24,7 @@
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
+#include "gateway/server/conn_guard.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/module.h"
 #include "gateway/server/ops_routes.h"
@@ -730,6 +731,7 @@ int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
     signal(SIGXFSZ, SIG_IGN); /* a write past a file-size limit fails (EFBIG), the process lives */
     if (!workers)
         workers = srv.cfg->workers > 0 ? srv.cfg->workers : 1;
+    crgw_guard_global_init(); /* the total body budget, shared by the workers */
     rc = workers > 1 ? run_workers(&srv, workers) : run_loop(&srv);
 
 out:
