@@ -630,7 +630,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     crgw_conn *c = user_data;
-    if (frame->hd.type == NGHTTP2_RST_STREAM && crgw_guard_rst(&c->g) != 0)
+    if (crgw_guard_frame(&c->g, frame) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE; /* GOAWAY ENHANCE_YOUR_CALM (readcb) */
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
@@ -641,7 +641,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         on_headers_done(s);
         if (!(s->flags & F_ANSWERED) &&
             crgw_guard_admit(&c->g, &s->g, s->id, s->content_length,
-                             !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) != 0)
+                             !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM), &s->body) != 0)
             reject(s, 503, "body-budget", "Server busy: request body budget exhausted",
                    "the request body does not fit in what remains of the connection's or the "
                    "server's request body budget; retry later",
@@ -658,10 +658,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     (void)flags;
     crgw_conn *c = user_data;
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
-    int stored = 0;
+    size_t held = 0; /* 0: dropped */
     if (s && !(s->flags & (F_ANSWERED | F_DISPATCHED))) {
-        stored = crgw_buf_add(&s->body, data, len) == 0;
-        if (!stored) {
+        held = crgw_buf_add(&s->body, data, len) == 0 ? s->body.cap : 0;
+        if (!held) {
             crgw_buf_cleanup(&s->body);
             reject(s, 413, "body-too-large", "Request body too large",
                    "the request body exceeds the configured limit", NULL);
@@ -679,7 +679,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
         }
     }
     /* dropped: the window goes back; copied: while the body budgets hold (conn_guard) */
-    crgw_guard_data(&c->g, s ? &s->g : NULL, stream_id, len, stored);
+    crgw_guard_data(&c->g, s ? &s->g : NULL, stream_id, len, held);
     return 0;
 }
 

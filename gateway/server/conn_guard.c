@@ -24,7 +24,9 @@
 #define GUARD_FLUSH_MS 2000 /* GOAWAY written: the output must drain within this */
 #define GUARD_LINGER_MS 250 /* then input is read and dropped this long, or until EOF */
 #define RST_BURST 200.0
-#define RST_RATE 30.0 /* per second; below nghttp2's own limit (1000, 33/s) */
+#define RST_RATE 30.0   /* per second; below nghttp2's own limit (1000, 33/s) */
+#define CTL_BURST 100.0 /* SETTINGS and PING frames (not acknowledgements) from the peer */
+#define CTL_RATE 20.0
 
 enum { LIST_NONE, LIST_OWING, LIST_SENDING };
 
@@ -247,7 +249,8 @@ void crgw_guard_start(crgw_guard *g, void *owner, const crgw_guard_ops *ops, str
     g->send_timeout_ms = lim->send_timeout_ms;
     g->hdr_tokens = (double)g->hdr_rate;
     g->rst_tokens = RST_BURST;
-    g->hdr_at_us = g->rst_at_us = crgw_now_us();
+    g->ctl_tokens = CTL_BURST;
+    g->hdr_at_us = g->rst_at_us = g->ctl_at_us = crgw_now_us();
     g->prev = NULL;
     g->next = guards;
     if (guards)
@@ -280,7 +283,7 @@ void crgw_guard_stop(crgw_guard *g)
 /* ---- streams ---- */
 
 int crgw_guard_admit(crgw_guard *g, crgw_guard_stream *gs, int32_t id, long long content_length,
-                     int has_body)
+                     int has_body, crgw_buf *body)
 {
     gs->g = g;
     gs->id = id;
@@ -310,28 +313,38 @@ int crgw_guard_admit(crgw_guard *g, crgw_guard_stream *gs, int32_t id, long long
     }
     g->used += need;
     gs->reserved = gs->charged = need;
+    crgw_buf_reserve(body, need); /* one allocation; pages are touched as the data comes */
     return 0;
 }
 
-void crgw_guard_data(crgw_guard *g, crgw_guard_stream *gs, int32_t id, size_t len, int stored)
+void crgw_guard_data(crgw_guard *g, crgw_guard_stream *gs, int32_t id, size_t len, size_t held)
 {
-    if (!gs || !stored || g->closing) {
-        if (!g->closing)
-            nghttp2_session_consume(g->session, id, len);
+    if (!gs || !held || g->closing) {
+        if (g->closing)
+            return;
+        if (gs && gs->owed) { /* the body went (413): what it owed goes back too */
+            list_del(g, gs);
+            len += gs->owed;
+            gs->owed = 0;
+            if (!g->owing)
+                wait_off(g);
+        }
+        nghttp2_session_consume(g->session, id, len);
         return;
     }
     gs->g = g;
     gs->id = id;
-    size_t before = gs->received;
     gs->received += len;
+    size_t want = held > gs->reserved ? held : gs->reserved; /* what the body really holds */
+    if (want > gs->charged) {
+        g->used += want - gs->charged;
+        total_add((long long)(want - gs->charged));
+        gs->charged = want;
+    }
     if (gs->received <= gs->reserved) {
         nghttp2_session_consume(g->session, id, len); /* within its reservation */
         return;
     }
-    size_t extra = before >= gs->reserved ? len : gs->received - gs->reserved;
-    gs->charged += extra;
-    g->used += extra;
-    total_add((long long)extra);
     if (!g->owing && budget_ok(g)) {
         nghttp2_session_consume(g->session, id, len);
         return;
@@ -414,13 +427,26 @@ int crgw_guard_header(crgw_guard *g, size_t namelen, size_t valuelen)
     return -1;
 }
 
-int crgw_guard_rst(crgw_guard *g)
+int crgw_guard_frame(crgw_guard *g, const nghttp2_frame *frame)
 {
-    if (bucket_take(&g->rst_tokens, &g->rst_at_us, RST_RATE, RST_BURST, 1.0) == 0)
+    double *tokens, rate, burst;
+    uint64_t *at;
+    const char *what;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        tokens = &g->rst_tokens, at = &g->rst_at_us, rate = RST_RATE, burst = RST_BURST;
+        what = "stream resets (rapid reset)";
+    } else if ((frame->hd.type == NGHTTP2_SETTINGS || frame->hd.type == NGHTTP2_PING) &&
+               !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        tokens = &g->ctl_tokens, at = &g->ctl_at_us, rate = CTL_RATE, burst = CTL_BURST;
+        what = "SETTINGS and PING frames";
+    } else {
+        return 0;
+    }
+    if (bucket_take(tokens, at, rate, burst, 1.0) == 0)
         return 0;
     if (!g->goaway_code)
-        CRGW_LOG(CRGW_LOG_WARN, g->conn_id, 0,
-                 "stream resets past %.0f/s (rapid reset): GOAWAY ENHANCE_YOUR_CALM", RST_RATE);
+        CRGW_LOG(CRGW_LOG_WARN, g->conn_id, 0, "%s past %.0f/s: GOAWAY ENHANCE_YOUR_CALM", what,
+                 rate);
     g->goaway_code = NGHTTP2_ENHANCE_YOUR_CALM;
     return -1;
 }

@@ -13,7 +13,8 @@
  * Header decoding: decoded header bytes (name + value + 32 per field, as the header list size)
  * per connection are bounded by limits.max_header_bytes_per_s (token bucket, one second of
  * burst); past it the connection is closed with GOAWAY ENHANCE_YOUR_CALM. Peer RST_STREAM
- * frames are rate limited the same way (rapid reset), before nghttp2's own limit.
+ * frames (rapid reset: 200 burst, 30/s, before nghttp2's own limit) and SETTINGS and PING
+ * frames (100 burst, 20/s) are rate limited the same way.
  *
  * Send timeout: a stream whose answer the peer keeps at a zero flow-control window (stream or
  * connection) longer than limits.send_timeout_ms is reset (CANCEL), which frees it.
@@ -31,6 +32,7 @@
 #include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
+#include "gateway/core/util.h"
 #include "gateway/server/config.h"
 
 struct bufferevent;
@@ -64,8 +66,8 @@ typedef struct crgw_guard {
     int send_timeout_ms;
     size_t used; /* charged by this connection's streams */
     crgw_guard_stream *owing, *sending;
-    double hdr_tokens, rst_tokens;
-    uint64_t hdr_at_us, rst_at_us;
+    double hdr_tokens, rst_tokens, ctl_tokens;
+    uint64_t hdr_at_us, rst_at_us, ctl_at_us;
     uint32_t goaway_code; /* the code of the limit a callback hit (0: none) */
     int closing;          /* GOAWAY written: nothing more goes through nghttp2 */
     int lingering;        /* output flushed: waiting for the peer's close */
@@ -91,9 +93,12 @@ void crgw_guard_stop(crgw_guard *g);
  * Returns 0 (admitted; the declared length is reserved) or -1 (answer 503: over the budget).
  */
 int crgw_guard_admit(crgw_guard *g, crgw_guard_stream *gs, int32_t id, long long content_length,
-                     int has_body);
-/* A DATA chunk: kept (stored != 0) or discarded; returns its window now or owes it. */
-void crgw_guard_data(crgw_guard *g, crgw_guard_stream *gs, int32_t id, size_t len, int stored);
+                     int has_body, crgw_buf *body);
+/*
+ * A DATA chunk of len bytes; held: the memory the stream's body holds now (its capacity), 0
+ * when the chunk was discarded. Returns its window now or owes it.
+ */
+void crgw_guard_data(crgw_guard *g, crgw_guard_stream *gs, int32_t id, size_t len, size_t held);
 /* The stream's answer was submitted (send timeout watch). */
 void crgw_guard_sending(crgw_guard *g, crgw_guard_stream *gs, int32_t id);
 /* The stream left its connection (closed, or the connection freed). */
@@ -103,8 +108,8 @@ void crgw_guard_stream_free(crgw_guard_stream *gs);
 
 /* A decoded header field; -1 when over the budget (the callback fails, then guard_fatal). */
 int crgw_guard_header(crgw_guard *g, size_t namelen, size_t valuelen);
-/* A RST_STREAM from the peer; -1 when over the rate. */
-int crgw_guard_rst(crgw_guard *g);
+/* A frame from the peer: RST_STREAM, SETTINGS and PING rates; -1 when over one. */
+int crgw_guard_frame(crgw_guard *g, const nghttp2_frame *frame);
 
 /*
  * nghttp2_session_mem_recv failed with rv: writes the GOAWAY (the code a callback set, or the
