@@ -4,8 +4,10 @@
  * with nghttp2_session_mem_send into a local batch buffer and appended to the bufferevent in
  * large pieces, up to a high-water mark (resumed from the write callback).
  *
- * Flow control: automatic WINDOW_UPDATE is off; a DATA chunk is consumed once it has been
- * copied into the stream's bounded body (or dropped for a stream already answered).
+ * Flow control: automatic WINDOW_UPDATE is off; a DATA chunk dropped (stream already answered)
+ * is consumed at once, one copied into the stream's bounded body only while the body budgets
+ * hold (conn_guard.h, which also owns the header budget, frame rates, send timeout and the
+ * GOAWAY-flush-linger close).
  *
  * Hot path (a GET answered synchronously): streams come from a per-connection free list, each
  * with an inline arena for headers, path and response headers; no allocation per request.
