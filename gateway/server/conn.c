@@ -922,6 +922,8 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
         return;
     }
     if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        if ((events & BEV_EVENT_EOF) && c->g.closing && !c->g.lingering)
+            return; /* the peer half-closed: its GOAWAY still goes out (conn_guard) */
         if (c->tls && !c->session && (events & BEV_EVENT_ERROR)) {
             unsigned long e = bufferevent_get_openssl_error(bev);
             char buf[160] = "";

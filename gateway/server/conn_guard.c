@@ -22,7 +22,8 @@
 
 #define GUARD_TICK_MS 25
 #define GUARD_FLUSH_MS 2000 /* GOAWAY written: the output must drain within this */
-#define GUARD_LINGER_MS 250 /* then input is read and dropped this long, or until EOF */
+#define GUARD_LINGER_MS 250 /* then input is read and dropped until EOF or this long without */
+#define GUARD_LINGER_MAX_MS 2000
 #define RST_BURST 200.0
 #define RST_RATE 30.0   /* per second; below nghttp2's own limit (1000, 33/s) */
 #define CTL_BURST 100.0 /* SETTINGS and PING frames (not acknowledgements) from the peer */
@@ -481,11 +482,21 @@ int crgw_guard_frame(crgw_guard *g, const nghttp2_frame *frame)
 
 /* ---- closing ---- */
 
+static void linger_arm(crgw_guard *g, int ms);
+
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     crgw_guard *g = arg;
+    uint64_t now = crgw_now_us();
+    /* still sending: keep reading (a close with unread input would reset the connection and
+     * could destroy the GOAWAY before the peer reads it), up to GUARD_LINGER_MAX_MS */
+    if (g->lingering && now - g->input_at_us < GUARD_LINGER_MS * 1000u &&
+        now - g->linger_at_us < GUARD_LINGER_MAX_MS * 1000u) {
+        linger_arm(g, GUARD_LINGER_MS);
+        return;
+    }
     g->ops->release(g->owner);
 }
 
@@ -546,6 +557,7 @@ void crgw_guard_linger(crgw_guard *g)
 
 void crgw_guard_discard(crgw_guard *g)
 {
+    g->input_at_us = crgw_now_us();
     struct evbuffer *in = bufferevent_get_input(g->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
 }
@@ -555,6 +567,7 @@ void crgw_guard_flushed(crgw_guard *g)
     if (g->lingering || evbuffer_get_length(bufferevent_get_output(g->bev)) > 0)
         return;
     g->lingering = 1;
+    g->linger_at_us = crgw_now_us();
     if (!g->tls)
         shutdown(bufferevent_getfd(g->bev), SHUT_WR);
     linger_arm(g, GUARD_LINGER_MS);

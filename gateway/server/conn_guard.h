@@ -20,8 +20,9 @@
  * connection) longer than limits.send_timeout_ms is reset (CANCEL), which frees it.
  *
  * Closing for a protocol limit: the GOAWAY (with the limit's code) is written after the frames
- * already produced, the output flushed, then the connection lingers (input read and discarded,
- * plain sockets half-closed) until the peer closes or GUARD_LINGER_MS pass, then it is freed.
+ * already produced, the output flushed (within 2 s), then the connection lingers (input read and
+ * discarded, plain sockets half-closed) until the peer closes, or sends nothing for 250 ms, or
+ * 2 s have passed, then it is freed.
  */
 #ifndef CRGW_CONN_GUARD_H
 #define CRGW_CONN_GUARD_H
@@ -71,7 +72,8 @@ typedef struct crgw_guard {
     uint32_t goaway_code; /* the code of the limit a callback hit (0: none) */
     int closing;          /* GOAWAY written: nothing more goes through nghttp2 */
     int lingering;        /* output flushed: waiting for the peer's close */
-    int waiting;          /* in the process's list of connections owed a window */
+    uint64_t linger_at_us, input_at_us;
+    int waiting; /* in the process's list of connections owed a window */
     struct event *linger;
     struct crgw_guard *prev, *next;   /* the process's guards */
     struct crgw_guard *wprev, *wnext; /* the process's waiting guards */

