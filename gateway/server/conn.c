@@ -45,8 +45,10 @@
 #define POOL_MAX 32
 #define OUTPUT_HIGH_WATER (64 * 1024)
 #define BATCH_SIZE (16 * 1024)
+/* initial windows, or the connection's body budget when smaller (the most it can overrun it by) */
 #define STREAM_WINDOW (256 * 1024)
 #define CONN_WINDOW (1024 * 1024)
+#define WINDOW(w, budget) ((uint32_t)((budget) < (size_t)(w) ? (budget) : (size_t)(w)))
 #define MAX_TEST_DELAY_MS 10000
 
 #define ALL_LOCAL_ROLES                                                                            \
@@ -882,12 +884,14 @@ static int conn_start_session(crgw_conn *c)
                      c->tls, &cfg->limits);
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->limits.max_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+         WINDOW(STREAM_WINDOW, cfg->limits.max_buffered_per_conn)},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cfg->limits.max_header_list},
     };
     if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CRGW_ARRAY_LEN(iv)) != 0)
         return -1;
-    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0,
+                                          WINDOW(CONN_WINDOW, cfg->limits.max_buffered_per_conn));
     if (crgw_server_draining(c->srv))
         nghttp2_submit_shutdown_notice(c->session);
     return conn_send(c);
