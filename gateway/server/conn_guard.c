@@ -24,6 +24,7 @@
 #define GUARD_FLUSH_MS 2000 /* GOAWAY written: the output must drain within this */
 #define GUARD_LINGER_MS 250 /* then input is read and dropped until EOF or this long without */
 #define GUARD_LINGER_MAX_MS 2000
+#define HDR_BURST_S 0.25 /* header budget burst: a quarter second's worth */
 #define RST_BURST 200.0
 #define RST_RATE 30.0   /* per second; below nghttp2's own limit (1000, 33/s) */
 #define CTL_BURST 100.0 /* SETTINGS and PING frames (not acknowledgements) from the peer */
@@ -275,7 +276,7 @@ void crgw_guard_start(crgw_guard *g, void *owner, const crgw_guard_ops *ops, str
     g->total = lim->max_buffered_total;
     g->hdr_rate = lim->max_header_bytes_per_s;
     g->send_timeout_ms = lim->send_timeout_ms;
-    g->hdr_tokens = (double)g->hdr_rate;
+    g->hdr_tokens = (double)g->hdr_rate * HDR_BURST_S;
     g->rst_tokens = RST_BURST;
     g->ctl_tokens = CTL_BURST;
     g->hdr_at_us = g->rst_at_us = g->ctl_at_us = crgw_now_us();
@@ -445,8 +446,8 @@ static int bucket_take(double *tokens, uint64_t *at_us, double rate, double burs
 int crgw_guard_header(crgw_guard *g, size_t namelen, size_t valuelen)
 {
     double rate = (double)g->hdr_rate;
-    if (bucket_take(&g->hdr_tokens, &g->hdr_at_us, rate, rate, (double)(namelen + valuelen + 32)) ==
-        0)
+    if (bucket_take(&g->hdr_tokens, &g->hdr_at_us, rate, rate * HDR_BURST_S,
+                    (double)(namelen + valuelen + 32)) == 0)
         return 0;
     if (!g->goaway_code)
         CRGW_LOG(CRGW_LOG_WARN, g->conn_id, 0,

@@ -11,8 +11,8 @@
  * budget, or a new upload on a connection already waiting for budget, is refused (503).
  *
  * Header decoding: decoded header bytes (name + value + 32 per field, as the header list size)
- * per connection are bounded by limits.max_header_bytes_per_s (token bucket, one second of
- * burst); past it the connection is closed with GOAWAY ENHANCE_YOUR_CALM. Peer RST_STREAM
+ * per connection are bounded by limits.max_header_bytes_per_s (token bucket, a quarter second
+ * of burst); past it the connection is closed with GOAWAY ENHANCE_YOUR_CALM. Peer RST_STREAM
  * frames (rapid reset: 200 burst, 30/s, before nghttp2's own limit) and SETTINGS and PING
  * frames (100 burst, 20/s) are rate limited the same way.
  *
