@@ -49,6 +49,8 @@ $(BUILD)/libcrgw.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/obj/gateway/main.o: DEFS += -DCRGW_VERSION=\"$(VERSION)\"
+# gateway/server/openapi.c embeds the description with .incbin (-MMD does not see it)
+$(BUILD)/obj/gateway/server/openapi.o: gateway/openapi.yaml
 
 $(BUILD)/crgw: $(BUILD)/obj/gateway/main.o $(BUILD)/libcrgw.a
 	@$(if $(V),,echo "  LINK  $@")

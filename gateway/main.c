@@ -52,6 +52,9 @@ static const command commands[] = {
      "        check the audit log's hash chain and checkpoint signatures; FILE:LINE: problem\n"
      "  crgw audit show --audit-dir DIR (--subject USCC | --body-sha256 HEX | --event ID)\n"
      "        print the audit entries about a subject, a report body or a repair event"},
+    {"routes", crgw_cmd_routes,
+     "routes\n"
+     "        print the route table (method, pattern, roles, name; tab-separated)"},
 };
 
 static void usage(FILE *f)

@@ -16,6 +16,7 @@ int crgw_cmd_translate(int argc, char **argv, crgw_cmd_modules mods);    /* cmd_
 int crgw_cmd_verify(int argc, char **argv, crgw_cmd_modules mods);       /* cmd_verify.c */
 int crgw_cmd_sign(int argc, char **argv, crgw_cmd_modules mods);         /* cmd_verify.c */
 int crgw_cmd_audit(int argc, char **argv, crgw_cmd_modules mods);        /* cmd_audit.c */
+int crgw_cmd_routes(int argc, char **argv, crgw_cmd_modules mods);       /* cmd_routes.c */
 
 /* Loads path with mods; prints every error ("file:line: message") to stderr. 0 or -1. */
 int crgw_cmd_load_config(const char *path, crgw_cmd_modules mods, struct crgw_config **out);

@@ -401,8 +401,8 @@ void crgw_route_fed_events(crgw_req *r)
         return;
     }
     if (strcmp(origin, r->peer_node) != 0 || strcmp(rorigin, origin) != 0) {
-        json_decref(p);
         refuse(r, 403, "not-origin", "an event of origin %s must come from that node", origin);
+        json_decref(p); /* origin points into p */
         return;
     }
     long long seq = json_integer_value(seqj);
@@ -488,15 +488,15 @@ void crgw_route_fed_applications(crgw_req *r)
         return;
     }
     if (strcmp(applicant, r->peer_node) != 0) {
-        json_decref(p);
         refuse(r, 403, "not-applicant", "an application filed at %s must come from that node",
                applicant);
+        json_decref(p); /* applicant points into p */
         return;
     }
     if (strcmp(rorigin, cfg->node) != 0) {
-        json_decref(p);
         refuse(r, 422, "not-origin", "record of node %s: applications go to the origin node",
                rorigin);
+        json_decref(p); /* rorigin points into p */
         return;
     }
     char now[40], field[160];

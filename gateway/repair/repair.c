@@ -1008,10 +1008,20 @@ int crgw_repair_start(crgw_server *s, void **state)
         log_error("repair: %s: deadlines count Monday..Friday", err);
         rp->calendar = crgw_calendar_new_empty();
     }
-    crgw_metrics_help("crgw_repair_events_total",
-                      "Repair status events received from peers, by result");
-    crgw_metrics_help("crgw_repair_overdue_applications", "Open repair applications past a "
-                                                          "deadline");
+    static const char *const help[][2] = {
+        {"crgw_repair_events_total", "Repair status events received from peers, by result"},
+        {"crgw_repair_overdue_applications", "Open repair applications past a deadline"},
+        {"crgw_repair_applications_total", "Repair applications filed here or received, by result"},
+        {"crgw_repair_decisions_total", "Decisions recorded at this origin node, by decision"},
+        {"crgw_repair_idempotent_replays_total", "Writes answered again for an Idempotency-Key"},
+        {"crgw_repair_propagation_seconds", "From a decision at its origin to applied here"},
+        {"crgw_repair_outbox_deliveries_total", "Outbox deliveries to peers, by peer and result"},
+        {"crgw_repair_outbox_retries_total", "Outbox delivery retries, by peer"},
+        {"crgw_repair_outbox_dead_letters_total", "Events moved to the dead letters, by peer"},
+        {"crgw_repair_outbox_lag", "Events waiting in the outbox of a peer"},
+    };
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(help); i++)
+        crgw_metrics_help(help[i][0], help[i][1]);
     crgw_metrics_gauge_set("crgw_repair_overdue_applications", NULL, 0);
     rp->overdue_timer = evtimer_new(crgw_server_base(s), overdue_timer_cb, rp);
     struct timeval tv = {1, 0};

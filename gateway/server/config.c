@@ -525,19 +525,6 @@ static void parse_clients(lctx *c, crgw_ynode *v, void *target)
 static const char *const known_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                                "PS512", "ES256", "ES384", "EdDSA", "SM2-SM3"};
 
-static const field fed_node_fields[] = {
-    {.name = "code", .type = F_CODE6, .required = 1, .off = offsetof(crgw_node, code)},
-    {.name = "name", .type = F_STR, .required = 1, .off = offsetof(crgw_node, name)},
-    {.name = "platform", .type = F_STR, .off = offsetof(crgw_node, platform)},
-    {.name = "url", .type = F_STR, .required = 1, .off = offsetof(crgw_node, url)},
-    {.name = "dialect", .type = F_STR, .required = 1, .off = offsetof(crgw_node, dialect)},
-    {.name = "anchors", .type = F_CERTS, .required = 1, .off = offsetof(crgw_node, anchors)},
-    {.name = "crls", .type = F_CRLS, .off = offsetof(crgw_node, crls)},
-    {.name = "algorithms", .type = F_STRV, .off = offsetof(crgw_node, algorithms)},
-    {.name = "tls_uri", .type = F_STR, .off = offsetof(crgw_node, tls_uri)},
-    {0},
-};
-
 static void check_url(lctx *c, int line, const char *url)
 {
     char host[256];
@@ -554,6 +541,47 @@ static void check_url(lctx *c, int line, const char *url)
         err_at(c, line, "'url' must be https://HOST:PORT, got '%s'", url);
 }
 
+/* url: "https://HOST:PORT" or a list of them (the hosts of one node, tried in order). */
+static void parse_node_urls(lctx *c, crgw_ynode *v, void *base)
+{
+    crgw_node *nd = base;
+    if (v->type == CRGW_Y_SEQ && v->n == 0) {
+        err_at(c, v->line, "'url' must name at least one https://HOST:PORT");
+        return;
+    }
+    if (v->type == CRGW_Y_SEQ && v->n > CRGW_NODE_MAX_URLS) {
+        err_at(c, v->line, "'url' lists %zu addresses, at most %d", v->n, CRGW_NODE_MAX_URLS);
+        return;
+    }
+    size_t n = v->type == CRGW_Y_SEQ ? v->n : 1;
+    for (size_t i = 0; i < n; i++) {
+        crgw_ynode *item = v->type == CRGW_Y_SEQ ? v->kids[i] : v;
+        const char *s = scalar(c, item, "url");
+        if (s == NULL)
+            continue;
+        check_url(c, item->line, s);
+        for (size_t j = 0; j < nd->urls.n; j++)
+            if (strcmp(nd->urls.v[j], s) == 0)
+                err_at(c, item->line, "'url' lists %s twice", s);
+        strv_push(&nd->urls, s);
+    }
+    if (nd->urls.n && nd->url == NULL)
+        nd->url = xstrdup(nd->urls.v[0]);
+}
+
+static const field fed_node_fields[] = {
+    {.name = "code", .type = F_CODE6, .required = 1, .off = offsetof(crgw_node, code)},
+    {.name = "name", .type = F_STR, .required = 1, .off = offsetof(crgw_node, name)},
+    {.name = "platform", .type = F_STR, .off = offsetof(crgw_node, platform)},
+    {.name = "url", .type = F_CUSTOM, .required = 1, .fn = parse_node_urls},
+    {.name = "dialect", .type = F_STR, .required = 1, .off = offsetof(crgw_node, dialect)},
+    {.name = "anchors", .type = F_CERTS, .required = 1, .off = offsetof(crgw_node, anchors)},
+    {.name = "crls", .type = F_CRLS, .off = offsetof(crgw_node, crls)},
+    {.name = "algorithms", .type = F_STRV, .off = offsetof(crgw_node, algorithms)},
+    {.name = "tls_uri", .type = F_STR, .off = offsetof(crgw_node, tls_uri)},
+    {0},
+};
+
 static void parse_nodes(lctx *c, crgw_ynode *v, void *target)
 {
     (void)target;
@@ -568,8 +596,6 @@ static void parse_nodes(lctx *c, crgw_ynode *v, void *target)
         }
         crgw_node nd = {.line = item->line};
         parse_fields(c, item, fed_node_fields, &nd, "node");
-        if (nd.url)
-            check_url(c, crgw_yaml_get(item, "url")->line, nd.url);
         for (size_t k = 0; k < nd.algorithms.n; k++) {
             int known = 0;
             for (size_t a = 0; a < CRGW_ARRAY_LEN(known_algorithms); a++)
@@ -1036,6 +1062,7 @@ static void config_free(crgw_config *cfg)
         free(n->name);
         free(n->platform);
         free(n->url);
+        strv_cleanup(&n->urls);
         free(n->dialect);
         free(n->tls_uri);
         strv_cleanup(&n->anchors);

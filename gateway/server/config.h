@@ -54,12 +54,17 @@ typedef struct {
     unsigned roles;
 } crgw_client;
 
+#define CRGW_NODE_MAX_URLS 8 /* addresses (hosts) of one node */
+
 /* One node of the federation (this node included). */
 typedef struct {
     char code[8];         /* GB/T 2260 division code, 6 digits */
     char *name;           /* e.g. 天津 Tianjin */
     char *platform;       /* credit platform name (issuer authority in its reports) */
-    char *url;            /* https://127.0.0.1:18120 : federation endpoint (TLS) */
+    char *url;            /* https://127.0.0.1:18120 : federation endpoint (TLS); the first
+                             of urls */
+    crgw_strv urls;       /* every address of the node (`url` may be a list: several hosts of
+                             one node); peers fail over between them in order */
     char *dialect;        /* jjj-xml, csj-xml, cy-json, gba-json, or another adapter's name */
     crgw_strv anchors;    /* PEM files: trust anchors for reports this node issues */
     crgw_strv crls;       /* PEM files: CRLs of those anchors */

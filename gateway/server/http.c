@@ -42,9 +42,11 @@ json_t *crgw_problem_new(int status, const char *type, const char *title, const 
     snprintf(type_uri, sizeof(type_uri), PROBLEM_BASE "%s", type);
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(type_uri));
-    json_object_set_new(o, "title", json_string(title));
+    json_t *t = json_string(title), *d = json_string(detail);
+    /* a detail quoting bytes that are not UTF-8 (a decoded path...): the key is still there */
+    json_object_set_new(o, "title", t ? t : json_string("(title not UTF-8)"));
     json_object_set_new(o, "status", json_integer(status));
-    json_object_set_new(o, "detail", json_string(detail));
+    json_object_set_new(o, "detail", d ? d : json_string("(detail not UTF-8)"));
     return o;
 }
 

@@ -7,6 +7,7 @@
 #include "gateway/server/conn.h"
 #include "gateway/server/conn_guard.h"
 #include "gateway/server/metrics.h"
+#include "gateway/server/openapi.h"
 #include "gateway/server/redis.h"
 #include "gateway/server/server.h"
 
@@ -64,10 +65,33 @@ static const crgw_route ops_routes[] = {
     {"GET", "/healthz", 0, crgw_route_healthz, "healthz"},
     {"GET", "/readyz", 0, crgw_route_readyz, "readyz"},
     {"GET", "/metrics", 0, crgw_route_metrics, "metrics"},
+    {"GET", "/v1/openapi.yaml", 0, crgw_route_openapi, "openapi"},
     {0},
 };
+
+/* HELP texts of the server's own series (promtool check metrics wants one per metric). */
+static int ops_start(crgw_server *s, void **state)
+{
+    (void)s;
+    *state = NULL;
+    static const char *const help[][2] = {
+        {"crgw_http_open_connections", "Open client connections (both listeners)"},
+        {"crgw_http_open_streams", "Open HTTP/2 streams"},
+        {"crgw_http_requests_in_flight", "Requests received and not yet answered"},
+        {"crgw_http_connections_total", "Connections accepted, by listener"},
+        {"crgw_redis_up", "1 when the Redis connection answers, else 0"},
+        {"crgw_draining", "1 while the server drains after SIGTERM, else 0"},
+        {"crgw_redis_command_duration_seconds", "Round trip of Redis commands"},
+        {"crgw_redis_errors_total", "Redis commands that failed or timed out"},
+        {"crgw_config_reloads_total", "Configuration reloads (SIGHUP), by result"},
+    };
+    for (size_t i = 0; i < CRGW_ARRAY_LEN(help); i++)
+        crgw_metrics_help(help[i][0], help[i][1]);
+    return 0;
+}
 
 const crgw_module crgw_ops_module = {
     .name = "server",
     .routes = ops_routes,
+    .start = ops_start,
 };

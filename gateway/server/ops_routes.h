@@ -1,5 +1,5 @@
 /*
- * ops_routes: the operator routes /healthz, /readyz and /metrics.
+ * ops_routes: the operator routes /healthz, /readyz and /metrics, and /v1/openapi.yaml.
  */
 #ifndef CRGW_OPS_ROUTES_H
 #define CRGW_OPS_ROUTES_H
@@ -7,7 +7,7 @@
 #include "gateway/server/http.h"
 #include "gateway/server/module.h"
 
-/* The server's own module: these three routes, no configuration section, no state. */
+/* The server's own module: these routes, no configuration section, no state. */
 extern const crgw_module crgw_ops_module;
 
 /* GET /healthz: 200 {"status":"ok"} while the loop runs. */

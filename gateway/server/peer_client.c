@@ -57,13 +57,22 @@ typedef struct req {
     struct event *timer;
 } req;
 
+/* One address of a peer node (a node may run on several hosts). */
+typedef struct {
+    char *url;
+    char *authority;
+    struct sockaddr_storage sa;
+    int salen;
+} peer_addr;
+
 struct peer {
     crgw_peers *owner;
     char code[8];
-    char *authority;
     char *tls_uri;
-    struct sockaddr_storage sa;
-    int salen;
+    peer_addr *addrs;
+    size_t n_addrs;
+    size_t cur;    /* the address connected to or tried next */
+    size_t failed; /* addresses that failed in a row since the last connection */
     int state;
     struct bufferevent *bev;
     nghttp2_session *sess;
@@ -121,8 +130,7 @@ static void schedule_flush(peer *pe)
     event_active(pe->flush_ev, EV_TIMEOUT, 0);
 }
 
-/* Closes the connection and fails every request (queued ones too). */
-static void peer_close(peer *pe, const char *why)
+static void peer_teardown(peer *pe)
 {
     if (pe->sess) {
         nghttp2_session_del(pe->sess);
@@ -132,8 +140,28 @@ static void peer_close(peer *pe, const char *why)
         bufferevent_free(pe->bev);
         pe->bev = NULL;
     }
-    int was = pe->state;
     pe->state = ST_IDLE;
+}
+
+/*
+ * Closes the connection and fails every request (queued ones too). A node with several
+ * addresses: the next connection goes to the next one, and a failed connect to one address
+ * moves on to the next at once, keeping the requests queued, until every address failed once.
+ */
+static void peer_close(peer *pe, const char *why)
+{
+    int was = pe->state;
+    peer_teardown(pe);
+    if (pe->n_addrs > 1 && strcmp(why, "shutting down") != 0) {
+        const char *from = pe->addrs[pe->cur].url;
+        pe->cur = (pe->cur + 1) % pe->n_addrs;
+        if (was == ST_CONNECTING && ++pe->failed < pe->n_addrs && pe->n) {
+            log_info("peer %s: %s: %s; trying %s", pe->code, from, why, pe->addrs[pe->cur].url);
+            schedule_flush(pe);
+            return;
+        }
+        pe->failed = 0;
+    }
     req *list = pe->head;
     size_t n = pe->n;
     pe->head = pe->tail = NULL;
@@ -223,8 +251,12 @@ static void submit_queued(peer *pe)
         snprintf(clen, sizeof(clen), "%zu", r->out.len);
 #define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
         nghttp2_nv hdrs[] = {
-            NV(":method", "POST"), NV(":scheme", "https"),       NV(":authority", pe->authority),
-            NV(":path", r->path),  NV("content-type", r->ctype), NV("content-length", clen),
+            NV(":method", "POST"),
+            NV(":scheme", "https"),
+            NV(":authority", pe->addrs[pe->cur].authority),
+            NV(":path", r->path),
+            NV("content-type", r->ctype),
+            NV("content-length", clen),
         };
 #undef NV
         nghttp2_data_provider dp = {.source.ptr = &r->out, .read_callback = crgw_h2_span_read};
@@ -333,7 +365,8 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         start_session(pe);
-        log_info("peer %s: connected", pe->code);
+        pe->failed = 0;
+        log_info("peer %s: connected to %s", pe->code, pe->addrs[pe->cur].url);
         submit_queued(pe);
         if (session_flush(pe) != 0)
             peer_close(pe, "session ended");
@@ -378,7 +411,8 @@ static void peer_connect(peer *pe)
     struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(pe->bev, NULL, &tv);
     pe->state = ST_CONNECTING;
-    if (bufferevent_socket_connect(pe->bev, (struct sockaddr *)&pe->sa, pe->salen) != 0)
+    peer_addr *a = &pe->addrs[pe->cur];
+    if (bufferevent_socket_connect(pe->bev, (struct sockaddr *)&a->sa, a->salen) != 0)
         peer_close(pe, "connect failed");
 }
 
@@ -465,7 +499,7 @@ fail:
 }
 
 /* "https://HOST:PORT[/...]" -> sockaddr; localhost maps to 127.0.0.1. */
-static int parse_url(peer *pe, const char *url)
+static int parse_url(peer_addr *pe, const char *url)
 {
     const char *p = url;
     if (strncmp(p, "https://", 8) != 0)
@@ -486,7 +520,37 @@ static int parse_url(peer *pe, const char *url)
     pe->salen = (int)sizeof(pe->sa);
     if (evutil_parse_sockaddr_port(num, (struct sockaddr *)&pe->sa, &pe->salen) != 0)
         return -1;
+    pe->url = xstrdup(url);
     return 0;
+}
+
+static void addrs_free(peer *pe)
+{
+    for (size_t i = 0; i < pe->n_addrs; i++) {
+        free(pe->addrs[i].url);
+        free(pe->addrs[i].authority);
+    }
+    free(pe->addrs);
+    pe->addrs = NULL;
+    pe->n_addrs = 0;
+}
+
+/* Every usable address of nd; 0 when there is at least one. */
+static int peer_addrs(peer *pe, const crgw_node *nd)
+{
+    pe->addrs = xcalloc(nd->urls.n ? nd->urls.n : 1, sizeof(*pe->addrs));
+    for (size_t i = 0; i < nd->urls.n; i++) {
+        peer_addr *a = &pe->addrs[pe->n_addrs];
+        if (parse_url(a, nd->urls.v[i]) != 0) {
+            log_warn("peer %s: unusable url '%s' (numeric address or localhost needed)", nd->code,
+                     nd->urls.v[i]);
+            free(a->authority);
+            memset(a, 0, sizeof(*a));
+            continue;
+        }
+        pe->n_addrs++;
+    }
+    return pe->n_addrs ? 0 : -1;
 }
 
 crgw_peers *crgw_peers_new(struct event_base *base, crgw_config *cfg, int timeout_ms, char *err,
@@ -503,15 +567,13 @@ crgw_peers *crgw_peers_new(struct event_base *base, crgw_config *cfg, int timeou
     p->peers = xcalloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof(peer));
     for (size_t i = 0; i < cfg->n_nodes; i++) {
         const crgw_node *nd = &cfg->nodes[i];
-        if (strcmp(nd->code, cfg->node) == 0 || nd->url == NULL)
+        if (strcmp(nd->code, cfg->node) == 0 || nd->urls.n == 0)
             continue;
         peer *pe = &p->peers[p->n];
         pe->owner = p;
         snprintf(pe->code, sizeof(pe->code), "%s", nd->code);
-        if (parse_url(pe, nd->url) != 0) {
-            log_warn("peer %s: unusable url '%s' (numeric address or localhost needed)", nd->code,
-                     nd->url);
-            free(pe->authority);
+        if (peer_addrs(pe, nd) != 0) {
+            addrs_free(pe);
             memset(pe, 0, sizeof(*pe));
             continue;
         }
@@ -529,7 +591,7 @@ static void peer_cleanup(peer *pe)
 {
     peer_close(pe, "shutting down");
     event_free(pe->flush_ev);
-    free(pe->authority);
+    addrs_free(pe);
     free(pe->tls_uri);
 }
 

@@ -241,3 +241,27 @@ Test(config, overrides_apply_like_the_file)
     cr_assert(strstr(errs.v[0], "override 'nodot=1'"), "%s", errs.v[0]);
     crgw_errs_cleanup(&errs);
 }
+
+Test(config, url_may_list_the_hosts_of_a_node)
+{
+    crgw_config *cfg = load_ok(DATA "url-list.yaml");
+    const crgw_node *b = crgw_config_peer_by_uri(cfg, "urn:crgw:node:330100");
+    cr_assert_not_null(b);
+    cr_assert_eq(b->urls.n, 2);
+    cr_assert_str_eq(b->urls.v[0], "https://127.0.0.1:18330");
+    cr_assert_str_eq(b->urls.v[1], "https://127.0.0.2:18330");
+    cr_assert_str_eq(b->url, "https://127.0.0.1:18330", "url is the first of the list");
+    const crgw_node *a = crgw_config_self(cfg);
+    cr_assert_eq(a->urls.n, 1);
+    cr_assert_str_eq(a->url, "https://127.0.0.1:18120");
+    crgw_config_unref(cfg);
+}
+
+Test(config, bad_url_lists)
+{
+    const char *fed = DATA "fed-bad-url-list.yaml";
+    expect_error(DATA "bad-url-list.yaml", fed, 5, "'url' must name at least one https://HOST:PORT");
+    expect_error(DATA "bad-url-list.yaml", fed, 12,
+                 "'url' must start with https://, got 'http://127.0.0.2:18330'");
+    expect_error(DATA "bad-url-list.yaml", fed, 13, "'url' lists https://127.0.0.1:18330 twice");
+}
