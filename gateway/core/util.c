@@ -94,6 +94,11 @@ static int buf_reserve(crgw_buf *b, size_t extra)
     return 0;
 }
 
+int crgw_buf_reserve(crgw_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 int crgw_buf_add(crgw_buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n) != 0)

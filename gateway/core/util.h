@@ -43,6 +43,9 @@ void crgw_buf_cleanup(crgw_buf *b);
 void crgw_buf_reset(crgw_buf *b);
 /* Returns 0, or CRGW_ERR_TOOBIG when the limit would be exceeded (buffer unchanged). */
 int crgw_buf_add(crgw_buf *b, const void *p, size_t n);
+/* Room for extra more bytes in one allocation (a declared length); CRGW_ERR_TOOBIG past the limit.
+ */
+int crgw_buf_reserve(crgw_buf *b, size_t extra);
 int crgw_buf_adds(crgw_buf *b, const char *s);
 int crgw_buf_printf(crgw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* NUL-terminates (not counted in len) and hands the storage to the caller; b is reset. */

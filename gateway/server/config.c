@@ -851,6 +851,26 @@ static const field limits_fields[] = {
      .min = 10,
      .max = 60000},
     {.name = "max_doc_depth", .type = F_INT, .off = LIM(max_doc_depth), .min = 8, .max = 1024},
+    {.name = "max_buffered_per_conn",
+     .type = F_SIZE,
+     .off = LIM(max_buffered_per_conn),
+     .min = 64 * 1024,
+     .max = 1LL << 40},
+    {.name = "max_buffered_total",
+     .type = F_SIZE,
+     .off = LIM(max_buffered_total),
+     .min = 1024 * 1024,
+     .max = 1LL << 44},
+    {.name = "max_header_bytes_per_s",
+     .type = F_SIZE,
+     .off = LIM(max_header_bytes_per_s),
+     .min = 64 * 1024,
+     .max = 1LL << 32},
+    {.name = "send_timeout_ms",
+     .type = F_INT,
+     .off = LIM(send_timeout_ms),
+     .min = 100,
+     .max = 3600000},
     {0},
 };
 
@@ -976,6 +996,10 @@ static void set_defaults(crgw_config *cfg)
     cfg->limits.drain_timeout_ms = 10000;
     cfg->limits.redis_timeout_ms = 1000;
     cfg->limits.max_doc_depth = 64;
+    cfg->limits.max_buffered_per_conn = 64u << 20;
+    cfg->limits.max_buffered_total = (size_t)8 << 30;
+    cfg->limits.max_header_bytes_per_s = 16u << 20;
+    cfg->limits.send_timeout_ms = 30000;
 }
 
 /* Cross-references, once everything is read. */

@@ -99,14 +99,18 @@ typedef struct {
 } crgw_agreement;
 
 typedef struct {
-    size_t max_body;        /* bytes, default 4 MiB */
-    size_t max_header_list; /* bytes, default 16 KiB */
-    uint32_t max_streams;   /* per connection, default 100 */
-    int idle_timeout_ms;    /* connection without streams, default 60000 */
-    int request_timeout_ms; /* headers+body must arrive within, default 10000 */
-    int drain_timeout_ms;   /* SIGTERM: in-flight streams finish within, default 10000 */
-    int redis_timeout_ms;   /* connect and command timeout, default 1000 */
-    int max_doc_depth;      /* XML/JSON nesting, default 64 */
+    size_t max_body;               /* bytes, default 4 MiB */
+    size_t max_header_list;        /* bytes, default 16 KiB */
+    uint32_t max_streams;          /* per connection, default 100 */
+    int idle_timeout_ms;           /* connection without streams, default 60000 */
+    int request_timeout_ms;        /* headers+body must arrive within, default 10000 */
+    int drain_timeout_ms;          /* SIGTERM: in-flight streams finish within, default 10000 */
+    int redis_timeout_ms;          /* connect and command timeout, default 1000 */
+    int max_doc_depth;             /* XML/JSON nesting, default 64 */
+    size_t max_buffered_per_conn;  /* request body bytes one connection may hold, 64 MiB */
+    size_t max_buffered_total;     /* ... every connection of every worker, default 8 GiB */
+    size_t max_header_bytes_per_s; /* decoded header bytes per connection, default 16 MiB/s */
+    int send_timeout_ms;           /* peer keeps a zero window longer: reset, default 30000 */
 } crgw_limits;
 
 typedef struct crgw_config {

@@ -4,8 +4,10 @@
  * with nghttp2_session_mem_send into a local batch buffer and appended to the bufferevent in
  * large pieces, up to a high-water mark (resumed from the write callback).
  *
- * Flow control: automatic WINDOW_UPDATE is off; a DATA chunk is consumed once it has been
- * copied into the stream's bounded body (or dropped for a stream already answered).
+ * Flow control: automatic WINDOW_UPDATE is off; a DATA chunk dropped (stream already answered)
+ * is consumed at once, one copied into the stream's bounded body only while the body budgets
+ * hold (conn_guard.h, which also owns the header budget, frame rates, send timeout and the
+ * GOAWAY-flush-linger close).
  *
  * Hot path (a GET answered synchronously): streams come from a per-connection free list, each
  * with an inline arena for headers, path and response headers; no allocation per request.
@@ -31,6 +33,7 @@
 #include "gateway/core/log.h"
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
+#include "gateway/server/conn_guard.h"
 #include "gateway/server/h2.h"
 #include "gateway/server/list.h"
 #include "gateway/server/metrics.h"
@@ -43,8 +46,10 @@
 #define POOL_MAX 32
 #define OUTPUT_HIGH_WATER (64 * 1024)
 #define BATCH_SIZE (16 * 1024)
+/* initial windows, or the connection's body budget when smaller (the most it can overrun it by) */
 #define STREAM_WINDOW (256 * 1024)
 #define CONN_WINDOW (1024 * 1024)
+#define WINDOW(w, budget) ((uint32_t)((budget) < (size_t)(w) ? (budget) : (size_t)(w)))
 #define MAX_TEST_DELAY_MS 10000
 
 #define ALL_LOCAL_ROLES                                                                            \
@@ -96,6 +101,7 @@ typedef struct stream {
     struct event *delay_timer;
     size_t arena_used;
     chunk *overflow;
+    crgw_guard_stream g; /* body budget, send timeout */
     _Alignas(8) char arena[ARENA_SIZE];
 } stream;
 
@@ -115,6 +121,7 @@ struct crgw_conn {
     struct event *slow_timer;
     int in_recv;
     int goaway_final;
+    crgw_guard g; /* what the client may make us hold; GOAWAY-flush-linger closing */
     crgw_conn *prev, *next;
 };
 
@@ -227,6 +234,7 @@ static void stream_unlink(stream *s)
 {
     crgw_conn *c = s->conn;
     CRGW_LIST_REMOVE(c->head, c->tail, s);
+    crgw_guard_stream_leave(&s->g);
     c->n_streams--;
     n_open_streams--;
 }
@@ -257,6 +265,7 @@ static void stream_release(stream *s)
         s->overflow = n;
     }
     crgw_buf_cleanup(&s->body);
+    crgw_guard_stream_free(&s->g);
     free(s->resp_heap);
     if (s->delay_timer)
         event_free(s->delay_timer);
@@ -387,6 +396,8 @@ void crgw_conn_respond(crgw_req *r, int status, const char *content_type, const 
     if (rv != 0) {
         CRGW_LOG(CRGW_LOG_WARN, c->id, s->id, "submit_response: %s", nghttp2_strerror(rv));
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+    } else {
+        crgw_guard_sending(&c->g, &s->g, s->id);
     }
     s->flags |= F_SUBMITTED;
     conn_kick(c);
@@ -602,6 +613,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 {
     (void)flags;
     crgw_conn *c = user_data;
+    if (crgw_guard_header(&c->g, namelen, valuelen) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* GOAWAY ENHANCE_YOUR_CALM (readcb) */
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
@@ -651,14 +664,24 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
+    crgw_conn *c = user_data;
+    if (crgw_guard_frame(&c->g, frame) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* GOAWAY ENHANCE_YOUR_CALM (readcb) */
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (!s)
         return 0; /* the stream may already be gone (STYLE.md) */
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         on_headers_done(s);
+        if (!(s->flags & F_ANSWERED) && !s->req.sstream && /* a stream route reads as it goes */
+            crgw_guard_admit(&c->g, &s->g, s->id, s->content_length,
+                             !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM), &s->body) != 0)
+            reject(s, 503, "body-budget", "Server busy: request body budget exhausted",
+                   "the request body does not fit in what remains of the connection's or the "
+                   "server's request body budget; retry later",
+                   NULL);
+    }
     if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !(s->flags & F_COMPLETE))
         on_request_complete(s);
     return 0;
@@ -668,15 +691,17 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
                          const uint8_t *data, size_t len, void *user_data)
 {
     (void)flags;
-    (void)user_data;
+    crgw_conn *c = user_data;
     stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (s && s->req.sstream && !(s->flags & F_ANSWERED)) {
         s->deadline_us = crgw_now_us() + (uint64_t)s->req.cfg->limits.request_timeout_ms * 1000u;
         crgw_sstream_body(&s->req, (const char *)data, len); /* consumed by the route */
         return 0;
     }
+    size_t held = 0; /* 0: dropped */
     if (s && !(s->flags & (F_ANSWERED | F_DISPATCHED))) {
-        if (crgw_buf_add(&s->body, data, len) != 0) {
+        held = crgw_buf_add(&s->body, data, len) == 0 ? s->body.cap : 0;
+        if (!held) {
             crgw_buf_cleanup(&s->body);
             reject(s, 413, "body-too-large", "Request body too large",
                    "the request body exceeds the configured limit", NULL);
@@ -693,8 +718,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
             nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
         }
     }
-    /* processed (copied or dropped): give the window back */
-    nghttp2_session_consume(session, stream_id, len);
+    /* dropped: the window goes back; copied: while the body budgets hold (conn_guard) */
+    crgw_guard_data(&c->g, s ? &s->g : NULL, stream_id, len, held);
     return 0;
 }
 
@@ -770,7 +795,7 @@ void crgw_conn_cleanup(void)
 
 static int conn_send(crgw_conn *c)
 {
-    if (!c->session)
+    if (!c->session || c->g.closing)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     char batch[BATCH_SIZE];
@@ -804,13 +829,13 @@ static int conn_send(crgw_conn *c)
 /* Closes the connection once the session wants neither read nor write and output is flushed. */
 static void conn_after_io(crgw_conn *c)
 {
-    if (!c->session)
+    if (!c->session || c->g.closing)
         return;
     if (nghttp2_session_want_read(c->session) || nghttp2_session_want_write(c->session))
         return;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
         return;
-    conn_free(c);
+    crgw_guard_linger(&c->g); /* then conn_free */
 }
 
 static void readcb(struct bufferevent *bev, void *arg)
@@ -818,6 +843,10 @@ static void readcb(struct bufferevent *bev, void *arg)
     crgw_conn *c = arg;
     if (!c->session)
         return;
+    if (c->g.closing) {
+        crgw_guard_discard(&c->g);
+        return;
+    }
     struct evbuffer *in = bufferevent_get_input(bev);
     c->in_recv = 1;
     struct evbuffer_iovec v[8];
@@ -829,9 +858,9 @@ static void readcb(struct bufferevent *bev, void *arg)
         for (int i = 0; i < nv; i++) {
             ssize_t n = nghttp2_session_mem_recv(c->session, v[i].iov_base, v[i].iov_len);
             if (n < 0) {
-                CRGW_LOG(CRGW_LOG_INFO, c->id, 0, "closing: %s", nghttp2_strerror((int)n));
                 c->in_recv = 0;
-                conn_free(c);
+                crgw_guard_fatal(&c->g, (int)n); /* GOAWAY, flush, linger, conn_free */
+                crgw_guard_discard(&c->g);
                 return;
             }
             total += (size_t)n;
@@ -852,12 +881,34 @@ static void writecb(struct bufferevent *bev, void *arg)
     crgw_conn *c = arg;
     if (!c->session)
         return;
+    if (c->g.closing) {
+        crgw_guard_flushed(&c->g);
+        return;
+    }
     if (nghttp2_session_want_write(c->session) && conn_send(c) != 0) {
         conn_free(c);
         return;
     }
     conn_after_io(c);
 }
+
+static int guard_flush(void *owner)
+{
+    crgw_conn *c = owner;
+    if (conn_send(c) != 0) {
+        conn_free(c);
+        return -1;
+    }
+    conn_after_io(c);
+    return 0;
+}
+
+static void guard_release(void *owner)
+{
+    conn_free(owner);
+}
+
+static const crgw_guard_ops guard_ops = {guard_flush, guard_release};
 
 static int conn_start_session(crgw_conn *c)
 {
@@ -867,14 +918,18 @@ static int conn_start_session(crgw_conn *c)
         return -1;
     }
     const crgw_config *cfg = crgw_server_config(c->srv);
+    crgw_guard_start(&c->g, c, &guard_ops, crgw_server_base(c->srv), c->bev, c->session, c->id,
+                     c->tls, &cfg->limits);
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->limits.max_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+         WINDOW(STREAM_WINDOW, cfg->limits.max_buffered_per_conn)},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cfg->limits.max_header_list},
     };
     if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, CRGW_ARRAY_LEN(iv)) != 0)
         return -1;
-    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW);
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0,
+                                          WINDOW(CONN_WINDOW, cfg->limits.max_buffered_per_conn));
     if (crgw_server_draining(c->srv))
         nghttp2_submit_shutdown_notice(c->session);
     return conn_send(c);
@@ -909,6 +964,8 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
         return;
     }
     if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        if ((events & BEV_EVENT_EOF) && c->g.closing && !c->g.lingering)
+            return; /* the peer half-closed: its GOAWAY still goes out (conn_guard) */
         if (c->tls && !c->session && (events & BEV_EVENT_ERROR)) {
             unsigned long e = bufferevent_get_openssl_error(bev);
             char buf[160] = "";
@@ -1058,6 +1115,7 @@ static void conn_free(crgw_conn *c)
         nghttp2_session_del(c->session); /* does not call on_stream_close */
         c->session = NULL;
     }
+    crgw_guard_stop(&c->g);
     while (c->head) {
         stream *s = c->head;
         s->flags |= F_CLOSED;

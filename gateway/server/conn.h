@@ -21,7 +21,8 @@
  * at the headers, streamed bodies while they arrive), header list by limits.max_header_list
  * (431), a request must be complete within limits.request_timeout_ms (408), a connection
  * without streams is closed after limits.idle_timeout_ms, SETTINGS_MAX_CONCURRENT_STREAMS =
- * limits.max_streams, nghttp2's stream-reset rate limit and CONTINUATION limit.
+ * limits.max_streams, nghttp2's stream-reset rate limit and CONTINUATION limit; body budgets,
+ * header decoding budget, frame rates, send timeout and GOAWAY before close (conn_guard.h).
  */
 #ifndef CRGW_CONN_H
 #define CRGW_CONN_H

@@ -5,6 +5,7 @@
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
+#include "gateway/server/conn_guard.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/openapi.h"
 #include "gateway/server/redis.h"
@@ -42,6 +43,8 @@ void crgw_route_metrics(crgw_req *r)
 {
     crgw_metrics_gauge_set("crgw_http_open_connections", NULL, (double)crgw_conn_count());
     crgw_metrics_gauge_set("crgw_http_open_streams", NULL, (double)crgw_conn_open_streams());
+    /* request body bytes held (or reserved) by every worker's connections (conn_guard) */
+    crgw_metrics_gauge_set("crgw_http_buffered_body_bytes", NULL, (double)crgw_guard_total_used());
     crgw_metrics_gauge_set("crgw_http_requests_in_flight", NULL, (double)crgw_conn_inflight());
     crgw_metrics_gauge_set("crgw_redis_up", NULL, crgw_redis_up(crgw_server_redis(r->server)));
     crgw_metrics_gauge_set("crgw_draining", NULL, crgw_server_draining(r->server));

@@ -24,6 +24,7 @@
 #include "gateway/core/util.h"
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
+#include "gateway/server/conn_guard.h"
 #include "gateway/server/metrics.h"
 #include "gateway/server/module.h"
 #include "gateway/server/ops_routes.h"
@@ -582,6 +583,7 @@ static int run_workers(crgw_server *s, int n)
                 _exit(0);
             free(pids);
             s->worker = i;
+            crgw_guard_worker(i);
             int rc = run_loop(s);
             crgw_config_unref(s->cfg);
             free(s->redis_addr);
@@ -610,6 +612,7 @@ static int run_workers(crgw_server *s, int n)
                     continue;
                 pids[i] = 0;
                 alive--;
+                crgw_guard_worker_gone(i);
                 if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
                     rc = 1;
                     log_error("worker %d (pid %d) ended with status %d", i, (int)pid, st);
@@ -741,6 +744,7 @@ int crgw_server_main(int argc, char **argv, const crgw_module *const *mods)
     signal(SIGXFSZ, SIG_IGN); /* a write past a file-size limit fails (EFBIG), the process lives */
     if (!workers)
         workers = srv.cfg->workers > 0 ? srv.cfg->workers : 1;
+    crgw_guard_global_init(workers); /* the total body budget, shared by the workers */
     rc = workers > 1 ? run_workers(&srv, workers) : run_loop(&srv);
 
 out:
