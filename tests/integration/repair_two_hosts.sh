@@ -1,6 +1,7 @@
 #!/bin/bash
-# Issue 11, acceptance 4 (the crgw side): one node (B, 330100) on two hosts, two `crgw serve` on
-# different addresses sharing B's Redis; A (120000) has B's `url` as a list of both. Decisions
+# Issue 11, acceptance 4: one node (B, 330100) on two hosts, two `crgw serve` on different
+# addresses sharing B's Redis, a Sentinel set (a primary, two replicas, three Sentinels,
+# min_replicas_ack 1: tests/integration/sentinel_lib.bash); A (120000) has B's `url` as a list of both. Decisions
 # stream into A while B's first host is SIGKILLed: A's peer client fails over to the second
 # address and its outbox drains through it; every event is applied at B once, in origin_seq
 # order; a failed connect to one address moves on to the next at once (the requests wait in the
@@ -10,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CRGW_ROOT=$ROOT
 source "$ROOT/tests/integration/lib.sh"
 source "$ROOT/tests/integration/repair_lib.bash"
+source "$ROOT/tests/integration/sentinel_lib.bash"
 trap 'rc=$?; [ "$FAILED" != 0 ] && { rp_dump_logs; tail -n 30 "$T/b2/crgw.log"; }; (exit $rc); _lib_cleanup' EXIT
 A=120000 B=330100
 N=${TWO_HOSTS_N:-1500}
@@ -31,19 +33,21 @@ expect_eq "B's url is a list of two hosts" \
 out=$("$CRGW" check-config --config "$T/fed/node-$A.yaml" 2>&1)
 expect_eq "check-config accepts a list of urls" "$?" 0
 
-for n in $A $B; do rp_start_redis $n; done
+rp_start_redis $A
+sn_start $B
+RP_REDIS[$B]=$(sn_addr $B 1 1000)
 rp_start_node $A
 rp_start_node $B CRGW_TEST_REPAIR_AUDIT=1
 mkdir -p "$T/b2"
 CRGW_TEST_REPAIR_AUDIT=1 "$CRGW" serve --config "$T/fed/node-$B-2.yaml" \
-    --redis "unix:$T/$B/redis.sock" >>"$T/b2/crgw.log" 2>&1 &
+    --redis "${RP_REDIS[$B]}" >>"$T/b2/crgw.log" 2>&1 &
 B2_PID=$!
 _LIB_PIDS+=("$B2_PID")
 up2() { curl -s -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$h2c2/healthz"; }
 rp_wait 10 up2 || { fail "B's second host did not start"; exit 1; }
 
 "$LOAD" --node 127.0.0.1:$(rp_port $A h2c) --n "$N" --rate "$RATE" --unique --concurrency 16 \
-    --prefix TWO --wait 60 --peer-redis "unix:$T/$B/redis.sock" >"$T/load.out" 2>&1 &
+    --prefix TWO --wait 60 --peer-redis "127.0.0.1:$(sn_primary $B)" >"$T/load.out" 2>&1 &
 LOAD_PID=$!
 sleep 3
 before=$(rp_redis $B HGET crgw:stats:events applied)
