@@ -873,6 +873,8 @@ int crgw_repair_start(crgw_server *s, void **state)
         {"crgw_repair_outbox_retries_total", "Outbox delivery retries, by peer"},
         {"crgw_repair_outbox_dead_letters_total", "Events moved to the dead letters, by peer"},
         {"crgw_repair_outbox_lag", "Events waiting in the outbox of a peer"},
+        {"crgw_repair_durability_not_reached_total",
+         "Repair writes answered 503 because fewer replicas than min_replicas_ack acknowledged"},
     };
     for (size_t i = 0; i < CRGW_ARRAY_LEN(help); i++)
         crgw_metrics_help(help[i][0], help[i][1]);

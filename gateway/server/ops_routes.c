@@ -84,6 +84,8 @@ static int ops_start(crgw_server *s, void **state)
         {"crgw_redis_command_duration_seconds", "Round trip of Redis commands"},
         {"crgw_redis_errors_total", "Redis commands that failed or timed out"},
         {"crgw_config_reloads_total", "Configuration reloads (SIGHUP), by result"},
+        {"crgw_http_buffered_body_bytes",
+         "Request body bytes held or reserved by the server (limits.max_buffered_total)"},
     };
     for (size_t i = 0; i < CRGW_ARRAY_LEN(help); i++)
         crgw_metrics_help(help[i][0], help[i][1]);
