@@ -626,7 +626,7 @@ static void decide_app_cb(crgw_redis *rc, struct redisReply *reply, void *priv)
     (void)rc;
     decide_op *op = priv;
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        crgw_rs_unavailable(op->r, "Redis did not answer");
+        crgw_rs_unavailable(op->r, reply ? reply->str : "Redis did not answer");
         decide_op_free(op);
         return;
     }

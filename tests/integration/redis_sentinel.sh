@@ -112,6 +112,13 @@ sn_restart $A "$SN_KILLED_PORT"
 sn_wait_replicas $A 2 30 && pass "the old primary rejoined as a replica" || fail "old primary did not rejoin"
 REPLICAS=()
 for p in ${SN_PORTS[$A]}; do [ "$p" != "$P1" ] && REPLICAS+=("${SN_PID[$A:$p]}"); done
+# the rejoined replica's full sync forked a BGSAVE on the primary: wait until it ended (with
+# appendfsync always, the primary's fsyncs can stall behind the child's disk writes for longer
+# than the command timeout on a slow disk, which would be a store-unavailable 503, not the one
+# this checks)
+idle() { [ "$(rp_redis $A INFO persistence | tr -d '\r' |
+    grep -cE '^(rdb_bgsave_in_progress|aof_rewrite_in_progress):1')" = 0 ]; }
+rp_wait 30 idle || fail "the primary still saves after 30 s"
 kill -STOP "${REPLICAS[@]}"
 decision revoked dec-s2
 expect_eq "no replica acknowledges: 503" "$STATUS" 503
