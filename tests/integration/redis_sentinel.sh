@@ -110,8 +110,6 @@ require_ok
 # ---- the killed server comes back as a replica; then the replicas stop: 503 ----
 sn_restart $A "$SN_KILLED_PORT"
 sn_wait_replicas $A 2 30 && pass "the old primary rejoined as a replica" || fail "old primary did not rejoin"
-REPLICAS=()
-for p in ${SN_PORTS[$A]}; do [ "$p" != "$P1" ] && REPLICAS+=("${SN_PID[$A:$p]}"); done
 # the rejoined replica's full sync forked a BGSAVE on the primary: wait until it ended (with
 # appendfsync always, the primary's fsyncs can stall behind the child's disk writes for longer
 # than the command timeout on a slow disk, which would be a store-unavailable 503, not the one
@@ -119,6 +117,24 @@ for p in ${SN_PORTS[$A]}; do [ "$p" != "$P1" ] && REPLICAS+=("${SN_PID[$A:$p]}")
 idle() { [ "$(rp_redis $A INFO persistence | tr -d '\r' |
     grep -cE '^(rdb_bgsave_in_progress|aof_rewrite_in_progress):1')" = 0 ]; }
 rp_wait 30 idle || fail "the primary still saves after 30 s"
+# On a slow machine the Sentinels may have failed over once more meanwhile (a primary stalled by
+# that fork for longer than down-after): stop the replicas of the primary that all three name
+# now, once crgw uses it too.
+agreed() {
+    local p a all=
+    for p in ${SN_SPORTS[$A]}; do
+        a=$(timeout 2 redis-cli -p "$p" SENTINEL get-master-addr-by-name "crgw-$A" 2>/dev/null | sed -n 2p)
+        [ -n "$a" ] || return 1
+        [ -z "$all" ] || [ "$all" = "$a" ] || return 1
+        all=$a
+    done
+    [ "$(timeout 2 redis-cli -p "$all" ROLE 2>/dev/null | head -1)" = master ] || return 1
+    grep "primary 127.0.0.1:" "$T/$A/crgw.log" | tail -1 | grep -q "primary 127.0.0.1:$all" || return 1
+    PNOW=$all
+}
+rp_wait 30 agreed || fail "the Sentinels and crgw do not agree on one primary"
+REPLICAS=()
+for p in ${SN_PORTS[$A]}; do [ "$p" != "$PNOW" ] && REPLICAS+=("${SN_PID[$A:$p]}"); done
 kill -STOP "${REPLICAS[@]}"
 decision revoked dec-s2
 expect_eq "no replica acknowledges: 503" "$STATUS" 503
