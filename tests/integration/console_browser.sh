@@ -24,8 +24,13 @@ for tool in chromium node npm certutil pk12util; do
     command -v "$tool" >/dev/null || { fail "$tool missing: run ops/install-deps"; exit 1; }
 done
 if [ ! -d "$CRGW_ROOT/tests/browser/node_modules/puppeteer-core" ]; then
-    (cd "$CRGW_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error) ||
-        { fail "npm ci in tests/browser failed"; exit 1; }
+    # npm trusts its own CA list unless told otherwise; a machine whose egress goes through a
+    # proxy with its own CA has it in the system bundle
+    cafile=()
+    [ -z "${npm_config_cafile:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ] &&
+        cafile=(--cafile /etc/ssl/certs/ca-certificates.crt)
+    (cd "$CRGW_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error "${cafile[@]}") ||
+        { fail "npm ci in tests/browser failed (the npm registry must be reachable)"; exit 1; }
 fi
 
 # A: dead letters after 2 s, short retries (B is down when the application is filed)
