@@ -686,6 +686,7 @@
   /* ---------- federation ---------- */
   let fedTimer = null;
   let fed = null; /* {peers, status, ready, metrics, dead: {node: [...]}, at} */
+  rerender.push(function () { renderFed(); }); /* a language switch redraws it at once */
 
   function fedActive(on) {
     if (on && !fedTimer) { fedLoad(); fedTimer = setInterval(fedLoad, 3000); }
