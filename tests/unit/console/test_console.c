@@ -5,13 +5,9 @@
  * Accept-Language, and /v1/federation/status (roles, anchors, the log's ring).
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -23,127 +19,19 @@
 #include "gateway/server/config.h"
 #include "gateway/server/conn.h"
 #include "gateway/server/server.h"
+#include "tests/unit/test_h2.h"
 
 #define CONFIG "tests/unit/data/config/ok.yaml"
 
 static const crgw_module *const mods[] = {&crgw_console_module, NULL};
 
-typedef struct {
-    int fd;
-    int status;
-    char hname[24][64];
-    char hvalue[24][512];
-    int nh;
-    char *body;
-    size_t len, cap;
-    int closed;
-} client;
+typedef crgw_test_h2 client;
+#define hdr crgw_test_h2_header
 
-static const char *hdr(const client *c, const char *name)
-{
-    for (int i = 0; i < c->nh; i++)
-        if (strcmp(c->hname[i], name) == 0)
-            return c->hvalue[i];
-    return NULL;
-}
-
-static ssize_t cl_send(nghttp2_session *ss, const uint8_t *data, size_t len, int flags, void *u)
-{
-    (void)ss;
-    (void)flags;
-    client *c = u;
-    ssize_t n = write(c->fd, data, len);
-    return n < 0 ? NGHTTP2_ERR_WOULDBLOCK : n;
-}
-
-static int cl_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-                     const uint8_t *value, size_t vl, uint8_t flags, void *u)
-{
-    (void)ss;
-    (void)f;
-    (void)flags;
-    client *c = u;
-    if (nl == 7 && memcmp(name, ":status", 7) == 0)
-        c->status = (int)strtol((const char *)value, NULL, 10);
-    else if (c->nh < 24 && nl < 64 && vl < 512) {
-        memcpy(c->hname[c->nh], name, nl);
-        c->hname[c->nh][nl] = 0;
-        memcpy(c->hvalue[c->nh], value, vl);
-        c->hvalue[c->nh][vl] = 0;
-        c->nh++;
-    }
-    return 0;
-}
-
-static int cl_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *d, size_t len,
-                   void *u)
-{
-    (void)ss;
-    (void)flags;
-    (void)id;
-    client *c = u;
-    if (c->len + len + 1 > c->cap) {
-        c->cap = (c->len + len + 1) * 2;
-        c->body = xrealloc(c->body, c->cap);
-    }
-    memcpy(c->body + c->len, d, len);
-    c->len += len;
-    return 0;
-}
-
-static int cl_close(nghttp2_session *ss, int32_t id, uint32_t code, void *u)
-{
-    (void)ss;
-    (void)id;
-    (void)code;
-    ((client *)u)->closed = 1;
-    return 0;
-}
-
-#define NV(n, v) {(uint8_t *)n, (uint8_t *)v, strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
-
-/* GET path with extra request headers (name, value, ..., NULL) on a new connection. */
-static void get(struct event_base *base, crgw_server *s, const char *path, client *c,
+static void get(struct event_base *b, crgw_server *s, const char *path, client *c,
                 const char *const *extra)
 {
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    crgw_conn_accept(s, sv[0], NULL, 0);
-    free(c->body);
-    memset(c, 0, sizeof(*c));
-    c->fd = sv[1];
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, cl_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, cl_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, cl_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, cl_close);
-    nghttp2_session *ss;
-    nghttp2_session_client_new(&ss, cb, c);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, NULL, 0);
-    nghttp2_nv hdrs[12] = {NV(":method", "GET"), NV(":scheme", "http"),
-                           NV(":authority", "localhost"), NV(":path", path)};
-    size_t n = 4;
-    for (size_t i = 0; extra && extra[i] && n < 12; i += 2)
-        hdrs[n++] = (nghttp2_nv)NV(extra[i], extra[i + 1]);
-    cr_assert_gt(nghttp2_submit_request(ss, NULL, hdrs, n, NULL, NULL), 0);
-    for (int i = 0; i < 4000 && !c->closed; i++) {
-        nghttp2_session_send(ss);
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        uint8_t buf[16384];
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r > 0)
-            cr_assert_geq(nghttp2_session_mem_recv(ss, buf, (size_t)r), 0);
-        else
-            usleep(200);
-    }
-    cl_data(NULL, 0, 0, (const uint8_t *)"", 0, c); /* make body non-NULL */
-    c->body[c->len] = '\0';
-    nghttp2_session_del(ss);
-    close(c->fd);
-    cr_assert(c->closed, "no answer to GET %s", path);
+    crgw_test_h2_get(b, s, path, extra, c);
 }
 
 static struct event_base *base;
@@ -163,8 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    free(cl.body);
-    memset(&cl, 0, sizeof(cl));
+    crgw_test_h2_free(&cl);
     crgw_server_free_embedded(srv);
     event_base_loop(base, EVLOOP_NONBLOCK);
     event_base_free(base);

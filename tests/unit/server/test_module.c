@@ -6,13 +6,9 @@
  * request (an nghttp2 client session on a socket pair) from the module's state.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
-#include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -21,6 +17,7 @@
 #include "gateway/server/conn.h"
 #include "gateway/server/module.h"
 #include "gateway/server/server.h"
+#include "tests/unit/test_h2.h"
 
 #define DATA "tests/unit/data/config/"
 
@@ -157,97 +154,6 @@ Test(module, check_hook_refuses)
 
 /* ---- the route, over HTTP/2 ---- */
 
-typedef struct {
-    int fd;
-    int status;
-    char body[512];
-    size_t len;
-    int closed;
-} client;
-
-static ssize_t cl_send(nghttp2_session *ss, const uint8_t *data, size_t len, int flags, void *u)
-{
-    (void)ss;
-    (void)flags;
-    client *c = u;
-    ssize_t n = write(c->fd, data, len);
-    return n < 0 ? NGHTTP2_ERR_WOULDBLOCK : n;
-}
-
-static int cl_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-                     const uint8_t *value, size_t vl, uint8_t flags, void *u)
-{
-    (void)ss;
-    (void)f;
-    (void)flags;
-    (void)vl;
-    client *c = u;
-    if (nl == 7 && memcmp(name, ":status", 7) == 0)
-        c->status = (int)strtol((const char *)value, NULL, 10); /* NUL-terminated */
-    return 0;
-}
-
-static int cl_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *d, size_t len,
-                   void *u)
-{
-    (void)ss;
-    (void)flags;
-    (void)id;
-    client *c = u;
-    if (c->len + len < sizeof(c->body)) {
-        memcpy(c->body + c->len, d, len);
-        c->len += len;
-    }
-    return 0;
-}
-
-static int cl_close(nghttp2_session *ss, int32_t id, uint32_t code, void *u)
-{
-    (void)ss;
-    (void)id;
-    (void)code;
-    ((client *)u)->closed = 1;
-    return 0;
-}
-
-/* GET path on a new connection to the embedded server s; fills c. */
-static void get(struct event_base *base, crgw_server *s, const char *path, client *c)
-{
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    crgw_conn_accept(s, sv[0], NULL, 0);
-    memset(c, 0, sizeof(*c));
-    c->fd = sv[1];
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, cl_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, cl_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, cl_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, cl_close);
-    nghttp2_session *ss;
-    nghttp2_session_client_new(&ss, cb, c);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, NULL, 0);
-#define NV(n, v) {(uint8_t *)n, (uint8_t *)v, sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
-    nghttp2_nv hdrs[] = {NV(":method", "GET"), NV(":scheme", "http"),
-                         NV(":authority", "localhost"), NV(":path", path)};
-    cr_assert_gt(nghttp2_submit_request(ss, NULL, hdrs, 4, NULL, NULL), 0);
-    for (int i = 0; i < 2000 && !c->closed; i++) {
-        nghttp2_session_send(ss);
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        uint8_t buf[4096];
-        ssize_t n = read(c->fd, buf, sizeof(buf));
-        if (n > 0)
-            cr_assert_geq(nghttp2_session_mem_recv(ss, buf, (size_t)n), 0);
-        else
-            usleep(500);
-    }
-    c->body[c->len] = '\0';
-    nghttp2_session_del(ss);
-    close(c->fd);
-}
-
 Test(module, route_is_served_from_the_module_alone)
 {
     crgw_errs errs = {0};
@@ -256,17 +162,18 @@ Test(module, route_is_served_from_the_module_alone)
     struct event_base *base = event_base_new();
     crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
     cr_assert_not_null(s);
-    client c;
-    get(base, s, "/v1/test/greeting", &c);
+    crgw_test_h2 c = {0};
+    crgw_test_h2_get(base, s, "/v1/test/greeting", NULL, &c);
     cr_assert(c.closed);
     cr_assert_eq(c.status, 200, "%d %s", c.status, c.body);
     cr_assert_str_eq(c.body, "{\"greeting\":\"ni hao\",\"times\":3,\"shout\":true,\"served\":1}");
-    get(base, s, "/v1/test/greeting", &c);
+    crgw_test_h2_get(base, s, "/v1/test/greeting", NULL, &c);
     cr_assert(strstr(c.body, "\"served\":2"), "%s", c.body); /* the module's state persists */
-    get(base, s, "/healthz", &c); /* the server's own routes are there too */
+    crgw_test_h2_get(base, s, "/healthz", NULL, &c); /* the server's own routes are there too */
     cr_assert_eq(c.status, 200);
-    get(base, s, "/v1/test/nope", &c);
+    crgw_test_h2_get(base, s, "/v1/test/nope", NULL, &c);
     cr_assert_eq(c.status, 404);
+    crgw_test_h2_free(&c);
     crgw_server_free_embedded(s);
     event_base_loop(base, EVLOOP_NONBLOCK);
     event_base_free(base);

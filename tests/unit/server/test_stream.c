@@ -8,12 +8,10 @@
  * in flight).
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -25,6 +23,7 @@
 #include "gateway/server/module.h"
 #include "gateway/server/server.h"
 #include "gateway/server/stream.h"
+#include "tests/unit/test_h2.h"
 
 #define DATA "tests/unit/data/config/"
 #define STEP 4096
@@ -145,62 +144,13 @@ static const crgw_module *const mods[] = {&echo_module, NULL};
 /* ---- an nghttp2 client on a socket pair ---- */
 
 typedef struct {
-    int fd;
-    int status;
-    unsigned char *got;
-    size_t len;
-    size_t sent;
-    int closed;
+    crgw_test_h2 h;
+    size_t sent; /* of the request body */
 } client;
 
 static unsigned char pattern(size_t i)
 {
     return (unsigned char)((i * 7 + i / 251) & 0xff);
-}
-
-static ssize_t cl_send(nghttp2_session *ss, const uint8_t *data, size_t len, int flags, void *u)
-{
-    (void)ss;
-    (void)flags;
-    client *c = u;
-    ssize_t n = write(c->fd, data, len);
-    return n < 0 ? NGHTTP2_ERR_WOULDBLOCK : n;
-}
-
-static int cl_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl,
-                     const uint8_t *value, size_t vl, uint8_t flags, void *u)
-{
-    (void)ss;
-    (void)f;
-    (void)flags;
-    (void)vl;
-    client *c = u;
-    if (nl == 7 && memcmp(name, ":status", 7) == 0)
-        c->status = (int)strtol((const char *)value, NULL, 10);
-    return 0;
-}
-
-static int cl_data(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *d, size_t len,
-                   void *u)
-{
-    (void)ss;
-    (void)flags;
-    (void)id;
-    client *c = u;
-    if (c->len + len <= BODY) {
-        memcpy(c->got + c->len, d, len);
-        c->len += len;
-    }
-    return 0;
-}
-
-static int cl_close(nghttp2_session *ss, int32_t id, uint32_t code, void *u)
-{
-    (void)ss;
-    (void)id;
-    (void)code;
-    ((client *)u)->closed = 1;
-    return 0;
 }
 
 static ssize_t body_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t length,
@@ -226,49 +176,25 @@ static ssize_t body_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t l
 static void post(struct event_base *base, crgw_server *s, size_t read_max, int cut,
                  size_t cut_after, client *c)
 {
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    crgw_conn_accept(s, sv[0], NULL, 0);
-    memset(c, 0, sizeof(*c));
-    c->fd = sv[1];
-    c->got = xmalloc(BODY);
-    nghttp2_session_callbacks *cb;
-    nghttp2_session_callbacks_new(&cb);
-    nghttp2_session_callbacks_set_send_callback(cb, cl_send);
-    nghttp2_session_callbacks_set_on_header_callback(cb, cl_header);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, cl_data);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, cl_close);
-    nghttp2_session *ss;
-    nghttp2_session_client_new(&ss, cb, c);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, NULL, 0);
-#define NV(n, v) {(uint8_t *)n, (uint8_t *)v, sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
-    nghttp2_nv hdrs[] = {NV(":method", "POST"), NV(":scheme", "http"),
-                         NV(":authority", "localhost"), NV(":path", "/v1/test/echo")};
+    crgw_test_h2 *h = &c->h;
+    c->sent = 0;
+    crgw_test_h2_open(s, h);
+    nghttp2_nv hdrs[4];
+    size_t nh = crgw_test_h2_nv(hdrs, 4, "POST", "/v1/test/echo", NULL);
     nghttp2_data_provider prd = {.source.ptr = c, .read_callback = body_read};
-    int32_t id = nghttp2_submit_request(ss, NULL, hdrs, 4, &prd, NULL);
+    int32_t id = nghttp2_submit_request(h->ss, NULL, hdrs, nh, &prd, NULL);
     cr_assert_gt(id, 0);
-    int open = 1;
-    for (int i = 0; i < 200000 && !c->closed && open; i++) {
-        nghttp2_session_send(ss);
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        uint8_t buf[65536];
-        size_t want = read_max < sizeof(buf) ? read_max : sizeof(buf);
-        ssize_t n = read(c->fd, buf, want);
-        if (n > 0)
-            cr_assert_geq(nghttp2_session_mem_recv(ss, buf, (size_t)n), 0);
-        else
+    for (int i = 0; i < 200000 && !h->closed && h->fd >= 0; i++) {
+        if (!crgw_test_h2_step(base, h, read_max))
             usleep(200);
-        if (cut && c->len >= cut_after) {
+        if (cut && h->len >= cut_after) {
             if (cut == 1) {
-                nghttp2_submit_rst_stream(ss, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
-                nghttp2_session_send(ss);
+                nghttp2_submit_rst_stream(h->ss, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+                nghttp2_session_send(h->ss);
                 cut = 0;
             } else {
-                close(c->fd);
-                c->fd = -1;
-                open = 0;
+                close(h->fd);
+                h->fd = -1;
             }
         }
     }
@@ -276,9 +202,7 @@ static void post(struct event_base *base, crgw_server *s, size_t read_max, int c
         event_base_loop(base, EVLOOP_NONBLOCK);
         usleep(500);
     }
-    nghttp2_session_del(ss);
-    if (c->fd >= 0)
-        close(c->fd);
+    crgw_test_h2_close(h);
 }
 
 static void reset_stats(void)
@@ -311,19 +235,19 @@ Test(stream, echo_is_exact_and_the_window_bounds_what_the_route_holds)
     crgw_config *cfg;
     crgw_server *s = server(base, &cfg);
     reset_stats();
-    client c;
+    client c = {0};
     post(base, s, 65536, 0, 0, &c);
-    cr_assert(c.closed);
-    cr_assert_eq(c.status, 200);
-    cr_assert_eq(c.len, BODY, "echoed %zu of %u bytes", c.len, BODY);
+    cr_assert(c.h.closed);
+    cr_assert_eq(c.h.status, 200);
+    cr_assert_eq(c.h.len, BODY, "echoed %zu of %u bytes", c.h.len, BODY);
     for (size_t i = 0; i < BODY; i++)
-        cr_assert_eq(c.got[i], pattern(i), "byte %zu", i);
+        cr_assert_eq((unsigned char)c.h.body[i], pattern(i), "byte %zu", i);
     /* the client could never send more than the stream window ahead of the route */
     cr_assert_leq(held_max, 256 * 1024, "route held %zu unconsumed bytes", held_max);
     cr_assert_gt(held_max, 0);
     cr_assert_eq(ended, 1);
     cr_assert_eq(crgw_conn_inflight(), 0);
-    free(c.got);
+    crgw_test_h2_free(&c.h);
     done(base, s, cfg);
 }
 
@@ -333,17 +257,17 @@ Test(stream, a_slow_reader_holds_the_backlog_at_its_mark)
     crgw_config *cfg;
     crgw_server *s = server(base, &cfg);
     reset_stats();
-    client c;
+    client c = {0};
     post(base, s, 1024, 0, 0, &c); /* 1 KiB per step */
-    cr_assert(c.closed);
-    cr_assert_eq(c.len, BODY);
+    cr_assert(c.h.closed);
+    cr_assert_eq(c.h.len, BODY);
     for (size_t i = 0; i < BODY; i += 4093)
-        cr_assert_eq(c.got[i], pattern(i), "byte %zu", i);
+        cr_assert_eq((unsigned char)c.h.body[i], pattern(i), "byte %zu", i);
     cr_assert_geq(backlog_max, CRGW_STREAM_HIGH_WATER, "the backlog reached %zu", backlog_max);
     cr_assert_leq(backlog_max, CRGW_STREAM_HIGH_WATER + STEP);
     cr_assert_leq(held_max, 256 * 1024);
     cr_assert_eq(crgw_conn_inflight(), 0);
-    free(c.got);
+    crgw_test_h2_free(&c.h);
     done(base, s, cfg);
 }
 
@@ -354,20 +278,20 @@ Test(stream, a_reset_or_a_closed_connection_midway_ends_the_route)
     crgw_server *s = server(base, &cfg);
     for (int cut = 1; cut <= 2; cut++) {
         reset_stats();
-        client c;
+        client c = {0};
         post(base, s, 65536, cut, 300 * 1024, &c);
-        cr_assert_geq(c.len, 300 * 1024);
-        cr_assert_lt(c.len, BODY, "cut %d: the whole body came back", cut);
+        cr_assert_geq(c.h.len, 300 * 1024);
+        cr_assert_lt(c.h.len, BODY, "cut %d: the whole body came back", cut);
         cr_assert_eq(closed_seen, 1, "cut %d: closed heard %zu times", cut, closed_seen);
         cr_assert_eq(ended, 1, "cut %d", cut);
         cr_assert_eq(crgw_conn_inflight(), 0, "cut %d", cut);
-        free(c.got);
+        crgw_test_h2_free(&c.h);
     }
     /* and the server still serves */
     reset_stats();
-    client c;
+    client c = {0};
     post(base, s, 65536, 0, 0, &c);
-    cr_assert_eq(c.len, BODY);
-    free(c.got);
+    cr_assert_eq(c.h.len, BODY);
+    crgw_test_h2_free(&c.h);
     done(base, s, cfg);
 }
