@@ -252,33 +252,6 @@ static int audit_answer(crgw_req *r, const char *route, const unsigned char dige
     return crgw_audit_add_text(a, "verify", text, n);
 }
 
-/* What the answer callback needs: the request and the body's digest (computed once, also given
- * to the cache so that it does not digest the body again). */
-typedef struct {
-    crgw_req *r;
-    unsigned char digest[32];
-} answer_ctx;
-
-static void on_answer(void *priv, int status, const char *ctype, const char *body, size_t len)
-{
-    answer_ctx *ax = priv;
-    crgw_req *r = ax->r;
-    unsigned char digest[32];
-    memcpy(digest, ax->digest, 32);
-    free(ax);
-    /* refusing: the log fails or its queue is nearly full, so this answer would not be recorded
-     * in order; what is answered instead (503) is queued like any entry */
-    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
-        (void)audit_answer(r, "reports_verify", digest, 503, "", 0);
-        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
-                         "the answer cannot be recorded in the audit log, so it is not given");
-        return;
-    }
-    (void)audit_answer(r, "reports_verify", digest, status, body,
-                       len); /* queued (in order while the disk fails) */
-    crgw_req_respond(r, status, ctype, body, len, NULL);
-}
-
 /* The query's parameters (scenario, at, to) into q; 0, or -1 once answered with a problem. */
 static int read_params(crgw_req *r, verify_state *st, crgw_cache_query *q)
 {
@@ -317,56 +290,7 @@ static int read_params(crgw_req *r, verify_state *st, crgw_cache_query *q)
     return 0;
 }
 
-/* The request's body and parameters into q; 0, or -1 once answered with a problem. */
-static int read_query(crgw_req *r, verify_state *st, crgw_cache_query *q)
-{
-    if (r->body_len == 0) {
-        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
-                         "POST the report exactly as issued (XML or JWS)");
-        return -1;
-    }
-    if (read_params(r, st, q) != 0)
-        return -1;
-    q->body = r->body;
-    q->body_len = r->body_len;
-    return 0;
-}
-
-static void route_verify(crgw_req *r)
-{
-    verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
-    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
-        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
-                         "the audit log cannot take entries (see /readyz)");
-        return;
-    }
-    crgw_cache_query q = {0};
-    if (read_query(r, st, &q) != 0)
-        return;
-    crgw_cache *cache = crgw_cache_of(r->server);
-    if (cache) {
-        answer_ctx *ax = xmalloc(sizeof(*ax));
-        ax->r = r;
-        crgw_assert(EVP_Digest(r->body, r->body_len, ax->digest, NULL, crgw_cache_sha256(), NULL) ==
-                    1);
-        q.body_digest = ax->digest;
-        q.version = answer_version(st, r->cfg);
-        crgw_cache_submit(cache, &q, on_answer, ax);
-        return;
-    }
-    crgw_cache_verdict v = {0}; /* no cache module on this server: the same verification */
-    verify_cb(st, &q, &v);
-    if (v.status == 200) {
-        crgw_req_respond_json(r, 200, v.answer);
-        return;
-    }
-    json_t *detail = json_object_get(v.answer, "detail");
-    crgw_req_problem(r, v.status, "internal", "Internal error", NULL, "%s",
-                     json_string_value(detail) ? json_string_value(detail) : "");
-    json_decref(v.answer);
-}
-
-/* ---------- one report of a batch (verify_batch.c) ---------- */
+/* ---------- one report: the route, and each report of a batch (verify_batch.c) ---------- */
 
 struct crgw_verify_params {
     crgw_req *r;
@@ -451,6 +375,31 @@ void crgw_verify_submit(crgw_verify_params *p, const char *body, size_t len,
     item_answer(ix, v.status, v.status == 200 ? "application/json" : "application/problem+json",
                 t ? t : "{}", t ? strlen(t) : 2);
     free(t);
+}
+
+static void route_done(void *priv, int status, const char *ctype, const char *body, size_t len)
+{
+    crgw_verify_params *p = priv;
+    crgw_req_respond(p->r, status, ctype, body, len, NULL);
+    crgw_verify_params_free(p);
+}
+
+/* POST /v1/reports/verify: one report, the same path as each report of a batch. */
+static void route_verify(crgw_req *r)
+{
+    if (crgw_audit_refusing(crgw_audit_of(r->server))) {
+        crgw_req_problem(r, 503, "audit-unavailable", "Audit log unavailable", NULL,
+                         "the audit log cannot take entries (see /readyz)");
+        return;
+    }
+    if (r->body_len == 0) {
+        crgw_req_problem(r, 400, "empty-body", "Empty body", NULL,
+                         "POST the report exactly as issued (XML or JWS)");
+        return;
+    }
+    crgw_verify_params *p = crgw_verify_params_new(r, "reports_verify");
+    if (p != NULL)
+        crgw_verify_submit(p, r->body, r->body_len, route_done, p);
 }
 
 /* ---------- the module ---------- */
