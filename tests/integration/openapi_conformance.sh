@@ -13,6 +13,7 @@
 # Last, /metrics of both nodes after all this traffic passes `promtool check metrics`.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/repair_lib.bash"
+source "$(dirname "$0")/repair_sign.bash"
 trap 'rc=$?; [ "$FAILED" != 0 ] && rp_dump_logs; (exit $rc); _lib_cleanup' EXIT
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -48,7 +49,7 @@ call() {
 }
 want() { expect_eq "$1" "$STATUS" "$2"; } # what status
 json() { jq -r "$1" <<<"$BODY"; }
-sign() { "$PY" tests/integration/fed_sign.py "$PKI/$1/tls.key.pem" "$PKI/$1/tls.pem"; } # node < payload
+sign() { fed_sign "$1" "$(cat)"; } # node < payload (repair_sign.bash)
 
 for n in $A $B; do rp_start_redis $n; done
 printf 'audit: {enabled: true, dir: %s, checkpoint_every: 5, checkpoint_s: 1}\n' "$T/$A/audit" \
