@@ -40,14 +40,38 @@
 #define STOP_RETRY_MS 5000
 
 #define CP_RING 1024
-#define NAP_MS 2     /* the writer's pause after emptying the queue */
-#define WAKE_AT 1024 /* entries that wake a napping writer at once */
-#define BATCH 256    /* entries written with one write(2) */
+#define NAP_MS 5               /* the writer's pause after emptying the queue */
+#define WAKE_AT 1024           /* entries that wake a napping writer at once */
+#define BATCH 256              /* entries written with one write(2) */
+#define CHUNK_BYTES (64 << 10) /* the queue's unit of memory */
+#define FREE_CHUNKS 8          /* emptied chunks kept for reuse */
+#define SYNC_MS 1000           /* fdatasync at most this often under load */
+#define PREALLOC (4 << 20)     /* file space reserved ahead of the writes */
 
-typedef struct entry {
-    struct entry *next;
-    const char *kind; /* static */
-    char *fields;     /* compact JSON object text */
+/*
+ * The queue is a list of chunks holding records back to back: a rec header, the fields' JSON
+ * object text and a NUL, padded to 8 bytes. The loop thread copies an entry into the last
+ * chunk under mu (no allocation per entry: chunks are recycled); the writer takes the whole
+ * list at once and reads the records in place.
+ */
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap; /* bytes of data */
+    size_t n;         /* records */
+    _Alignas(8) char data[];
+} chunk;
+
+typedef struct {
+    int64_t time_ms;
+    uint32_t len; /* of the fields text, without its NUL */
+    uint32_t kind;
+} rec;
+
+/* One entry to write (the writer's view of a record). */
+typedef struct {
+    const char *kind;   /* static */
+    const char *fields; /* compact JSON object text, NUL-terminated */
+    size_t len;
     int64_t time_ms;
 } entry;
 
@@ -64,7 +88,9 @@ struct crgw_audit {
     /* the queue (loop thread -> writer) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    entry *head, *tail;
+    chunk *head, *tail;
+    chunk *spare; /* emptied chunks for reuse (at most FREE_CHUNKS) */
+    size_t n_spare;
     size_t qlen;
     int stopping;
     int sleeping; /* the writer waits without a timeout: a new entry must wake it */
@@ -82,11 +108,15 @@ struct crgw_audit {
     int fd;
     char file[NAME_MAX_LEN]; /* current file name in dir */
     size_t size;             /* current file size */
+    size_t alloc_end;        /* the current file's space is reserved up to here */
+    int no_prealloc;         /* the file system cannot reserve space */
     long long seq;           /* seq of the last entry written */
     char prev[HASH_HEX];     /* hash of the last entry written */
     long long since_cp;      /* entries since the last checkpoint */
     int abandon;             /* stopping with a failing disk: no more waiting */
     int64_t last_cp_ms;
+    int64_t last_sync_ms;
+    int unsynced;   /* a checkpoint was written after the last fdatasync */
     crgw_buf batch; /* the lines of one batch, kept between batches (no regrowth per batch) */
 
     /* the last CP_RING checkpoint entries written (lines), for GET /v1/audit/checkpoints */
@@ -326,7 +356,6 @@ static int resume(crgw_audit *a)
 
 /* ---- writing lines (writer thread) ---- */
 
-/* The line of the next entry (heap, without '\n'). */
 /* Decimal digits of v >= 0 into out (24 bytes). */
 static void put_count(char out[24], long long v)
 {
@@ -341,24 +370,37 @@ static void put_count(char out[24], long long v)
     out[n] = '\0';
 }
 
-/* Appends the next entry's line (without '\n') to b. */
+/* Appends the next entry's line (without '\n') to b: the chain fields, the kind, then the
+ * members of the fields object fields[0..len). */
 static void put_line(crgw_buf *b, const crgw_audit *a, const char *kind, const char *fields,
-                     int64_t ms)
+                     size_t len, int64_t ms)
 {
     char ts[40], seq[24];
     format_time(ms, ts, sizeof(ts));
     put_count(seq, a->seq + 1);
-    const char *parts[] = {"{\"v\":1,\"seq\":", seq,     ",\"time\":\"",   ts,
-                           "\",\"prev\":\"",    a->prev, "\",\"kind\":\"", kind};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        crgw_buf_adds(b, parts[i]);
-    crgw_buf_adds(b, "\"");
-    size_t fl = strlen(fields);
-    if (fl > 2) {
-        crgw_buf_adds(b, ",");
-        crgw_buf_add(b, fields + 1, fl - 2);
+    size_t sl = strlen(seq), kl = strlen(kind);
+    crgw_assert(crgw_buf_reserve(b, 160 + sl + kl + len) == 0);
+    char *p = b->data + b->len;
+#define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
+#define PUTS(lit) PUT(lit, sizeof(lit) - 1)
+    PUTS("{\"v\":1,\"seq\":");
+    PUT(seq, sl);
+    PUTS(",\"time\":\"");
+    PUT(ts, 24);
+    PUTS("\",\"prev\":\"");
+    PUT(a->prev, HASH_HEX - 1);
+    PUTS("\",\"kind\":\"");
+    PUT(kind, kl);
+    *p++ = '"';
+    if (len > 2) {
+        *p++ = ',';
+        PUT(fields + 1, len - 2);
     }
-    crgw_buf_adds(b, "}");
+    *p++ = '}';
+#undef PUTS
+#undef PUT
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = '\0';
 }
 
 static char *build_line(const crgw_audit *a, const char *kind, const char *fields, int64_t ms,
@@ -366,7 +408,7 @@ static char *build_line(const crgw_audit *a, const char *kind, const char *field
 {
     crgw_buf b;
     crgw_buf_init(&b, SIZE_MAX);
-    put_line(&b, a, kind, fields, ms);
+    put_line(&b, a, kind, fields, strlen(fields), ms);
     crgw_buf_add(&b, "\n", 1);
     return crgw_buf_take(&b, len);
 }
@@ -400,11 +442,41 @@ static int append(int fd, size_t *size, const char *buf, size_t len)
     return 0;
 }
 
+/*
+ * Reserves the current file's next PREALLOC bytes (fallocate, the size unchanged) before
+ * writes of len bytes reach them: appending into reserved blocks costs the kernel a fraction
+ * of allocating them page by page as the file grows (ext4: about a third). Best effort: when it
+ * fails (no space, a file-size limit), the write itself finds out; the unused reservation is
+ * given back when the file is closed (release_prealloc).
+ */
+static void preallocate(crgw_audit *a, size_t len)
+{
+    if (a->no_prealloc || a->fd < 0 || a->size + len <= a->alloc_end)
+        return;
+    size_t want = PREALLOC;
+    if (a->size + want > a->max_bytes)
+        want = a->max_bytes > a->size ? a->max_bytes - a->size : 0;
+    if (want < len)
+        want = len;
+    if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, (off_t)a->size, (off_t)want) == 0)
+        a->alloc_end = a->size + want;
+    else if (errno == EOPNOTSUPP || errno == ENOSYS)
+        a->no_prealloc = 1;
+}
+
+/* Gives back the space reserved past the end of the file fd of size size. */
+static void release_prealloc(int fd, size_t size)
+{
+    if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
+        log_warn("audit: cannot release reserved space: %s", strerror(errno));
+}
+
 /* Writes one line into the current file and advances the chain. 0 or -1 (errno set). */
 static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
 {
     size_t len;
     char *line = build_line(a, kind, fields, ms, &len); /* ends in '\n' */
+    preallocate(a, len);
     int rc = append(a->fd, &a->size, line, len);
     int e = errno;
     line[--len] = '\0';
@@ -449,11 +521,12 @@ static int rotate(crgw_audit *a, int64_t ms)
         return -1;
     }
     int old_fd = a->fd;
-    size_t old_size = a->size;
+    size_t old_size = a->size, old_alloc = a->alloc_end;
     char old_file[NAME_MAX_LEN];
     memcpy(old_file, a->file, sizeof(old_file));
     a->fd = fd;
     a->size = (size_t)st.st_size;
+    a->alloc_end = 0;
     snprintf(a->file, sizeof(a->file), "%s", name);
     if (old_file[0]) {
         json_t *f = json_pack("{s:s}", "previous_file", old_file);
@@ -470,10 +543,15 @@ static int rotate(crgw_audit *a, int64_t ms)
                 unlink(path);
             a->fd = old_fd;
             a->size = old_size;
+            a->alloc_end = old_alloc;
             memcpy(a->file, old_file, sizeof(old_file));
             errno = e;
             return -1;
         }
+        if (a->unsynced && fdatasync(old_fd) != 0)
+            log_warn("audit: fdatasync: %s", strerror(errno));
+        a->unsynced = 0;
+        release_prealloc(old_fd, old_size);
         close(old_fd);
     }
     return 0;
@@ -492,6 +570,25 @@ static int write_entry(crgw_audit *a, const char *kind, const char *fields, int6
 }
 
 /* ---- checkpoints ---- */
+
+/*
+ * fdatasync of the current file once a checkpoint is written: at most every SYNC_MS under load,
+ * and at once when forced (the writer going idle, a rotation, the stop). A power loss takes at
+ * most about a second of entries; what survives is a whole chain (an incomplete last line is cut
+ * off at the next start).
+ */
+static void sync_if_due(crgw_audit *a, int force)
+{
+    if (!a->unsynced || a->fd < 0)
+        return;
+    int64_t now = wall_ms();
+    if (!force && now - a->last_sync_ms < SYNC_MS)
+        return;
+    if (fdatasync(a->fd) != 0)
+        log_warn("audit: fdatasync: %s", strerror(errno));
+    a->unsynced = 0;
+    a->last_sync_ms = now;
+}
 
 /* The compact JWS over payload (heap), NULL when it cannot be signed. */
 static char *sign_jws(const crgw_audit *a, const char *payload)
@@ -556,8 +653,8 @@ static int checkpoint(crgw_audit *a)
     if (rc == 0) {
         a->since_cp = 0;
         a->last_cp_ms = ms;
-        if (fdatasync(a->fd) != 0)
-            log_warn("audit: fdatasync: %s", strerror(errno));
+        a->unsynced = 1;
+        sync_if_due(a, 0);
     }
     return rc;
 }
@@ -610,29 +707,23 @@ static int with_retry(crgw_audit *a, const entry *e)
     }
 }
 
-static void free_entry(entry *e)
-{
-    free(e->fields);
-    free(e);
-}
-
 /*
  * Writes entries v[0..n) with one write(2) when they fit the current file (else entry by entry,
  * rotating as needed). The chain advances only when the write succeeded; a failed write is cut
  * back and retried every RETRY_MS like one entry. 0, or -1 (entries lost: stopping on a dead
  * disk; *lost counts them).
  */
-static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
+static int write_batch(crgw_audit *a, const entry *v, size_t n, long long *lost)
 {
-    int64_t last = v[n - 1]->time_ms;
+    int64_t last = v[n - 1].time_ms;
     size_t est = 0;
     for (size_t i = 0; i < n; i++)
-        est += strlen(v[i]->fields) + 160;
+        est += v[i].len + 160;
     int fday = 0, k = 0;
     if (n == 1 || a->fd < 0 || !audit_parse_name(a->file, &fday, &k) || utc_day(last) > fday ||
         a->size + est > a->max_bytes) {
         for (size_t i = 0; i < n; i++)
-            if (with_retry(a, v[i]) != 0)
+            if (with_retry(a, &v[i]) != 0)
                 (*lost)++;
         return 0;
     }
@@ -643,13 +734,14 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     crgw_buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         size_t at = b->len;
-        put_line(b, a, v[i]->kind, v[i]->fields, v[i]->time_ms);
+        put_line(b, a, v[i].kind, v[i].fields, v[i].len, v[i].time_ms);
         sha256_hex(b->data + at, b->len - at, a->prev);
         crgw_buf_add(b, "\n", 1);
         a->seq++;
         a->since_cp++;
     }
     int waited = 0, rc = 0;
+    preallocate(a, b->len);
     while (append(a->fd, &a->size, b->data, b->len) != 0) {
         set_failing(a, errno ? errno : EIO);
         if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
@@ -667,7 +759,7 @@ static int write_batch(crgw_audit *a, entry **v, size_t n, long long *lost)
     }
     if (rc == 0 && atomic_load(&a->failing))
         set_failing(a, 0);
-    if (b->cap > (1u << 20)) /* an unusually large batch: do not keep its memory */
+    if (b->cap > (4u << 20)) /* an unusually large batch: do not keep its memory */
         crgw_buf_cleanup(b);
     return rc;
 }
@@ -679,6 +771,71 @@ static void checkpoint_if_due(crgw_audit *a)
     if (a->since_cp >= a->checkpoint_every ||
         wall_ms() - a->last_cp_ms >= (int64_t)a->checkpoint_s * 1000)
         with_retry(a, NULL);
+}
+
+/* The static names of the entry kinds (README); a record holds the index. */
+static const char *const kinds[] = {"verify", "repair",     "operator",
+                                    "rotate", "checkpoint", "start"};
+
+static size_t rec_size(size_t len)
+{
+    return (sizeof(rec) + len + 1 + 7) & ~(size_t)7;
+}
+
+/*
+ * Writes the records of the chunks taken from the queue, in order, in batches of up to BATCH
+ * entries that never cross a checkpoint (a checkpoint lands after exactly checkpoint_every
+ * entries).
+ */
+static void write_chunks(crgw_audit *a, chunk *list, long long *lost)
+{
+    entry v[BATCH];
+    size_t n = 0;
+    for (chunk *c = list; c; c = c->next) {
+        for (size_t off = 0; off < c->used;) {
+            const rec *r = (const rec *)(c->data + off);
+            v[n].kind = kinds[r->kind];
+            v[n].fields = (const char *)(r + 1);
+            v[n].len = r->len;
+            v[n].time_ms = r->time_ms;
+            n++;
+            off += rec_size(r->len);
+            long long room = a->checkpoint_every - a->since_cp;
+            if (n == BATCH || (long long)n >= room) {
+                write_batch(a, v, n, lost);
+                n = 0;
+                checkpoint_if_due(a);
+            }
+        }
+    }
+    if (n > 0)
+        write_batch(a, v, n, lost);
+    checkpoint_if_due(a);
+}
+
+/* Keeps emptied chunks for reuse (up to FREE_CHUNKS, of the usual size), frees the others. */
+static void recycle(crgw_audit *a, chunk *list)
+{
+    while (list) {
+        chunk *c = list;
+        list = c->next;
+        if (a->n_spare < FREE_CHUNKS && c->cap == CHUNK_BYTES) {
+            c->next = a->spare;
+            a->spare = c;
+            a->n_spare++;
+        } else {
+            free(c);
+        }
+    }
+}
+
+static void free_chunks(chunk *c)
+{
+    while (c) {
+        chunk *next = c->next;
+        free(c);
+        c = next;
+    }
 }
 
 static void *writer_main(void *arg)
@@ -698,6 +855,12 @@ static void *writer_main(void *arg)
                 napped = 1;
                 continue;
             }
+            if (a->unsynced) { /* idle: the last checkpoint goes to the disk now */
+                pthread_mutex_unlock(&a->mu);
+                sync_if_due(a, 1);
+                pthread_mutex_lock(&a->mu);
+                continue;
+            }
             a->sleeping = 1;
             if (a->since_cp > 0) {
                 int64_t due = a->last_cp_ms + (int64_t)a->checkpoint_s * 1000;
@@ -715,31 +878,21 @@ static void *writer_main(void *arg)
             continue;
         }
         napped = 0;
-        /* a batch, up to the next checkpoint: one write for all of it */
-        entry *batch[BATCH];
-        size_t n = 0;
-        long long room = a->checkpoint_every - a->since_cp;
-        while (a->head && n < BATCH && (long long)n < (room > 0 ? room : 1)) {
-            entry *e = a->head;
-            a->head = e->next;
-            batch[n++] = e;
-        }
-        if (!a->head)
-            a->tail = NULL;
-        a->qlen -= n;
-        atomic_store(&a->qlen_at, a->qlen);
-        if (a->qlen <= a->queue_max / 2)
-            atomic_store(&a->full, 0);
+        /* the whole queue at once: the loop thread starts a new chunk meanwhile */
+        chunk *list = a->head;
+        a->head = a->tail = NULL;
+        a->qlen = 0;
+        atomic_store(&a->qlen_at, 0);
+        atomic_store(&a->full, 0);
         pthread_mutex_unlock(&a->mu);
-        write_batch(a, batch, n, &lost);
-        for (size_t i = 0; i < n; i++)
-            free_entry(batch[i]);
-        checkpoint_if_due(a);
+        write_chunks(a, list, &lost);
         pthread_mutex_lock(&a->mu);
+        recycle(a, list);
     }
     pthread_mutex_unlock(&a->mu);
     if (a->since_cp > 0)
         with_retry(a, NULL);
+    sync_if_due(a, 1);
     if (lost)
         log_error("audit: %lld entries lost at stop (disk failing)", lost);
     return NULL;
@@ -757,48 +910,68 @@ const crgw_audit_conf *crgw_audit_conf_of(const crgw_config *cfg)
     return crgw_config_section(cfg, &crgw_audit_module);
 }
 
-/* The static name of a known entry kind (README), or NULL. */
-static const char *valid_kind(const char *k)
+/* The index of a known entry kind in kinds[], or -1. */
+static int kind_index(const char *k)
 {
-    static const char *const kinds[] = {"verify", "repair",     "operator",
-                                        "rotate", "checkpoint", "start"};
     for (size_t i = 0; k && i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(k, kinds[i]) == 0)
-            return kinds[i];
-    return NULL;
+            return (int)i;
+    return -1;
 }
 
-static void push(crgw_audit *a, entry *e)
+/* Room for a record of size sz at the queue's end (under mu): the last chunk, a spare one, or a
+ * new one (of the record's size when it is larger than a chunk). */
+static chunk *room_for(crgw_audit *a, size_t sz)
 {
-    e->next = NULL;
+    if (a->tail && a->tail->cap - a->tail->used >= sz)
+        return a->tail;
+    chunk *c;
+    if (sz <= CHUNK_BYTES && a->spare) {
+        c = a->spare;
+        a->spare = c->next;
+        a->n_spare--;
+    } else {
+        size_t cap = sz > CHUNK_BYTES ? sz : CHUNK_BYTES;
+        c = xmalloc(sizeof(*c) + cap);
+        c->cap = cap;
+    }
+    c->next = NULL;
+    c->used = 0;
+    c->n = 0;
     if (a->tail)
-        a->tail->next = e;
+        a->tail->next = c;
     else
-        a->head = e;
-    a->tail = e;
-    a->qlen++;
-    atomic_store(&a->qlen_at, a->qlen);
-    /* a napping writer comes back within NAP_MS by itself: one wake-up per batch, not per entry */
-    if (a->sleeping || a->qlen >= WAKE_AT)
-        pthread_cond_signal(&a->cv);
+        a->head = c;
+    a->tail = c;
+    return c;
 }
 
-/* Queues text (a heap JSON object text, taken); the common end of both adders. */
-static int add_text(crgw_audit *a, const char *kind, char *text)
+/* Queues a copy of fields[0..len) (a JSON object text) as an entry of kind kinds[kind]. */
+static int push(crgw_audit *a, int kind, const char *fields, size_t len)
 {
+    int64_t ms = wall_ms();
+    size_t sz = rec_size(len);
     pthread_mutex_lock(&a->mu);
     if (a->qlen >= a->queue_max) {
         pthread_mutex_unlock(&a->mu);
         if (!atomic_exchange(&a->full, 1))
             log_error("audit: queue full (%zu entries): entries are refused", a->queue_max);
-        free(text);
         return CRGW_ERR_UNAVAILABLE;
     }
-    entry *e = xcalloc(1, sizeof(*e));
-    e->kind = kind; /* valid_kind: one of the static names */
-    e->fields = text;
-    e->time_ms = wall_ms();
-    push(a, e);
+    chunk *c = room_for(a, sz);
+    rec *r = (rec *)(c->data + c->used);
+    r->time_ms = ms;
+    r->len = (uint32_t)len;
+    r->kind = (uint32_t)kind;
+    memcpy(r + 1, fields, len);
+    ((char *)(r + 1))[len] = '\0';
+    c->used += sz;
+    c->n++;
+    a->qlen++;
+    atomic_store(&a->qlen_at, a->qlen);
+    /* a napping writer comes back within NAP_MS by itself: one wake-up per batch, not per entry */
+    if (a->sleeping || a->qlen >= WAKE_AT)
+        pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     /* kept in the queue, written when the disk takes it again */
     return atomic_load(&a->failing) ? CRGW_ERR_UNAVAILABLE : 0;
@@ -810,26 +983,28 @@ int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
         json_decref(fields);
         return 0;
     }
-    const char *k = valid_kind(kind);
-    if (!k || !json_is_object(fields)) {
+    int k = kind_index(kind);
+    if (k < 0 || !json_is_object(fields)) {
         json_decref(fields);
         return CRGW_ERR_INVALID;
     }
     char *text = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(fields);
     crgw_assert(text != NULL);
-    return add_text(a, k, text);
+    int rc = push(a, k, text, strlen(text));
+    free(text);
+    return rc;
 }
 
-int crgw_audit_add_text(crgw_audit *a, const char *kind, char *fields, size_t len)
+int crgw_audit_add_text(crgw_audit *a, const char *kind, const char *fields, size_t len)
 {
-    const char *k = valid_kind(kind);
-    if (!a || !fields || !k || len < 2 || fields[0] != '{' || fields[len - 1] != '}' ||
-        fields[len] != '\0') {
-        free(fields);
-        return !a ? 0 : CRGW_ERR_INVALID;
-    }
-    return add_text(a, k, fields);
+    if (!a)
+        return 0;
+    int k = kind_index(kind);
+    if (k < 0 || !fields || len < 2 || len > UINT32_MAX || fields[0] != '{' ||
+        fields[len - 1] != '}' || memchr(fields, '\n', len) != NULL)
+        return CRGW_ERR_INVALID;
+    return push(a, k, fields, len);
 }
 
 int crgw_audit_refusing(const crgw_audit *a)
@@ -917,13 +1092,12 @@ static void audit_free(crgw_audit *a)
         free(a->cps[i]);
     if (!a)
         return;
-    while (a->head) {
-        entry *e = a->head;
-        a->head = e->next;
-        free_entry(e);
-    }
-    if (a->fd >= 0)
+    free_chunks(a->head);
+    free_chunks(a->spare);
+    if (a->fd >= 0) {
+        release_prealloc(a->fd, a->size);
         close(a->fd);
+    }
     EVP_PKEY_free(a->key);
     free(a->jws_hdr);
     free(a->dir);
@@ -981,14 +1155,7 @@ static int audit_start(crgw_server *s, void **state)
     load_signer(a, cfg);
     log_info("audit: writing %s (chain at seq %lld)", a->dir, a->seq);
     json_t *f = json_pack("{s:s,s:I}", "node", a->node, "pid", (json_int_t)getpid());
-    pthread_mutex_lock(&a->mu);
-    entry *e = xcalloc(1, sizeof(*e));
-    e->kind = "start";
-    e->fields = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    e->time_ms = wall_ms();
-    json_decref(f);
-    push(a, e);
-    pthread_mutex_unlock(&a->mu);
+    (void)crgw_audit_add(a, "start", f);
     if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
         log_error("audit: cannot start the writer thread");
         audit_free(a);

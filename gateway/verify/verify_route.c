@@ -147,60 +147,121 @@ static void verify_cb(void *ctx, const crgw_cache_query *q, crgw_cache_verdict *
     crgw_verify_outcome_cleanup(&oc);
 }
 
-/* Appends the JSON value token (a string, true or false; else null) that follows `"key":` in an
- * answer text (first occurrence), as it is there: answers are JSON, so the token is too. */
-static void put_field(crgw_buf *b, const char *name, const char *body, size_t len, const char *key)
+/* Copies n bytes to p and returns the end (the audit entry is formatted with these into a
+ * buffer sized for it beforehand: audit_answer). */
+static char *put(char *p, const char *s, size_t n)
 {
-    char pat[40];
-    size_t kl = strlen(key);
-    crgw_assert(kl + 3 < sizeof(pat));
-    pat[0] = '"';
-    memcpy(pat + 1, key, kl);
-    memcpy(pat + 1 + kl, "\":", 2);
-    int n = (int)kl + 3;
-    const char *p = memmem(body, len, pat, (size_t)n);
-    size_t left = p ? len - (size_t)(p + n - body) : 0, tok = 0;
-    if (p) {
-        p += n;
-        if (left >= 4 && memcmp(p, "true", 4) == 0)
-            tok = 4;
-        else if (left >= 5 && memcmp(p, "false", 5) == 0)
-            tok = 5;
-        else if (left >= 2 && *p == '"')
-            for (size_t i = 1; i < left && !tok; i++)
-                if (p[i] == '"' && p[i - 1] != '\\')
-                    tok = i + 1;
-    }
-    crgw_buf_adds(b, ",\"");
-    crgw_buf_adds(b, name);
-    crgw_buf_adds(b, "\":");
-    if (tok)
-        crgw_buf_add(b, p, tok);
-    else
-        crgw_buf_adds(b, "null");
+    memcpy(p, s, n);
+    return p + n;
 }
 
-/* Appends s as a JSON string (quotes, backslashes and control characters escaped). */
-static void put_string(crgw_buf *b, const char *s)
+#define PUTS(p, lit) put(p, lit, sizeof(lit) - 1)
+
+/* The last `"key":` in [body, end), or NULL. */
+static const char *find_back(const char *body, const char *end, const char *pat, size_t n)
 {
-    crgw_buf_adds(b, "\"");
+    if (end < body || (size_t)(end - body) < n)
+        return NULL;
+    const char *q = end - n + 1; /* a match starts before q */
+    while ((q = memrchr(body, '"', (size_t)(q - body))) != NULL) {
+        if (memcmp(q, pat, n) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/*
+ * Appends `,"key":` and the JSON value token (a string, true, false or null; else null) that
+ * follows `"key":` (pat[0..n)) in an answer text body[0..len), as it is there: answers are
+ * JSON, so the token is too. *at: where to look first, the keys of an answer coming in a known
+ * order (moved past the token found); at NULL: the last occurrence (the cache's fields end the
+ * answer). At most len + n + 6 bytes.
+ */
+static char *put_field(char *p, const char *pat, size_t n, const char *body, size_t len,
+                       const char **at)
+{
+    const char *end = body + len, *v;
+    if (!at) {
+        v = find_back(body, end, pat, n);
+    } else {
+        const char *from = *at > body && *at < end ? *at : body;
+        if ((size_t)(end - from) > n && (*from == ',' || *from == '{') &&
+            memcmp(from + 1, pat, n) == 0) /* the next member: no search */
+            v = from + 1;
+        else if (!(v = memmem(from, (size_t)(end - from), pat, n)) && from > body)
+            v = memmem(body, (size_t)(from - body), pat, n);
+    }
+    size_t left = v ? (size_t)(end - (v + n)) : 0, tok = 0;
+    if (v) {
+        v += n;
+        if (left >= 4 && (memcmp(v, "true", 4) == 0 || memcmp(v, "null", 4) == 0)) {
+            tok = 4;
+        } else if (left >= 5 && memcmp(v, "false", 5) == 0) {
+            tok = 5;
+        } else if (left >= 2 && *v == '"') {
+            for (const char *q = v + 1; !tok && (q = memchr(q, '"', (size_t)(end - q))) != NULL;
+                 q++)
+                if (q[-1] != '\\')
+                    tok = (size_t)(q - v) + 1;
+        }
+        if (at)
+            *at = v + tok;
+    }
+    *p++ = ',';
+    p = put(p, pat, n);
+    return tok ? put(p, v, tok) : PUTS(p, "null");
+}
+
+/* put_field of the key k (a literal). */
+#define PUT_FIELD(p, k, body, len, at) put_field(p, "\"" k "\":", sizeof(k) + 2, body, len, at)
+
+/* Appends the decimal digits of v (at most 11 bytes). */
+static char *put_int(char *p, int v)
+{
+    char tmp[12];
+    size_t n = 0;
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *p++ = '-';
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Appends s as a JSON string (quotes, backslashes and control characters escaped): at most
+ * 6 * strlen(s) + 2 bytes. */
+static char *put_string(char *p, const char *s)
+{
+    static const char hexd[] = "0123456789abcdef";
+    *p++ = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            crgw_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            crgw_buf_printf(b, "\\u%04x", c);
-        else
-            crgw_buf_add(b, s, 1);
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c < 0x20) {
+            p = PUTS(p, "\\u00");
+            *p++ = hexd[c >> 4];
+            *p++ = hexd[c & 15];
+        } else {
+            *p++ = (char)c;
+        }
     }
-    crgw_buf_adds(b, "\"");
+    *p++ = '"';
+    return p;
 }
 
 /*
  * The audit entry of one answer (gateway/audit/README.md, kind verify): who asked, on which
  * bytes (their SHA-256), what was answered, under which answer version. Only digests and codes:
  * no report content. Fields are copied from the answer text without parsing it (the hit path):
- * the verdict's own lead the answer, the cache's are appended at its end.
+ * the verdict's own lead the answer (a recognition only when a scenario was asked), the cache's
+ * are appended at its end. Formatted on the stack (a heap buffer only for unusually long
+ * caller names or scenarios) and copied into the audit queue: no allocation per answer.
  */
 static int audit_answer(crgw_req *r, const char *route, const unsigned char digest[32], int status,
                         const char *body, size_t len)
@@ -208,49 +269,56 @@ static int audit_answer(crgw_req *r, const char *route, const unsigned char dige
     crgw_audit *a = crgw_audit_of(r->server);
     if (!a)
         return 0;
-    char hex[65];
-    crgw_hex(digest, 32, hex);
     size_t head = len < 1024 ? len : 1024, tail = len < 256 ? len : 256;
     verify_state *st = crgw_server_state(r->server, &crgw_verify_module);
     const char *scenario = crgw_req_query(r, "scenario");
-    crgw_buf b;
-    crgw_buf_init(&b, 1u << 16);
-    crgw_buf_adds(&b, "{\"caller\":");
-    put_string(&b, r->client ? r->client : "");
-    char num[16];
-    crgw_strfmt(num, sizeof(num), "%d", status);
-    crgw_buf_adds(&b, ",\"route\":\"");
-    crgw_buf_adds(&b, route);
-    crgw_buf_adds(&b, "\",\"body_sha256\":\"");
-    crgw_buf_adds(&b, hex);
-    crgw_buf_adds(&b, "\",\"status\":");
-    crgw_buf_adds(&b, num);
-    put_field(&b, "issuer_node", body, head, "issuer_node");
-    put_field(&b, "indication", body, head, "indication");
-    put_field(&b, "subindication", body, head, "subindication");
-    put_field(&b, "recognised", body, head, "recognised");
-    crgw_buf_adds(&b, ",\"scenario\":");
-    if (scenario && *scenario)
-        put_string(&b, scenario);
-    else
-        crgw_buf_adds(&b, "null");
-    if (st && st->v) {
-        crgw_buf_adds(&b, ",\"answer_version\":\"");
-        crgw_buf_adds(&b, answer_version(st, r->cfg));
-        crgw_buf_adds(&b, "\"");
-    } else
-        crgw_buf_adds(&b, ",\"answer_version\":null");
-    size_t mark = b.len;
-    put_field(&b, "cache", body + len - tail, tail, "cache");
-    if (b.len - mark == strlen(",\"cache\":null")) { /* no cache state in the answer */
-        b.len = mark;
-        crgw_buf_adds(&b, ",\"cache\":\"off\"");
+    if (scenario && !*scenario)
+        scenario = NULL;
+    const char *caller = r->client ? r->client : "";
+    const char *version = st && st->v ? answer_version(st, r->cfg) : NULL;
+    /* the constant text and numbers take under 400 bytes; each field at most its window */
+    size_t cap = 512 + 6 * (strlen(caller) + (scenario ? strlen(scenario) : 0)) + strlen(route) +
+                 (version ? strlen(version) : 0) + 4 * (head + 40) + tail + 40;
+    char stack[8192];
+    char *buf = cap <= sizeof(stack) ? stack : xmalloc(cap);
+    char *p = PUTS(buf, "{\"caller\":");
+    p = put_string(p, caller);
+    p = PUTS(p, ",\"route\":\"");
+    p = put(p, route, strlen(route));
+    p = PUTS(p, "\",\"body_sha256\":\"");
+    crgw_hex(digest, 32, p);
+    p += 64;
+    p = PUTS(p, "\",\"status\":");
+    p = put_int(p, status);
+    /* in the verdict's order: indication, subindication, issuer_node, signer, recognition */
+    const char *at = body;
+    p = PUT_FIELD(p, "indication", body, head, &at);
+    p = PUT_FIELD(p, "subindication", body, head, &at);
+    p = PUT_FIELD(p, "issuer_node", body, head, &at);
+    p = PUT_FIELD(p, "recognised", body, scenario ? head : 0, &at);
+    p = PUTS(p, ",\"scenario\":");
+    p = scenario ? put_string(p, scenario) : PUTS(p, "null");
+    if (version) {
+        p = PUTS(p, ",\"answer_version\":\"");
+        p = put(p, version, strlen(version));
+        p = PUTS(p, "\"");
+    } else {
+        p = PUTS(p, ",\"answer_version\":null");
     }
-    crgw_buf_adds(&b, "}");
-    size_t n = 0;
-    char *text = crgw_buf_take(&b, &n);
-    return crgw_audit_add_text(a, "verify", text, n);
+    char *mark = p;
+    p = PUT_FIELD(p, "cache", body + len - tail, tail, NULL);
+    if (p - mark == (ptrdiff_t)strlen(",\"cache\":null")) /* no cache state in the answer */
+        p = PUTS(mark, ",\"cache\":\"off\"");
+    *p++ = '}';
+    crgw_assert((size_t)(p - buf) <= cap);
+    int rc = crgw_audit_add_text(a, "verify", buf, (size_t)(p - buf));
+    if (buf != stack)
+        free(buf);
+    return rc;
 }
+
+#undef PUT_FIELD
+#undef PUTS
 
 /* The query's parameters (scenario, at, to) into q; 0, or -1 once answered with a problem. */
 static int read_params(crgw_req *r, verify_state *st, crgw_cache_query *q)

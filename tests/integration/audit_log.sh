@@ -25,6 +25,7 @@ ok=0
 for i in $(seq 100); do
     rp_h2c $A verifier POST '/v1/reports/verify?scenario=tender' --data-binary "@$REPORT"
     [ "$STATUS" = 200 ] && ok=$((ok + 1))
+    LAST=$BODY
 done
 expect_eq "100 verifications answered at A" "$ok" 100
 
@@ -103,6 +104,25 @@ expect_eq "one verify entry per answer at A" "$n_verify" 101
 body_sha=$(sha256sum "$REPORT" | cut -d' ' -f1)
 out=$("$CRGW" audit show --audit-dir "$T/$A/audit" --body-sha256 "$body_sha")
 expect_eq "audit show --body-sha256 finds the 100 answers" "$(grep -c '"kind":"verify"' <<<"$out")" 100
+# the entries say what was answered: the answer's own fields, copied from the answer text
+want=$(jq -c '{indication, subindication, issuer_node, recognised: .recognition.recognised,
+               cache}' <<<"$LAST")
+got=$(grep '"kind":"verify"' <<<"$out" | tail -1 |
+    jq -c '{indication, subindication, issuer_node, recognised, cache}')
+expect_eq "the last verify entry holds the answer's verdict, recognition and cache state" \
+    "$got" "$want"
+expect_match "and its verdict is a passed, recognised one from a cache hit" "$got" \
+    '^\{"indication":"TOTAL_PASSED","subindication":null,"issuer_node":"120000","recognised":(true|false),"cache":"hit"\}$'
+expect_eq "the first answer was a cache miss" \
+    "$(grep '"kind":"verify"' <<<"$out" | head -1 | jq -r .cache)" miss
+expect_eq "every entry: caller, route, status, scenario and a 64-hex answer version" \
+    "$(grep '"kind":"verify"' <<<"$out" | jq -r 'select(.caller == "h2c:loopback" and
+        .route == "reports_verify" and .status == 200 and .scenario == "tender" and
+        (.answer_version | test("^[0-9a-f]{64}$"))) | .seq' | wc -l)" 100
+np_entry=$(grep "\"body_sha256\":\"$(sha256sum "$T/np.jws.json" | cut -d' ' -f1)\"" \
+    "$T/$A"/audit/w0/audit-*.jsonl | jq -c '{scenario, recognised, indication}')
+expect_eq "without a scenario: no recognition, no scenario" "$np_entry" \
+    '{"scenario":null,"recognised":null,"indication":"TOTAL_PASSED"}'
 # tampering is named by the CLI: one byte flipped in a copy of A's log
 cp -r "$T/$A/audit" "$T/tampered"
 f=$(ls "$T"/tampered/w0/audit-*.jsonl | head -1)

@@ -81,13 +81,35 @@ static crgw_config *load_ok(const char *audit)
     return cfg;
 }
 
+/* An embedded server with the audit module, started on a configuration. */
+typedef struct {
+    crgw_config *cfg;
+    struct event_base *base;
+    crgw_server *s;
+} node;
+
+static crgw_server *node_start(node *n, crgw_config *cfg)
+{
+    n->cfg = cfg;
+    n->base = event_base_new();
+    n->s = crgw_server_new_embedded(n->base, cfg, "unix:/nonexistent/redis.sock");
+    cr_assert_not_null(n->s);
+    return n->s;
+}
+
+static void node_stop(node *n)
+{
+    crgw_server_free_embedded(n->s);
+    event_base_free(n->base);
+    crgw_config_unref(n->cfg);
+}
+
 /* Starts the module on an embedded server, adds n entries (filler bytes each), stops. */
 static void run(const char *audit, int n, size_t filler)
 {
     crgw_config *cfg = load_ok(audit);
-    struct event_base *base = event_base_new();
-    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
-    cr_assert_not_null(s);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
     crgw_audit *a = crgw_audit_of(s);
     cr_assert_not_null(a);
     char *fill = xmalloc(filler + 1);
@@ -106,9 +128,7 @@ static void run(const char *audit, int n, size_t filler)
     }
     free(fill);
     cr_assert_eq(crgw_audit_add(a, "Bad kind", json_object()), CRGW_ERR_INVALID);
-    crgw_server_free_embedded(s);
-    event_base_free(base);
-    crgw_config_unref(cfg);
+    node_stop(&nd);
 }
 
 /* ---- reading the log back ---- */
@@ -317,6 +337,71 @@ Test(audit, chain_rotation_and_checkpoints)
     rm_rf(tmp);
 }
 
+Test(audit, add_text_copies_checks_and_keeps_the_order)
+{
+    make_tmp();
+    char conf[900];
+    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 50\n", logdir);
+    crgw_config *cfg = load_ok(conf);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
+    crgw_audit *a = crgw_audit_of(s);
+    cr_assert_not_null(a);
+    /* not a JSON object text, or one with a raw newline (it would split the line) */
+    const char *bad[] = {"", "{", "[1]", "{\"action\":\"x\"", "{\"action\":\n\"x\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(crgw_audit_add_text(a, "operator", bad[i], strlen(bad[i])), CRGW_ERR_INVALID,
+                     "%s", bad[i]);
+    cr_assert_eq(crgw_audit_add_text(a, "Operator", "{}", 2), CRGW_ERR_INVALID);
+    cr_assert_eq(crgw_audit_add_text(NULL, "operator", "{}", 2), 0);
+    /* a text entry, a tree entry, one larger than a queue chunk (64 KiB), in that order; the
+     * caller's buffer is copied: changed at once after the call, it does not change the entry */
+    size_t big = 200000;
+    char *buf = xmalloc(big + 64);
+    for (int i = 0; i < 300; i++) {
+        size_t fill = i == 150 ? big : (size_t)i;
+        int n = snprintf(buf, 64, "{\"action\":\"redrive\",\"i\":%d,\"detail\":\"", i);
+        memset(buf + n, 'y', fill);
+        memcpy(buf + n + fill, "\"}", 3);
+        size_t len = (size_t)n + fill + 2;
+        if (i % 2) {
+            cr_assert_eq(crgw_audit_add_text(a, "operator", buf, len), 0);
+            memset(buf, '#', len);
+        } else {
+            buf[len] = '\0';
+            cr_assert_eq(crgw_audit_add(a, "operator", json_loads(buf, 0, NULL)), 0);
+        }
+    }
+    free(buf);
+    node_stop(&nd);
+    logv l;
+    read_log(&l);
+    counts c = check_chain(&l);
+    cr_assert_eq(c.operators, 300);
+    int next = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        json_t *e = json_loads(l.lines[i], 0, NULL);
+        json_t *n = json_object_get(e, "i");
+        if (n) {
+            cr_assert_eq(json_integer_value(n), next, "entry %d in its place", next);
+            size_t want = next == 150 ? big : (size_t)next;
+            cr_assert_eq(strlen(json_string_value(json_object_get(e, "detail"))), want);
+            next++;
+        }
+        json_decref(e);
+    }
+    cr_assert_eq(next, 300);
+    /* the space reserved ahead of the writes is given back at the stop */
+    char path[900];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/w0/%s", logdir, l.files[l.n - 1]);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_leq((long long)st.st_blocks * 512, (long long)st.st_size + 65536,
+                  "%lld blocks for %lld bytes", (long long)st.st_blocks, (long long)st.st_size);
+    free_log(&l);
+    rm_rf(tmp);
+}
+
 Test(audit, restart_resumes_the_chain)
 {
     make_tmp();
@@ -363,15 +448,12 @@ Test(audit, disabled_has_no_state)
     cr_assert_eq(ac->max_file_mb, 64);
     cr_assert_eq(ac->queue_max, 65536);
     cr_assert_str_eq(ac->on_failure, "refuse");
-    struct event_base *base = event_base_new();
-    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
-    cr_assert_not_null(s);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
     cr_assert_null(crgw_audit_of(s));
     cr_assert_eq(crgw_audit_add(NULL, "operator", json_object()), 0);
     cr_assert_eq(crgw_audit_refusing(NULL), 0);
-    crgw_server_free_embedded(s);
-    event_base_free(base);
-    crgw_config_unref(cfg);
+    node_stop(&nd);
     rm_rf(tmp);
 }
 
@@ -420,9 +502,8 @@ Test(audit, disk_failure_keeps_every_entry_in_order)
     char conf[900];
     snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  queue_max: 1000\n", logdir);
     crgw_config *cfg = load_ok(conf);
-    struct event_base *base = event_base_new();
-    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
-    cr_assert_not_null(s);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
     crgw_audit *a = crgw_audit_of(s);
     cr_assert_null(audit_reason(s));
     cr_assert_eq(crgw_audit_refusing(a), 0);
@@ -453,9 +534,7 @@ Test(audit, disk_failure_keeps_every_entry_in_order)
         usleep(10000);
     cr_assert_null(audit_reason(s), "the writer recovers");
     cr_assert_eq(crgw_audit_refusing(a), 0);
-    crgw_server_free_embedded(s);
-    event_base_free(base);
-    crgw_config_unref(cfg);
+    node_stop(&nd);
     logv l;
     read_log(&l);
     counts c = check_chain(&l);
@@ -478,9 +557,8 @@ Test(audit, checkpoint_by_time)
     char conf[900];
     snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_s: 1\n", logdir);
     crgw_config *cfg = load_ok(conf);
-    struct event_base *base = event_base_new();
-    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
-    cr_assert_not_null(s);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
     crgw_audit *a = crgw_audit_of(s);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(crgw_audit_add(a, "operator", json_pack("{s:s}", "action", "redrive")), 0);
@@ -495,9 +573,7 @@ Test(audit, checkpoint_by_time)
     read_log(&l);
     cr_assert_eq(l.n, 5, "%zu lines", l.n);
     free_log(&l);
-    crgw_server_free_embedded(s);
-    event_base_free(base);
-    crgw_config_unref(cfg);
+    node_stop(&nd);
     read_log(&l);
     cr_assert_eq(l.n, 5, "no final checkpoint after a checkpoint: %zu lines", l.n);
     free_log(&l);
@@ -512,18 +588,15 @@ Test(audit, no_signing_key)
     char conf[900];
     snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 2\n", logdir);
     crgw_config *cfg = load_ok(conf);
-    struct event_base *base = event_base_new();
-    crgw_server *s = crgw_server_new_embedded(base, cfg, "unix:/nonexistent/redis.sock");
-    cr_assert_not_null(s);
+    node nd;
+    crgw_server *s = node_start(&nd, cfg);
     const char *why = audit_reason(s);
     cr_assert(why && strcmp(why, "audit: no signing key") == 0, "%s", why ? why : "(ready)");
     for (int i = 0; i < 5; i++)
         cr_assert_eq(
             crgw_audit_add(crgw_audit_of(s), "operator", json_pack("{s:s}", "action", "redrive")),
             0);
-    crgw_server_free_embedded(s);
-    event_base_free(base);
-    crgw_config_unref(cfg);
+    node_stop(&nd);
     logv l;
     read_log(&l);
     counts c = check_chain(&l);
