@@ -40,7 +40,7 @@
 #define STOP_RETRY_MS 5000
 
 #define CP_RING 1024
-#define NAP_MS 5               /* the writer's pause after emptying the queue */
+#define NAP_US 1000            /* the writer's pause after emptying the queue */
 #define WAKE_AT 1024           /* entries that wake a napping writer at once */
 #define BATCH 256              /* entries written with one write(2) */
 #define CHUNK_BYTES (64 << 10) /* the queue's unit of memory */
@@ -849,8 +849,13 @@ static void *writer_main(void *arg)
             if (a->stopping)
                 break;
             if (!napped) { /* a short pause: entries arriving meanwhile are one batch */
-                int64_t until = wall_ms() + NAP_MS;
-                struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += NAP_US * 1000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
                 pthread_cond_timedwait(&a->cv, &a->mu, &ts);
                 napped = 1;
                 continue;
@@ -969,7 +974,7 @@ static int push(crgw_audit *a, int kind, const char *fields, size_t len)
     c->n++;
     a->qlen++;
     atomic_store(&a->qlen_at, a->qlen);
-    /* a napping writer comes back within NAP_MS by itself: one wake-up per batch, not per entry */
+    /* a napping writer comes back within NAP_US by itself: one wake-up per batch, not per entry */
     if (a->sleeping || a->qlen >= WAKE_AT)
         pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
