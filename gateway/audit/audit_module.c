@@ -46,7 +46,6 @@
 #define CHUNK_BYTES (64 << 10) /* the queue's unit of memory */
 #define FREE_CHUNKS 8          /* emptied chunks kept for reuse */
 #define SYNC_MS 1000           /* fdatasync at most this often under load */
-#define PREALLOC (4 << 20)     /* file space reserved ahead of the writes */
 
 /*
  * The queue is a list of chunks holding records back to back: a rec header, the fields' JSON
@@ -108,8 +107,6 @@ struct crgw_audit {
     int fd;
     char file[NAME_MAX_LEN]; /* current file name in dir */
     size_t size;             /* current file size */
-    size_t alloc_end;        /* the current file's space is reserved up to here */
-    int no_prealloc;         /* the file system cannot reserve space */
     long long seq;           /* seq of the last entry written */
     char prev[HASH_HEX];     /* hash of the last entry written */
     long long since_cp;      /* entries since the last checkpoint */
@@ -176,13 +173,23 @@ static int utc_day(int64_t ms)
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-/* One digest context per thread, reused (EVP_Digest allocates and frees one per call); freed
- * by the thread's key destructor. */
+/*
+ * Per thread, a context set up for SHA-256 once and one copied from it for each digest:
+ * copying a set-up context costs less than setting one up (EVP_DigestInit_ex2) for every line,
+ * and EVP_Digest would allocate and free one per call. Freed by the thread's key destructor.
+ */
+typedef struct {
+    EVP_MD_CTX *base, *work;
+} sha256_ctxs;
+
 static pthread_key_t sha256_key;
 
-static void sha256_ctx_free(void *ctx)
+static void sha256_ctx_free(void *p)
 {
-    EVP_MD_CTX_free(ctx);
+    sha256_ctxs *c = p;
+    EVP_MD_CTX_free(c->base);
+    EVP_MD_CTX_free(c->work);
+    free(c);
 }
 
 static void sha256_fetch(void)
@@ -195,15 +202,18 @@ static void sha256_hex(const char *p, size_t n, char out[HASH_HEX])
 {
     pthread_once(&sha256_once, sha256_fetch);
     crgw_assert(sha256_md != NULL);
-    EVP_MD_CTX *ctx = pthread_getspecific(sha256_key);
-    if (!ctx) {
-        ctx = EVP_MD_CTX_new();
-        crgw_assert(ctx != NULL && pthread_setspecific(sha256_key, ctx) == 0);
+    sha256_ctxs *c = pthread_getspecific(sha256_key);
+    if (!c) {
+        c = xcalloc(1, sizeof(*c));
+        c->base = EVP_MD_CTX_new();
+        c->work = EVP_MD_CTX_new();
+        crgw_assert(c->base && c->work && EVP_DigestInit_ex2(c->base, sha256_md, NULL) == 1 &&
+                    pthread_setspecific(sha256_key, c) == 0);
     }
     unsigned char md[32];
     unsigned int ml = 0;
-    crgw_assert(EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
-                EVP_DigestFinal_ex(ctx, md, &ml) == 1 && ml == 32);
+    crgw_assert(EVP_MD_CTX_copy_ex(c->work, c->base) == 1 && EVP_DigestUpdate(c->work, p, n) == 1 &&
+                EVP_DigestFinal_ex(c->work, md, &ml) == 1 && ml == 32);
     crgw_hex(md, 32, out);
 }
 
@@ -442,41 +452,11 @@ static int append(int fd, size_t *size, const char *buf, size_t len)
     return 0;
 }
 
-/*
- * Reserves the current file's next PREALLOC bytes (fallocate, the size unchanged) before
- * writes of len bytes reach them: appending into reserved blocks costs the kernel a fraction
- * of allocating them page by page as the file grows (ext4: about a third). Best effort: when it
- * fails (no space, a file-size limit), the write itself finds out; the unused reservation is
- * given back when the file is closed (release_prealloc).
- */
-static void preallocate(crgw_audit *a, size_t len)
-{
-    if (a->no_prealloc || a->fd < 0 || a->size + len <= a->alloc_end)
-        return;
-    size_t want = PREALLOC;
-    if (a->size + want > a->max_bytes)
-        want = a->max_bytes > a->size ? a->max_bytes - a->size : 0;
-    if (want < len)
-        want = len;
-    if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, (off_t)a->size, (off_t)want) == 0)
-        a->alloc_end = a->size + want;
-    else if (errno == EOPNOTSUPP || errno == ENOSYS)
-        a->no_prealloc = 1;
-}
-
-/* Gives back the space reserved past the end of the file fd of size size. */
-static void release_prealloc(int fd, size_t size)
-{
-    if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
-        log_warn("audit: cannot release reserved space: %s", strerror(errno));
-}
-
 /* Writes one line into the current file and advances the chain. 0 or -1 (errno set). */
 static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
 {
     size_t len;
     char *line = build_line(a, kind, fields, ms, &len); /* ends in '\n' */
-    preallocate(a, len);
     int rc = append(a->fd, &a->size, line, len);
     int e = errno;
     line[--len] = '\0';
@@ -521,12 +501,11 @@ static int rotate(crgw_audit *a, int64_t ms)
         return -1;
     }
     int old_fd = a->fd;
-    size_t old_size = a->size, old_alloc = a->alloc_end;
+    size_t old_size = a->size;
     char old_file[NAME_MAX_LEN];
     memcpy(old_file, a->file, sizeof(old_file));
     a->fd = fd;
     a->size = (size_t)st.st_size;
-    a->alloc_end = 0;
     snprintf(a->file, sizeof(a->file), "%s", name);
     if (old_file[0]) {
         json_t *f = json_pack("{s:s}", "previous_file", old_file);
@@ -543,7 +522,6 @@ static int rotate(crgw_audit *a, int64_t ms)
                 unlink(path);
             a->fd = old_fd;
             a->size = old_size;
-            a->alloc_end = old_alloc;
             memcpy(a->file, old_file, sizeof(old_file));
             errno = e;
             return -1;
@@ -551,7 +529,6 @@ static int rotate(crgw_audit *a, int64_t ms)
         if (a->unsynced && fdatasync(old_fd) != 0)
             log_warn("audit: fdatasync: %s", strerror(errno));
         a->unsynced = 0;
-        release_prealloc(old_fd, old_size);
         close(old_fd);
     }
     return 0;
@@ -741,7 +718,6 @@ static int write_batch(crgw_audit *a, const entry *v, size_t n, long long *lost)
         a->since_cp++;
     }
     int waited = 0, rc = 0;
-    preallocate(a, b->len);
     while (append(a->fd, &a->size, b->data, b->len) != 0) {
         set_failing(a, errno ? errno : EIO);
         if (a->abandon || (is_stopping(a) && waited >= STOP_RETRY_MS)) {
@@ -1099,10 +1075,8 @@ static void audit_free(crgw_audit *a)
         return;
     free_chunks(a->head);
     free_chunks(a->spare);
-    if (a->fd >= 0) {
-        release_prealloc(a->fd, a->size);
+    if (a->fd >= 0)
         close(a->fd);
-    }
     EVP_PKEY_free(a->key);
     free(a->jws_hdr);
     free(a->dir);

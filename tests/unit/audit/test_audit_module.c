@@ -391,13 +391,6 @@ Test(audit, add_text_copies_checks_and_keeps_the_order)
         json_decref(e);
     }
     cr_assert_eq(next, 300);
-    /* the space reserved ahead of the writes is given back at the stop */
-    char path[900];
-    struct stat st;
-    snprintf(path, sizeof(path), "%s/w0/%s", logdir, l.files[l.n - 1]);
-    cr_assert_eq(stat(path, &st), 0);
-    cr_assert_leq((long long)st.st_blocks * 512, (long long)st.st_size + 65536,
-                  "%lld blocks for %lld bytes", (long long)st.st_blocks, (long long)st.st_size);
     free_log(&l);
     rm_rf(tmp);
 }
