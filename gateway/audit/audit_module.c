@@ -1,8 +1,8 @@
 /*
  * audit_module: the audit module (format: gateway/audit/README.md). The `audit:` section, the
- * bounded queue filled on the event-loop thread (crgw_audit_add), and the one writer thread per
- * process that serialises the entries with the chain fields, appends them to DIR/w<K>/ with
- * O_APPEND, rotates by size and UTC day and writes signed checkpoints.
+ * bounded queue (audit_queue.c) filled on the event-loop thread (crgw_audit_add), and the one
+ * writer thread per process that serialises the entries with the chain fields, appends them to
+ * DIR/w<K>/ with O_APPEND, rotates by size and UTC day and writes signed checkpoints.
  *
  * Threads: the loop thread only touches the queue (under mu) and the atomic flags; everything
  * about the files (fd, seq, prev, sizes) belongs to the writer thread once it runs.
@@ -25,6 +25,7 @@
 
 #include "gateway/audit/audit.h"
 #include "gateway/audit/audit_files.h"
+#include "gateway/audit/audit_queue.h"
 #include "gateway/core/b64.h"
 #include "gateway/core/hex.h"
 #include "gateway/core/log.h"
@@ -40,31 +41,10 @@
 #define STOP_RETRY_MS 5000
 
 #define CP_RING 1024
-#define NAP_US 1000            /* the writer's pause after emptying the queue */
-#define WAKE_AT 1024           /* entries that wake a napping writer at once */
-#define BATCH 256              /* entries written with one write(2) */
-#define CHUNK_BYTES (64 << 10) /* the queue's unit of memory */
-#define FREE_CHUNKS 8          /* emptied chunks kept for reuse */
-#define SYNC_MS 1000           /* fdatasync at most this often under load */
-
-/*
- * The queue is a list of chunks holding records back to back: a rec header, the fields' JSON
- * object text and a NUL, padded to 8 bytes. The loop thread copies an entry into the last
- * chunk under mu (no allocation per entry: chunks are recycled); the writer takes the whole
- * list at once and reads the records in place.
- */
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap; /* bytes of data */
-    size_t n;         /* records */
-    _Alignas(8) char data[];
-} chunk;
-
-typedef struct {
-    int64_t time_ms;
-    uint32_t len; /* of the fields text, without its NUL */
-    uint32_t kind;
-} rec;
+#define NAP_US 1000  /* the writer's pause after emptying the queue */
+#define WAKE_AT 1024 /* entries that wake a napping writer at once */
+#define BATCH 256    /* entries written with one write(2) */
+#define SYNC_MS 1000 /* fdatasync at most this often under load */
 
 /* One entry to write (the writer's view of a record). */
 typedef struct {
@@ -87,10 +67,7 @@ struct crgw_audit {
     /* the queue (loop thread -> writer) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    chunk *head, *tail;
-    chunk *spare; /* emptied chunks for reuse (at most FREE_CHUNKS) */
-    size_t n_spare;
-    size_t qlen;
+    audit_queue q;
     int stopping;
     int sleeping; /* the writer waits without a timeout: a new entry must wake it */
     pthread_t thread;
@@ -753,65 +730,28 @@ static void checkpoint_if_due(crgw_audit *a)
 static const char *const kinds[] = {"verify", "repair",     "operator",
                                     "rotate", "checkpoint", "start"};
 
-static size_t rec_size(size_t len)
-{
-    return (sizeof(rec) + len + 1 + 7) & ~(size_t)7;
-}
-
 /*
- * Writes the records of the chunks taken from the queue, in order, in batches of up to BATCH
- * entries that never cross a checkpoint (a checkpoint lands after exactly checkpoint_every
- * entries).
+ * Writes the records taken from the queue, in order, in batches of up to BATCH entries that
+ * never cross a checkpoint (a checkpoint lands after exactly checkpoint_every entries).
  */
-static void write_chunks(crgw_audit *a, chunk *list, long long *lost)
+static void write_records(crgw_audit *a, const audit_chunk *list, long long *lost)
 {
     entry v[BATCH];
-    size_t n = 0;
-    for (chunk *c = list; c; c = c->next) {
-        for (size_t off = 0; off < c->used;) {
-            const rec *r = (const rec *)(c->data + off);
-            v[n].kind = kinds[r->kind];
-            v[n].fields = (const char *)(r + 1);
-            v[n].len = r->len;
-            v[n].time_ms = r->time_ms;
-            n++;
-            off += rec_size(r->len);
-            long long room = a->checkpoint_every - a->since_cp;
-            if (n == BATCH || (long long)n >= room) {
-                write_batch(a, v, n, lost);
-                n = 0;
-                checkpoint_if_due(a);
-            }
+    size_t n = 0, off = 0;
+    audit_record r;
+    while (audit_queue_next(&list, &off, &r)) {
+        v[n++] =
+            (entry){.kind = kinds[r.kind], .fields = r.text, .len = r.len, .time_ms = r.time_ms};
+        long long room = a->checkpoint_every - a->since_cp;
+        if (n == BATCH || (long long)n >= room) {
+            write_batch(a, v, n, lost);
+            n = 0;
+            checkpoint_if_due(a);
         }
     }
     if (n > 0)
         write_batch(a, v, n, lost);
     checkpoint_if_due(a);
-}
-
-/* Keeps emptied chunks for reuse (up to FREE_CHUNKS, of the usual size), frees the others. */
-static void recycle(crgw_audit *a, chunk *list)
-{
-    while (list) {
-        chunk *c = list;
-        list = c->next;
-        if (a->n_spare < FREE_CHUNKS && c->cap == CHUNK_BYTES) {
-            c->next = a->spare;
-            a->spare = c;
-            a->n_spare++;
-        } else {
-            free(c);
-        }
-    }
-}
-
-static void free_chunks(chunk *c)
-{
-    while (c) {
-        chunk *next = c->next;
-        free(c);
-        c = next;
-    }
 }
 
 static void *writer_main(void *arg)
@@ -821,7 +761,7 @@ static void *writer_main(void *arg)
     int napped = 0;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        if (!a->head) {
+        if (!a->q.head) {
             if (a->stopping)
                 break;
             if (!napped) { /* a short pause: entries arriving meanwhile are one batch */
@@ -851,7 +791,7 @@ static void *writer_main(void *arg)
                 pthread_cond_wait(&a->cv, &a->mu);
             }
             a->sleeping = 0;
-            if (!a->head && !a->stopping) {
+            if (!a->q.head && !a->stopping) {
                 pthread_mutex_unlock(&a->mu);
                 checkpoint_if_due(a);
                 pthread_mutex_lock(&a->mu);
@@ -860,15 +800,13 @@ static void *writer_main(void *arg)
         }
         napped = 0;
         /* the whole queue at once: the loop thread starts a new chunk meanwhile */
-        chunk *list = a->head;
-        a->head = a->tail = NULL;
-        a->qlen = 0;
+        audit_chunk *list = audit_queue_take(&a->q);
         atomic_store(&a->qlen_at, 0);
         atomic_store(&a->full, 0);
         pthread_mutex_unlock(&a->mu);
-        write_chunks(a, list, &lost);
+        write_records(a, list, &lost);
         pthread_mutex_lock(&a->mu);
-        recycle(a, list);
+        audit_queue_recycle(&a->q, list);
     }
     pthread_mutex_unlock(&a->mu);
     if (a->since_cp > 0)
@@ -900,58 +838,21 @@ static int kind_index(const char *k)
     return -1;
 }
 
-/* Room for a record of size sz at the queue's end (under mu): the last chunk, a spare one, or a
- * new one (of the record's size when it is larger than a chunk). */
-static chunk *room_for(crgw_audit *a, size_t sz)
-{
-    if (a->tail && a->tail->cap - a->tail->used >= sz)
-        return a->tail;
-    chunk *c;
-    if (sz <= CHUNK_BYTES && a->spare) {
-        c = a->spare;
-        a->spare = c->next;
-        a->n_spare--;
-    } else {
-        size_t cap = sz > CHUNK_BYTES ? sz : CHUNK_BYTES;
-        c = xmalloc(sizeof(*c) + cap);
-        c->cap = cap;
-    }
-    c->next = NULL;
-    c->used = 0;
-    c->n = 0;
-    if (a->tail)
-        a->tail->next = c;
-    else
-        a->head = c;
-    a->tail = c;
-    return c;
-}
-
 /* Queues a copy of fields[0..len) (a JSON object text) as an entry of kind kinds[kind]. */
 static int push(crgw_audit *a, int kind, const char *fields, size_t len)
 {
     int64_t ms = wall_ms();
-    size_t sz = rec_size(len);
     pthread_mutex_lock(&a->mu);
-    if (a->qlen >= a->queue_max) {
+    if (a->q.len >= a->queue_max) {
         pthread_mutex_unlock(&a->mu);
         if (!atomic_exchange(&a->full, 1))
             log_error("audit: queue full (%zu entries): entries are refused", a->queue_max);
         return CRGW_ERR_UNAVAILABLE;
     }
-    chunk *c = room_for(a, sz);
-    rec *r = (rec *)(c->data + c->used);
-    r->time_ms = ms;
-    r->len = (uint32_t)len;
-    r->kind = (uint32_t)kind;
-    memcpy(r + 1, fields, len);
-    ((char *)(r + 1))[len] = '\0';
-    c->used += sz;
-    c->n++;
-    a->qlen++;
-    atomic_store(&a->qlen_at, a->qlen);
+    audit_queue_push(&a->q, kind, ms, fields, len);
+    atomic_store(&a->qlen_at, a->q.len);
     /* a napping writer comes back within NAP_US by itself: one wake-up per batch, not per entry */
-    if (a->sleeping || a->qlen >= WAKE_AT)
+    if (a->sleeping || a->q.len >= WAKE_AT)
         pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     /* kept in the queue, written when the disk takes it again */
@@ -1073,8 +974,7 @@ static void audit_free(crgw_audit *a)
         free(a->cps[i]);
     if (!a)
         return;
-    free_chunks(a->head);
-    free_chunks(a->spare);
+    audit_queue_cleanup(&a->q);
     if (a->fd >= 0)
         close(a->fd);
     EVP_PKEY_free(a->key);
