@@ -10,7 +10,7 @@
 /* Pushes records first..first+n-1 ("{"i":K,...}" padded with K % 300 x's, or big for one). */
 static void push_range(audit_queue *q, int first, int n, int big_at, size_t big)
 {
-    char *buf = malloc(big + 64);
+    char *buf = malloc((big > 300 ? big : 300) + 64);
     cr_assert_not_null(buf);
     for (int i = first; i < first + n; i++) {
         size_t fill = i == big_at ? big : (size_t)(i % 300);
