@@ -841,8 +841,8 @@ static int kind_index(const char *k)
 /* Queues a copy of fields[0..len) (a JSON object text) as an entry of kind kinds[kind]. */
 static int push(crgw_audit *a, int kind, const char *fields, size_t len)
 {
-    int64_t ms = wall_ms();
     pthread_mutex_lock(&a->mu);
+    int64_t ms = wall_ms(); /* under mu: times follow the order of the queue */
     if (a->q.len >= a->queue_max) {
         pthread_mutex_unlock(&a->mu);
         if (!atomic_exchange(&a->full, 1))
