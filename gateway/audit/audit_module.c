@@ -46,14 +46,6 @@
 #define BATCH 256    /* entries written with one write(2) */
 #define SYNC_MS 1000 /* fdatasync at most this often under load */
 
-/* One entry to write (the writer's view of a record). */
-typedef struct {
-    const char *kind;   /* static */
-    const char *fields; /* compact JSON object text, NUL-terminated */
-    size_t len;
-    int64_t time_ms;
-} entry;
-
 struct crgw_audit {
     /* configuration, copied at start */
     char *dir; /* DIR/w<K> */
@@ -343,29 +335,14 @@ static int resume(crgw_audit *a)
 
 /* ---- writing lines (writer thread) ---- */
 
-/* Decimal digits of v >= 0 into out (24 bytes). */
-static void put_count(char out[24], long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 && n < sizeof(tmp) - 1);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-}
-
 /* Appends the next entry's line (without '\n') to b: the chain fields, the kind, then the
  * members of the fields object fields[0..len). */
 static void put_line(crgw_buf *b, const crgw_audit *a, const char *kind, const char *fields,
                      size_t len, int64_t ms)
 {
-    char ts[40], seq[24];
+    char ts[40], seq[21];
     format_time(ms, ts, sizeof(ts));
-    put_count(seq, a->seq + 1);
-    size_t sl = strlen(seq), kl = strlen(kind);
+    size_t sl = crgw_decimal(a->seq + 1, seq), kl = strlen(kind);
     crgw_assert(crgw_buf_reserve(b, 160 + sl + kl + len) == 0);
     char *p = b->data + b->len;
 #define PUT(s, n) (memcpy(p, (s), (n)), p += (n))
@@ -454,6 +431,25 @@ static int emit(crgw_audit *a, const char *kind, const char *fields, int64_t ms)
     return rc;
 }
 
+/*
+ * fdatasync of the current file once a checkpoint is written: at most every SYNC_MS under load,
+ * and at once when forced (the writer going idle, a rotation, the stop). A power loss takes at
+ * most about a second of entries; what survives is a whole chain (an incomplete last line is cut
+ * off at the next start).
+ */
+static void sync_if_due(crgw_audit *a, int force)
+{
+    if (!a->unsynced || a->fd < 0)
+        return;
+    int64_t now = wall_ms();
+    if (!force && now - a->last_sync_ms < SYNC_MS)
+        return;
+    if (fdatasync(a->fd) != 0)
+        log_warn("audit: fdatasync: %s", strerror(errno));
+    a->unsynced = 0;
+    a->last_sync_ms = now;
+}
+
 /* The name of the file after a->file for an entry at ms. */
 static void next_name(const crgw_audit *a, int64_t ms, char *out, size_t cap)
 {
@@ -467,6 +463,7 @@ static void next_name(const crgw_audit *a, int64_t ms, char *out, size_t cap)
 /* Opens the next file; its first line is a rotate entry (unless it is the first file). */
 static int rotate(crgw_audit *a, int64_t ms)
 {
+    sync_if_due(a, 1); /* the file closed next holds a checkpoint not yet on the disk */
     char name[NAME_MAX_LEN];
     next_name(a, ms, name, sizeof(name));
     int fd = open_append(a, name);
@@ -503,9 +500,6 @@ static int rotate(crgw_audit *a, int64_t ms)
             errno = e;
             return -1;
         }
-        if (a->unsynced && fdatasync(old_fd) != 0)
-            log_warn("audit: fdatasync: %s", strerror(errno));
-        a->unsynced = 0;
         close(old_fd);
     }
     return 0;
@@ -524,25 +518,6 @@ static int write_entry(crgw_audit *a, const char *kind, const char *fields, int6
 }
 
 /* ---- checkpoints ---- */
-
-/*
- * fdatasync of the current file once a checkpoint is written: at most every SYNC_MS under load,
- * and at once when forced (the writer going idle, a rotation, the stop). A power loss takes at
- * most about a second of entries; what survives is a whole chain (an incomplete last line is cut
- * off at the next start).
- */
-static void sync_if_due(crgw_audit *a, int force)
-{
-    if (!a->unsynced || a->fd < 0)
-        return;
-    int64_t now = wall_ms();
-    if (!force && now - a->last_sync_ms < SYNC_MS)
-        return;
-    if (fdatasync(a->fd) != 0)
-        log_warn("audit: fdatasync: %s", strerror(errno));
-    a->unsynced = 0;
-    a->last_sync_ms = now;
-}
 
 /* The compact JWS over payload (heap), NULL when it cannot be signed. */
 static char *sign_jws(const crgw_audit *a, const char *payload)
@@ -640,11 +615,11 @@ static int is_stopping(crgw_audit *a)
  * Writes e (NULL: a checkpoint) until it succeeds, trying every RETRY_MS; while stopping, gives
  * up after STOP_RETRY_MS, and then every later entry after one try. 0 or -1.
  */
-static int with_retry(crgw_audit *a, const entry *e)
+static int with_retry(crgw_audit *a, const audit_record *e)
 {
     int waited = 0;
     for (;;) {
-        int rc = e ? write_entry(a, e->kind, e->fields, e->time_ms) : checkpoint(a);
+        int rc = e ? write_entry(a, e->kind, e->text, e->time_ms) : checkpoint(a);
         if (rc == 0) {
             if (atomic_load(&a->failing))
                 set_failing(a, 0);
@@ -667,7 +642,7 @@ static int with_retry(crgw_audit *a, const entry *e)
  * back and retried every RETRY_MS like one entry. 0, or -1 (entries lost: stopping on a dead
  * disk; *lost counts them).
  */
-static int write_batch(crgw_audit *a, const entry *v, size_t n, long long *lost)
+static int write_batch(crgw_audit *a, const audit_record *v, size_t n, long long *lost)
 {
     int64_t last = v[n - 1].time_ms;
     size_t est = 0;
@@ -688,7 +663,7 @@ static int write_batch(crgw_audit *a, const entry *v, size_t n, long long *lost)
     crgw_buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         size_t at = b->len;
-        put_line(b, a, v[i].kind, v[i].fields, v[i].len, v[i].time_ms);
+        put_line(b, a, v[i].kind, v[i].text, v[i].len, v[i].time_ms);
         sha256_hex(b->data + at, b->len - at, a->prev);
         crgw_buf_add(b, "\n", 1);
         a->seq++;
@@ -726,22 +701,16 @@ static void checkpoint_if_due(crgw_audit *a)
         with_retry(a, NULL);
 }
 
-/* The static names of the entry kinds (README); a record holds the index. */
-static const char *const kinds[] = {"verify", "repair",     "operator",
-                                    "rotate", "checkpoint", "start"};
-
 /*
  * Writes the records taken from the queue, in order, in batches of up to BATCH entries that
  * never cross a checkpoint (a checkpoint lands after exactly checkpoint_every entries).
  */
 static void write_records(crgw_audit *a, const audit_chunk *list, long long *lost)
 {
-    entry v[BATCH];
+    audit_record v[BATCH];
     size_t n = 0, off = 0;
-    audit_record r;
-    while (audit_queue_next(&list, &off, &r)) {
-        v[n++] =
-            (entry){.kind = kinds[r.kind], .fields = r.text, .len = r.len, .time_ms = r.time_ms};
+    while (audit_queue_next(&list, &off, &v[n])) {
+        n++;
         long long room = a->checkpoint_every - a->since_cp;
         if (n == BATCH || (long long)n >= room) {
             write_batch(a, v, n, lost);
@@ -829,17 +798,19 @@ const crgw_audit_conf *crgw_audit_conf_of(const crgw_config *cfg)
     return crgw_config_section(cfg, &crgw_audit_module);
 }
 
-/* The index of a known entry kind in kinds[], or -1. */
-static int kind_index(const char *k)
+/* The static name of a known entry kind (README), or NULL: records keep the name's pointer. */
+static const char *valid_kind(const char *k)
 {
+    static const char *const kinds[] = {"verify", "repair",     "operator",
+                                        "rotate", "checkpoint", "start"};
     for (size_t i = 0; k && i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(k, kinds[i]) == 0)
-            return (int)i;
-    return -1;
+            return kinds[i];
+    return NULL;
 }
 
-/* Queues a copy of fields[0..len) (a JSON object text) as an entry of kind kinds[kind]. */
-static int push(crgw_audit *a, int kind, const char *fields, size_t len)
+/* Queues a copy of fields[0..len) (a JSON object text) as an entry of kind kind (static). */
+static int push(crgw_audit *a, const char *kind, const char *fields, size_t len)
 {
     pthread_mutex_lock(&a->mu);
     int64_t ms = wall_ms(); /* under mu: times follow the order of the queue */
@@ -865,8 +836,8 @@ int crgw_audit_add(crgw_audit *a, const char *kind, json_t *fields)
         json_decref(fields);
         return 0;
     }
-    int k = kind_index(kind);
-    if (k < 0 || !json_is_object(fields)) {
+    const char *k = valid_kind(kind);
+    if (!k || !json_is_object(fields)) {
         json_decref(fields);
         return CRGW_ERR_INVALID;
     }
@@ -882,9 +853,9 @@ int crgw_audit_add_text(crgw_audit *a, const char *kind, const char *fields, siz
 {
     if (!a)
         return 0;
-    int k = kind_index(kind);
-    if (k < 0 || !fields || len < 2 || len > UINT32_MAX || fields[0] != '{' ||
-        fields[len - 1] != '}' || memchr(fields, '\n', len) != NULL)
+    const char *k = valid_kind(kind);
+    if (!k || !fields || len < 2 || fields[0] != '{' || fields[len - 1] != '}' ||
+        memchr(fields, '\n', len) != NULL)
         return CRGW_ERR_INVALID;
     return push(a, k, fields, len);
 }

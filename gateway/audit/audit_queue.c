@@ -17,9 +17,9 @@ struct audit_chunk {
 
 /* A record in a chunk: this header, the text, a NUL, padded to 8 bytes. */
 typedef struct {
+    const char *kind;
     int64_t time_ms;
-    uint32_t len;
-    uint32_t kind;
+    size_t len;
 } rec;
 
 static size_t rec_size(size_t len)
@@ -53,15 +53,15 @@ static audit_chunk *room_for(audit_queue *q, size_t sz)
     return c;
 }
 
-void audit_queue_push(audit_queue *q, int kind, int64_t time_ms, const char *text, size_t len)
+void audit_queue_push(audit_queue *q, const char *kind, int64_t time_ms, const char *text,
+                      size_t len)
 {
-    crgw_assert(len <= UINT32_MAX);
     size_t sz = rec_size(len);
     audit_chunk *c = room_for(q, sz);
     rec *r = (rec *)(c->data + c->used);
     r->time_ms = time_ms;
-    r->len = (uint32_t)len;
-    r->kind = (uint32_t)kind;
+    r->len = len;
+    r->kind = kind;
     memcpy(r + 1, text, len);
     ((char *)(r + 1))[len] = '\0';
     c->used += sz;
@@ -85,7 +85,7 @@ int audit_queue_next(const audit_chunk **it, size_t *off, audit_record *out)
     if (!*it)
         return 0;
     const rec *r = (const rec *)((*it)->data + *off);
-    out->kind = (int)r->kind;
+    out->kind = r->kind;
     out->time_ms = r->time_ms;
     out->text = (const char *)(r + 1);
     out->len = r->len;

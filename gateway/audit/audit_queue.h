@@ -21,16 +21,17 @@ typedef struct {
     size_t len; /* records queued */
 } audit_queue;
 
-/* One record: its kind (an index the caller gives meaning to), time and text. */
+/* One record: its kind (a static name, kept as the pointer), time and text. */
 typedef struct {
-    int kind;
-    int64_t time_ms;
+    const char *kind;
     const char *text; /* NUL-terminated */
     size_t len;
+    int64_t time_ms;
 } audit_record;
 
-/* Appends a copy of text[0..len) as a record (len < 2^32). */
-void audit_queue_push(audit_queue *q, int kind, int64_t time_ms, const char *text, size_t len);
+/* Appends a record with a copy of text[0..len) (len < 2^32); kind must outlive the queue. */
+void audit_queue_push(audit_queue *q, const char *kind, int64_t time_ms, const char *text,
+                      size_t len);
 
 /* Takes every record queued, in order (NULL when none); the queue is empty after. */
 audit_chunk *audit_queue_take(audit_queue *q);

@@ -140,6 +140,23 @@ void crgw_strfmt(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+size_t crgw_decimal(long long v, char out[21])
+{
+    char tmp[20];
+    size_t n = 0, k = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        out[k++] = '-';
+    while (n > 0)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+    return k;
+}
+
 char *crgw_buf_take(crgw_buf *b, size_t *len)
 {
     if (b->data == NULL) {

@@ -57,6 +57,10 @@ char *crgw_buf_take(crgw_buf *b, size_t *len);
  */
 void crgw_strfmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The decimal digits of v (a '-' first when negative) into out, NUL-terminated; returns their
+ * count. Without printf: for numbers formatted on hot paths. */
+size_t crgw_decimal(long long v, char out[21]);
+
 /*
  * Reads a whole file into a NUL-terminated heap buffer (not counted in *len).
  * Returns 0, CRGW_ERR_IO (errno set), or CRGW_ERR_TOOBIG when the file is larger than limit.

@@ -215,28 +215,10 @@ static char *put_field(char *p, const char *pat, size_t n, const char *body, siz
 /* put_field of the key k (a literal). */
 #define PUT_FIELD(p, k, body, len, at) put_field(p, "\"" k "\":", sizeof(k) + 2, body, len, at)
 
-/* Appends the decimal digits of v (at most 11 bytes). */
-static char *put_int(char *p, int v)
-{
-    char tmp[12];
-    size_t n = 0;
-    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        *p++ = '-';
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
-}
-
 /* Appends s as a JSON string (quotes, backslashes and control characters escaped): at most
  * 6 * strlen(s) + 2 bytes. */
 static char *put_string(char *p, const char *s)
 {
-    static const char hexd[] = "0123456789abcdef";
     *p++ = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -245,8 +227,8 @@ static char *put_string(char *p, const char *s)
             *p++ = (char)c;
         } else if (c < 0x20) {
             p = PUTS(p, "\\u00");
-            *p++ = hexd[c >> 4];
-            *p++ = hexd[c & 15];
+            crgw_hex(&c, 1, p);
+            p += 2;
         } else {
             *p++ = (char)c;
         }
@@ -289,7 +271,7 @@ static int audit_answer(crgw_req *r, const char *route, const unsigned char dige
     crgw_hex(digest, 32, p);
     p += 64;
     p = PUTS(p, "\",\"status\":");
-    p = put_int(p, status);
+    p += crgw_decimal(status, p);
     /* in the verdict's order: indication, subindication, issuer_node, signer, recognition */
     const char *at = body;
     p = PUT_FIELD(p, "indication", body, head, &at);

@@ -88,13 +88,22 @@ typedef struct {
     crgw_server *s;
 } node;
 
-static crgw_server *node_start(node *n, crgw_config *cfg)
+static crgw_server *node_start_cfg(node *n, crgw_config *cfg)
 {
     n->cfg = cfg;
     n->base = event_base_new();
     n->s = crgw_server_new_embedded(n->base, cfg, "unix:/nonexistent/redis.sock");
     cr_assert_not_null(n->s);
     return n->s;
+}
+
+/* Starts an embedded server whose audit section is enabled, writes to logdir, and has the
+ * more lines (YAML, indented) too. */
+static crgw_server *node_start(node *n, const char *more)
+{
+    char conf[900];
+    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n%s", logdir, more);
+    return node_start_cfg(n, load_ok(conf));
 }
 
 static void node_stop(node *n)
@@ -105,11 +114,10 @@ static void node_stop(node *n)
 }
 
 /* Starts the module on an embedded server, adds n entries (filler bytes each), stops. */
-static void run(const char *audit, int n, size_t filler)
+static void run(const char *more, int n, size_t filler)
 {
-    crgw_config *cfg = load_ok(audit);
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start(&nd, more);
     crgw_audit *a = crgw_audit_of(s);
     cr_assert_not_null(a);
     char *fill = xmalloc(filler + 1);
@@ -307,12 +315,7 @@ static counts check_chain(const logv *l)
 Test(audit, chain_rotation_and_checkpoints)
 {
     make_tmp();
-    char conf[900];
-    snprintf(conf, sizeof(conf),
-             "  enabled: true\n  dir: %s\n  checkpoint_every: 1000\n  max_file_mb: 1\n"
-             "  queue_max: 100000\n",
-             logdir);
-    run(conf, 2500, 1000);
+    run("  checkpoint_every: 1000\n  max_file_mb: 1\n  queue_max: 100000\n", 2500, 1000);
     logv l;
     read_log(&l);
     counts c = check_chain(&l);
@@ -340,11 +343,8 @@ Test(audit, chain_rotation_and_checkpoints)
 Test(audit, add_text_copies_checks_and_keeps_the_order)
 {
     make_tmp();
-    char conf[900];
-    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 50\n", logdir);
-    crgw_config *cfg = load_ok(conf);
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start(&nd, "  checkpoint_every: 50\n");
     crgw_audit *a = crgw_audit_of(s);
     cr_assert_not_null(a);
     /* not a JSON object text, or one with a raw newline (it would split the line) */
@@ -398,9 +398,7 @@ Test(audit, add_text_copies_checks_and_keeps_the_order)
 Test(audit, restart_resumes_the_chain)
 {
     make_tmp();
-    char conf[900];
-    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 7\n", logdir);
-    run(conf, 20, 10);
+    run("  checkpoint_every: 7\n", 20, 10);
     logv l;
     read_log(&l);
     size_t n1 = l.n;
@@ -421,7 +419,7 @@ Test(audit, restart_resumes_the_chain)
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, "{\"v\":1,\"seq\":99", 15), 15);
     close(fd);
-    run(conf, 5, 10);
+    run("  checkpoint_every: 7\n", 5, 10);
     read_log(&l);
     counts c = check_chain(&l);
     cr_assert_eq(c.starts, 2);
@@ -442,7 +440,7 @@ Test(audit, disabled_has_no_state)
     cr_assert_eq(ac->queue_max, 65536);
     cr_assert_str_eq(ac->on_failure, "refuse");
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start_cfg(&nd, cfg);
     cr_assert_null(crgw_audit_of(s));
     cr_assert_eq(crgw_audit_add(NULL, "operator", json_object()), 0);
     cr_assert_eq(crgw_audit_refusing(NULL), 0);
@@ -492,11 +490,8 @@ Test(audit, disk_failure_keeps_every_entry_in_order)
 {
     make_tmp();
     signal(SIGXFSZ, SIG_IGN);
-    char conf[900];
-    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  queue_max: 1000\n", logdir);
-    crgw_config *cfg = load_ok(conf);
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start(&nd, "  queue_max: 1000\n");
     crgw_audit *a = crgw_audit_of(s);
     cr_assert_null(audit_reason(s));
     cr_assert_eq(crgw_audit_refusing(a), 0);
@@ -547,11 +542,8 @@ Test(audit, disk_failure_keeps_every_entry_in_order)
 Test(audit, checkpoint_by_time)
 {
     make_tmp();
-    char conf[900];
-    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_s: 1\n", logdir);
-    crgw_config *cfg = load_ok(conf);
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start(&nd, "  checkpoint_s: 1\n");
     crgw_audit *a = crgw_audit_of(s);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(crgw_audit_add(a, "operator", json_pack("{s:s}", "action", "redrive")), 0);
@@ -578,11 +570,8 @@ Test(audit, no_signing_key)
 {
     make_tmp();
     key_file = "tests/fixtures/pki/negative/120000-revoked/signer.key.pem"; /* RSA */
-    char conf[900];
-    snprintf(conf, sizeof(conf), "  enabled: true\n  dir: %s\n  checkpoint_every: 2\n", logdir);
-    crgw_config *cfg = load_ok(conf);
     node nd;
-    crgw_server *s = node_start(&nd, cfg);
+    crgw_server *s = node_start(&nd, "  checkpoint_every: 2\n");
     const char *why = audit_reason(s);
     cr_assert(why && strcmp(why, "audit: no signing key") == 0, "%s", why ? why : "(ready)");
     for (int i = 0; i < 5; i++)
