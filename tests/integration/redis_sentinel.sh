@@ -159,7 +159,10 @@ redis-server --bind 127.0.0.1 --port "$XP" --save '' --appendonly no --daemonize
     >>"$T/x-redis.log" 2>&1 &
 _LIB_PIDS+=("$!")
 rp_wait 5 redis-cli -p "$XP" PING >/dev/null
-redis-cli -p "$P1" REPLICAOF 127.0.0.1 "$XP" >/dev/null
+# the primary the Sentinels name now (P1 may have changed since: a failover while the replicas
+# resynced after SIGCONT), the one crgw writes to
+PNOW=$(sn_primary $A) || { fail "no primary named by the Sentinels"; exit 1; }
+redis-cli -p "$PNOW" REPLICAOF 127.0.0.1 "$XP" >/dev/null
 rp_tls $A $A-repair_desk POST /v1/repair/applications "${JSON[@]}" -H 'Idempotency-Key: app-s3' \
     -d "$APP"
 expect_eq "a write on a server that became a replica: 503, never 201" "$STATUS" 503
